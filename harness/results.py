@@ -1,0 +1,94 @@
+"""Result files: written atomically, read with corruption reported, merged into one summary.
+
+Every stage writes its raw file and merges its part into ``reports/out/summary.json`` through here.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(os.environ.get("FLASK_IDIOMS_OUT", ROOT / "reports" / "out"))
+SUMMARY = "summary.json"
+
+
+class ResultError(Exception):
+    """A result file that cannot be read or is not valid JSON."""
+
+
+def write_json(path: Path | str, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=False, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_json(path: Path | str):
+    """The JSON in ``path``; ResultError (with the path and the reason) if it is unreadable or corrupt."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ResultError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ResultError(f"{path}: not valid JSON, perhaps truncated ({e})") from None
+
+
+def read_optional(path: Path | str, warn=True):
+    """Like read_json, but None for a missing file and, with a warning, for a corrupt one."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except ResultError as e:
+        if warn:
+            print(f"warning: ignoring {e}", file=sys.stderr)
+        return None
+
+
+def _deep_merge(into: dict, update: dict) -> dict:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def merge_summary(update: dict, out: Path | None = None) -> Path:
+    """Deep-merge ``update`` into ``summary.json`` (a corrupt summary is reported and replaced)."""
+    path = Path(out or OUT) / SUMMARY
+    with _locked(path):
+        current = read_optional(path)
+        if current is not None and not isinstance(current, dict):
+            print(f"warning: ignoring {path}: not a JSON object", file=sys.stderr)
+            current = None
+        return write_json(path, _deep_merge(current or {}, update))

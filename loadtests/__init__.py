@@ -1,0 +1,1 @@
+"""HTTP load: every variant served at once by one gunicorn, driven by locust."""

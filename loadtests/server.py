@@ -1,0 +1,130 @@
+"""Start gunicorn on 127.0.0.1, wait for it with a bound, and stop its whole process group.
+
+The listening socket is bound here and handed to gunicorn (``--bind fd://N``), so a free port is
+found without a race and a busy one is a clear error before anything starts.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from harness.cli import UsageError
+
+HOST = "127.0.0.1"  # load, fault and stress traffic stays on this machine
+STOP_GRACE_S = 3.0
+
+
+class ServerError(Exception):
+    """The server did not come up, or died."""
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    process: subprocess.Popen
+    settings: dict
+    log_path: str
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 5) -> str:
+        with contextlib.suppress(OSError):
+            with open(self.log_path, errors="replace") as f:
+                return " | ".join(line.strip() for line in f.readlines()[-lines:])
+        return ""
+
+
+def listening_socket(port: int = 0) -> socket.socket:
+    """A TCP socket listening on 127.0.0.1:port (0: a free port chosen by the kernel)."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"port {port}: expected 0-65535")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((HOST, port))
+    except OSError as e:
+        sock.close()
+        raise UsageError(f"port {port} on {HOST} is not available ({e.strerror})") from None
+    sock.listen(128)
+    return sock
+
+
+def stop(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM the process group, then SIGKILL it if it is still there after ``grace_s``."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace_s)
+
+
+def pinned(command: list, cpu: int | None) -> list:
+    """``command`` run under ``taskset -c cpu`` (unchanged for None)."""
+    if cpu is None:
+        return command
+    if shutil.which("taskset") is None:
+        raise UsageError("taskset not found (Debian package util-linux); cannot pin to a core")
+    return ["taskset", "-c", str(cpu), *command]
+
+
+def wait_ready(url_host: str, port: int, process: subprocess.Popen, path: str, timeout_s: float) -> None:
+    """Until an HTTP request to ``path`` is answered; ServerError if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerError(f"server exited with code {process.returncode} before answering")
+        conn = http.client.HTTPConnection(url_host, port, timeout=1.0)
+        try:
+            conn.request("GET", path)
+            conn.getresponse().read()
+            return
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.05)
+        finally:
+            conn.close()
+    raise ServerError(f"server did not answer on {url_host}:{port} within {timeout_s:.0f} s")
+
+
+@contextlib.contextmanager
+def gunicorn(app_spec: str, *, port: int = 0, cpu: int | None = None, env: dict | None = None,
+             ready_path: str = "/", timeout_s: float = 20.0, workers: int = 1):
+    """Serve ``app_spec`` with one sync worker on 127.0.0.1; yields a Server, stops it on exit."""
+    sock = listening_socket(port)
+    port = sock.getsockname()[1]
+    settings = {"app": app_spec, "bind": f"{HOST}:{port}", "workers": workers, "worker_class": "sync",
+                "cpu": cpu, "access_log": False, "graceful_timeout_s": 2}
+    command = pinned([sys.executable, "-m", "gunicorn", "--bind", f"fd://{sock.fileno()}",
+                      "--workers", str(workers), "--worker-class", "sync", "--graceful-timeout", "2",
+                      "--log-level", "warning", app_spec], cpu)
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, pass_fds=[sock.fileno()], start_new_session=True,
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                               env={**os.environ, **(env or {})})
+    sock.close()
+    log.close()
+    server = Server(f"http://{HOST}:{port}", port, process, settings, log.name)
+    try:
+        try:
+            wait_ready(HOST, port, process, ready_path, timeout_s)
+        except ServerError as e:
+            raise ServerError(f"{app_spec}: {e}; log: {server.log_tail()}") from None
+        yield server
+    finally:
+        stop(process)
+        with contextlib.suppress(OSError):
+            os.unlink(log.name)

@@ -1,0 +1,32 @@
+"""Fixtures: every test that takes ``variant`` runs once per registered idiom."""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from variants import REGISTRY
+
+settings.register_profile("default", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+CONFORMING = [v for v in REGISTRY.values() if v.conforms]
+
+
+@pytest.fixture(params=list(REGISTRY.values()), ids=list(REGISTRY))
+def variant(request):
+    """A registered variant."""
+    return request.param
+
+
+@pytest.fixture
+def app(variant):
+    """A new app for the variant."""
+    return variant.create_app()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()

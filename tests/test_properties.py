@@ -1,0 +1,52 @@
+"""Differential property tests: any request gets the same answer from every conforming variant."""
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from variants.contract import CASES
+from tests.conftest import CONFORMING
+
+APPS = {v.name: v.create_app() for v in CONFORMING}
+KNOWN_PATHS = sorted({case.path for case in CASES} | {"/api", "/api/", "/admin/", "/api/status/"})
+header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=80)
+
+requests = st.fixed_dictionaries({
+    "method": st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+    "path": st.one_of(
+        st.sampled_from(KNOWN_PATHS),
+        st.builds(lambda base, tail: base.rstrip("/") + "/" + tail, st.sampled_from(KNOWN_PATHS),
+                  st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="?#%"), max_size=12)),
+    ),
+    "authorization": st.one_of(
+        st.none(), header_text, st.sampled_from(["Bearer admin-token", "Bearer user-token"]),
+        st.builds(lambda t: "Bearer " + t, header_text),
+    ),
+    "accept": st.sampled_from([None, "application/json", "text/html", "*/*"]),
+    "body": st.one_of(st.binary(max_size=64), st.builds(lambda d: json.dumps(d).encode(),
+                                                        st.dictionaries(st.text(max_size=5), st.integers()))),
+})
+
+
+def observe(app, req):
+    headers = {k: v for k, v in (("Authorization", req["authorization"]), ("Accept", req["accept"])) if v is not None}
+    response = app.test_client(use_cookies=False).open(req["path"], method=req["method"], headers=headers,
+                                                        data=req["body"], content_type="application/json")
+    body = response.get_data()
+    parsed = json.loads(body) if response.is_json and body else body
+    return response.status_code, response.mimetype, parsed, response.headers.get("WWW-Authenticate")
+
+
+@given(requests)
+def test_every_conforming_variant_answers_alike(req):
+    answers = {name: observe(app, req) for name, app in APPS.items()}
+    reference = answers["jsonify_tuple"]
+    assert reference[0] < 500
+    assert {name: a for name, a in answers.items() if a != reference} == {}
+
+
+@given(header_text)
+def test_arbitrary_credentials_are_never_admitted(authorization):
+    for app in APPS.values():
+        response = app.test_client(use_cookies=False).get("/api/admin", headers={"Authorization": authorization})
+        assert response.status_code == 401
