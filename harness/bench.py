@@ -32,8 +32,15 @@ STAGES = (
 )
 
 
+def _exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is not there either
+        return False
+
+
 def run_stage(stage: Stage) -> dict:
-    if importlib.util.find_spec(stage.module) is None:
+    if not _exists(stage.module):
         return {"status": "missing", "detail": f"{stage.module} is not built yet"}
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", stage.module])
