@@ -37,6 +37,22 @@ verify: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m harness.bench
 
+.PHONY: micro  ## microbenchmarks only: reports/out/micro.json (QUICK=1 for a fast pass)
+micro: $(STAMP)
+	$(BIN)/python -m bench.micro
+
+.PHONY: load  ## HTTP load tests only: locust against gunicorn, reports/out/load.json (QUICK=1)
+load: $(STAMP)
+	$(BIN)/python -m loadtests.run
+
+.PHONY: matrix  ## conformance across Flask releases (nox, one venv per version): reports/out/compat.json
+matrix: $(STAMP)
+	$(BIN)/python -m harness.matrix
+
+.PHONY: report  ## render reports/out/REPORT.md and report.html from the results there
+report: $(STAMP)
+	$(BIN)/python -m reports.render
+
 .PHONY: clean  ## remove generated results (reports/out/) and caches; keeps .venv/
 clean:
 	rm -rf reports/out .pytest_cache .hypothesis .benchmarks

@@ -1,0 +1,97 @@
+"""What every result records: versions, CPU, governor, git commit, and steal/CPU time from /proc."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from harness.results import ROOT
+
+PACKAGES = ("flask", "werkzeug", "flask-login", "orjson", "gunicorn", "locust", "pytest-benchmark", "numpy", "scipy")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def cpu_model() -> str:
+    for line in (_read("/proc/cpuinfo") or "").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def environment(mode: str | None = None) -> dict:
+    """The machine and software a result was measured on."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mode": mode,
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "packages": versions,
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "kernel": platform.release(),
+        "git_commit": git_commit(),
+    }
+
+
+@dataclass
+class CpuSnapshot:
+    """/proc/stat's aggregate CPU line at one moment, in clock ticks."""
+
+    wall: float
+    total: int
+    steal: int
+    idle: int
+
+    @classmethod
+    def now(cls) -> "CpuSnapshot":
+        fields = [int(x) for x in (_read("/proc/stat") or "cpu 0 0 0 0 0 0 0 0").splitlines()[0].split()[1:]]
+        fields += [0] * (8 - len(fields))
+        # user nice system idle iowait irq softirq steal [guest guest_nice are inside user/nice]
+        return cls(time.monotonic(), sum(fields[:8]), fields[7], fields[3] + fields[4])
+
+    def since(self, earlier: "CpuSnapshot") -> dict:
+        """Steal and busy time between two snapshots, as fractions of all CPU time."""
+        total = max(self.total - earlier.total, 1)
+        return {"seconds": round(self.wall - earlier.wall, 2),
+                "steal_fraction": round((self.steal - earlier.steal) / total, 4),
+                "busy_fraction": round(1 - (self.idle - earlier.idle) / total, 4)}
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User+system CPU seconds a process has used (None if it is gone)."""
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
