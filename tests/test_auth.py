@@ -101,3 +101,16 @@ class TestDecoratorWithoutUrlRule:
         app.before_request(admin_required(lambda: None))
         response = app.test_client().get("/api/anything")
         assert response.status_code == 401 and response.is_json
+
+
+def test_nothing_secret_is_logged(caplog, variant):
+    """No token, valid or not, reaches any logger at any level."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client = variant.create_app().test_client()
+    for value in ("Bearer admin-token", "Bearer user-token", "Bearer guess-token-123"):
+        client.get("/api/admin", headers={"Authorization": value})
+        client.get("/admin", headers={"Authorization": value})
+    for secret in ("admin-token", "user-token", "guess-token-123"):
+        assert secret not in caplog.text

@@ -1,11 +1,12 @@
 """Differential property tests: any request gets the same answer from every conforming variant."""
 import json
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from variants.contract import CASES
 from tests.conftest import CONFORMING
+from variants import REGISTRY
 
 APPS = {v.name: v.create_app() for v in CONFORMING}
 KNOWN_PATHS = sorted({case.path for case in CASES} | {"/api", "/api/", "/admin/", "/api/status/"})
@@ -45,8 +46,16 @@ def test_every_conforming_variant_answers_alike(req):
     assert {name: a for name, a in answers.items() if a != reference} == {}
 
 
-@given(header_text)
+ALL_APPS = {name: v.create_app() for name, v in REGISTRY.items()}
+
+
+@given(st.one_of(header_text, st.builds(lambda t: "Bearer " + t, header_text),
+                 st.builds(lambda a, b: a + "admin-token" + b, header_text, header_text)))
 def test_arbitrary_credentials_are_never_admitted(authorization):
-    for app in APPS.values():
-        response = app.test_client(use_cookies=False).get("/api/admin", headers={"Authorization": authorization})
-        assert response.status_code == 401
+    """Any Authorization value but the admin token: JSON 401 / redirect on every variant, never a 5xx."""
+    assume(authorization.partition(" ")[0].lower() != "bearer" or authorization.partition(" ")[2] != "admin-token")
+    for name, app in ALL_APPS.items():
+        client = app.test_client(use_cookies=False)
+        api = client.get("/api/admin", headers={"Authorization": authorization})
+        html = client.get("/admin", headers={"Authorization": authorization})
+        assert (api.status_code, html.status_code) == (401, 302), name
