@@ -3,96 +3,117 @@
 Why interleaved: here a sequence of pytest-benchmark medians moves 2-3x between runs as the CPU
 drifts, while the ratio of two subjects timed a few milliseconds apart barely moves. So:
 
-1. Calibrate: each subject (``bench/subjects.py``) gets a block size of about ``block_us``.
-2. Rounds: every round times every subject once, in a new shuffled order. A subject's time in a
+1. Calibrate (in this process): each subject (``bench/subjects.py``) gets a block size of about
+   ``block_us`` and its result is checked against the contract.
+2. Worker processes, one after another (never two at once, so one core is busy): each builds the
+   apps afresh, with its own ``PYTHONHASHSEED`` and memory layout, and runs its share of the rounds.
+   Why several: a process's layout shifts some costs by 1-3% (and, rarely, the tiny floor by far
+   more) for its whole life, so one process is one sample, however many rounds it runs.
+3. Rounds: every round times every subject once, in a new shuffled order. A subject's time in a
    round is the fastest of ``k`` back-to-back blocks (min-of-k drops blocks hit by an interrupt),
-   per call, garbage collection off. The round's sample is that time over the floor's
-   (``werkzeug_response``, the same kind) in the same round, so drift cancels.
-3. Estimates: the median over rounds, with a bootstrap 95% CI (percentile, numpy). Pairwise, per
-   scenario and overall: A/B is the median of the per-round ratios, its 95% CI from order
-   statistics, a Wilcoxon signed-rank test on the paired log-ratios (scipy), Holm-corrected, and
-   the matched-pairs rank-biserial correlation as effect size.
-4. Calibration: ``planted`` (jsonify_tuple plus a 2000 ns busy-wait) minus ``planted_reference``,
-   per round; the suite must recover the 2000 ns.
-5. The familiar method, in the same run: sequential pytest-benchmark-style medians (each subject's
-   blocks back to back, one subject after another), construct only, in a pass before the rounds
-   and a pass after them, so the report can set the two methods side by side.
+   per call, garbage collection off (the young generation is collected between rounds). The
+   round's sample is that time over the floor's (``werkzeug_response``, the same kind) in the same
+   round, so drift cancels.
+4. Estimates: per worker the median over its rounds, then the 20% trimmed mean over workers, with a
+   95% CI from a bootstrap over workers (its standard error times Student's t, numpy/scipy). With
+   one worker, the exact percentile bootstrap of the median over rounds. Pairwise, per scenario and
+   over the mix: A/B from the per-round log-ratios the same way, a one-sample t-test over the
+   workers' log-ratios (Wilcoxon over rounds with one worker), Holm-corrected, and the
+   rank-biserial correlation of the pooled per-round log-ratios as effect size (+1: A faster in
+   every round). Hyperfine-style verdicts: "A is 1.42 ± 0.03x faster than B", or "no significant
+   difference"; a significant difference under ``RESOLUTION`` (3%) is flagged as such.
+5. Calibration: ``planted`` (jsonify_tuple plus a 2000 ns busy-wait) minus ``planted_reference``
+   (the same with a 0 ns wait), round by round; the suite must recover the 2000 ns.
+6. The familiar method, in the same run: sequential pytest-benchmark-style medians (each subject's
+   blocks back to back, one subject after another), construct only, in the first, middle and last
+   worker, so the report can set the two methods side by side.
 
 Environment (versions, CPU, governor, git commit, mode) and /proc/stat steal and busy time are
-recorded for the run and for each phase; a noisy run (steal, other load, wide CIs, planted cost
-missed) is warned about on stderr and listed under ``warnings``.
+recorded for the run, each phase and each worker; a noisy run (steal, other load, wide CIs, planted
+cost missed) is warned about on stderr and listed under ``warnings``.
 
 Options, from the environment: ``QUICK=1`` (a fast pass), ``VARIANTS=a,b`` (some idioms; the
-baselines and the planted pair are always timed), ``MICRO_SEED`` (the shuffle's seed).
+baselines and the planted pair are always timed), ``MICRO_SEED`` (seeds the shuffles, the workers'
+hash seeds and the bootstrap). ``python -m bench.stability`` runs it three times back to back and
+checks the issue's targets. The same subjects under pytest-benchmark itself:
+``.venv/bin/python -m pytest bench --benchmark-enable --benchmark-json=reports/out/pytest_benchmark.json``.
 
 Output
 ------
 ``reports/out/micro.json`` (written atomically), schema ``flask-json-idioms/micro/1``. Times are ns
-per call; a "ci95" is ``[lo, hi]``; an "estimate"/"median" the median over rounds::
+per call; a "ci95" is ``[lo, hi]``; "per_worker" lists each worker's median::
 
-    schema, mode, seed, started, wall_s
+    schema, mode, seed, started, wall_s, measured_s
     environment          harness.environment.environment() plus "cpu" (steal_fraction,
-                         busy_fraction, seconds over the whole run), "phases" (the same per phase:
-                         "calibrate", "sequential_1", "construct", "dispatch", "sequential_2")
-                         and "process_cpu_s"
-    config               rounds, block_us, k, bootstrap, floor ("werkzeug_response"), ...
+                         busy_fraction, seconds, over the whole run), "phases" ("calibrate",
+                         "workers": the same), "workers": [{"index", "hash_seed", "process_cpu_s",
+                         "phases": {"sequential", "construct", "dispatch"}}]
+    config               Config fields (workers, construct_s, block_us, k, ...), floor, planted_ns,
+                         variants, rounds: {"construct"|"dispatch": [rounds per worker]}
     subjects             {"construct"|"dispatch": [{"key", "name", "kind", "scenario", "role",
-                          "calls_per_block", "divergence"}]}; key = "<kind>/<scenario>/<name>"
-    rounds               {"construct"|"dispatch": {"t_s": [round start, s since run start],
-                          "per_call_ns": {key: [one value per round]}}}   (the raw samples)
+                          "calls_per_block", "divergence"}]}; key = "<kind>/<scenario>/<name>";
+                          role is "variant", "baseline" or "calibration"
+    rounds               the raw samples: {"construct"|"dispatch": {"t_s": [[round start, s since
+                          the worker started] per worker], "per_call_ns": {key: [[ns per round]
+                          per worker]}}}
     results
-      construct, dispatch  {key: {"ns": {"median", "ci95"}, "ratio_to_floor": {"estimate", "ci95"},
-                          "ci_half_width_pct"}}, one per subject and scenario
-      variants           {name: {"construct_ns", "dispatch_ns", "ratio_to_floor",
-                          "dispatch_ratio_to_floor", "scenarios": {scenario: {"construct_ns",
-                          "dispatch_ns", "ratio_to_floor", "dispatch_ratio_to_floor"}},
-                          "rank"}}; the top-level values are over the mix of one success, one
-                          created and one unauthorized response (per round, the mean of the three)
-      baselines          {"raw_wsgi"|"werkzeug_response": same keys as a variant, success scenario}
-      calibration        {"planted_ns", "measured_ns", "ci95", "error_pct", "within_pct"}
+      construct, dispatch  {key: {"ns": {"estimate", "ci95", "ci_half_width_pct", "per_worker"},
+                          "ratio_to_floor": {the same}}}, per subject and scenario
+      variants           {name: {"construct_ns": {"median", "ci95"}, "dispatch_ns": {...},
+                          "ratio_to_floor": {"estimate", "ci95"}, "dispatch_ratio_to_floor":
+                          {...}, "scenarios": {scenario: {the same four}}, "rank"}}; the top-level
+                          values are over the mix of one success, one created and one unauthorized
+                          response (per round, the mean of the three); rank 1 = cheapest
+      baselines          {"raw_wsgi"|"werkzeug_response": a variant's keys (no rank), success only}
+      calibration        {"planted_ns", "measured_ns", "ci95", "error_pct", "within_pct", "per_worker"}
       pairwise           {"construct"|"dispatch": {"all"|scenario: [{"a", "b", "ratio", "ci95",
-                          "p", "p_holm", "effect_size", "significant", "verdict"}]}}, a faster
-                          than b; verdict like "orjson_response is 2.41 ± 0.03x faster than ..."
-                          or "no significant difference"
-      methods            the two methods side by side: {"sequential": {"passes": [{"phase",
-                          "ns": {key: median}, "ratio_to_floor": {name: ratio over the mix}}],
-                          "ratio_spread": {name: max/min across passes}, "floor_ns_spread",
-                          "ns_spread": {name: max/min}}, "interleaved": {"ratio_to_floor":
-                          {name: estimate}, "ci_half_width_pct": {name: ...}}}
-      drift              the floor's per-call time over the run: min, max, max/min (the speed drift
-                          the ratios cancel)
-    targets              the issue's targets for this mode and whether this run met the ones a
-                          single run can check (CI half-width, planted cost, wall time)
+                          "p", "p_holm", "effect_size", "significant", "below_resolution",
+                          "verdict", "per_worker"}]}}, a the faster, ratio = b's time over a's
+                          (>= 1), sorted by ratio, largest first
+      methods            the two methods side by side: {"sequential": {"what", "passes":
+                          [{"phase", "ns": {key: median}, "ratio_to_floor": {name: over the mix}}],
+                          "ratio_spread": {name: max/min across passes}, "ns_spread": {name:
+                          max/min}, "floor_ns_spread"}, "interleaved": {"what", "ratio_to_floor":
+                          {name: estimate}, "ci_half_width_pct": {name: ...},
+                          "per_worker_spread": {name: max/min over workers}}}
+      drift              the floor's per-call time over all rounds: floor_ns_min, floor_ns_max,
+                          max_over_min, p95_over_p5 (the speed drift the ratios cancel)
+    targets              the issue's targets for this mode; the ones one run can check ("wall_s",
+                          "ci95_half_width_pct", "planted_within_pct") with "met"
     warnings             [str]
 
 It also merges into ``reports/out/summary.json``: top-level ``environment``; ``variants.<name>.micro``
-(``construct_ns``, ``dispatch_ns``, ``ratio_to_floor`` on construct, ``dispatch_ratio_to_floor``,
-``scenarios``, ``rank``); ``baselines.<name>`` (the same keys); ``calibration.micro``; and
-``micro`` (``mode``, ``date``, ``floor``, ``ratio_definition``, ``pairwise`` for the construct mix,
-``methods``, ``targets``, ``warnings``, ``environment``). A compact record of every run is appended
-to ``reports/out/micro_history.json`` (``{"runs": [...]}``, the last 50) so that runs can be
-compared across time, the way the issue's targets are checked.
+(as ``results.variants`` above); ``baselines.<name>``; ``calibration.micro`` (``planted_ns``,
+``measured_ns``, ``ci95``, ``error_pct``); and ``micro`` (``mode``, ``date``, ``floor``,
+``ratio_definition``, ``pairwise`` for the construct mix, ``methods``, ``drift``, ``targets``,
+``warnings``, ``environment``, ``raw``: "micro.json"). A compact record of every run is appended to
+``reports/out/micro_history.json`` (``{"runs": [{"started", "mode", "seed", "wall_s", "git_commit",
+"cpu", "interleaved_ratio", "interleaved_ci_half_width_pct", "sequential", "construct_ns",
+"planted_ns"}]}``, the last 50), so that the methods can be compared across runs.
 """
 from __future__ import annotations
 
 import gc
+import io
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from itertools import combinations, repeat
+from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from bench.subjects import (BASELINES, FLOOR, KINDS, PLANTED, PLANTED_NS, PLANTED_REFERENCE, SCENARIOS,
                             Subject, subjects)
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment, process_cpu_seconds
 from harness.progress import Progress
-from harness.results import OUT, merge_summary, read_optional, write_json
+from harness.results import OUT, ResultError, merge_summary, read_json, read_optional, write_json
 
 SCHEMA = "flask-json-idioms/micro/1"
 HISTORY_KEEP = 50
@@ -100,6 +121,11 @@ PILOT_ROUNDS = 5
 # Differences smaller than this are below what back-to-back runs reproduce (the issue's full-mode
 # target is max/min <= 1.03 across runs), however small their CI within one run.
 RESOLUTION = 0.03
+BOOTSTRAP = 2000  # resamples of the workers
+TRIM = 0.2  # cut from each end of the workers' estimates
+RATIO_DEFINITION = ("construct time over the floor's (werkzeug_response: app.make_response of a prebuilt Response) "
+                    "in the same round; per worker process the median over rounds, then the 20% trimmed mean over workers; "
+                    "for a variant, over the mix of one success, one created and one unauthorized response")
 
 
 @dataclass(frozen=True)
@@ -111,6 +137,7 @@ class Config:
     k: int  # blocks per subject per round; the fastest counts
     dispatch_k: int
     sequential_s: float  # per subject and pass, for the pytest-benchmark-style medians
+    workers: int  # processes, one after another, each with its own share of the rounds
     min_rounds: int = 30
     # the issue's targets
     target_wall_s: float = 0
@@ -119,9 +146,9 @@ class Config:
     target_planted_pct: float = 0
 
 
-QUICK = Config("quick", construct_s=7.0, dispatch_s=4.5, block_us=120, k=2, dispatch_k=1, sequential_s=0.03,
+QUICK = Config("quick", construct_s=7.0, dispatch_s=3.5, block_us=120, k=2, dispatch_k=1, sequential_s=0.02, workers=8,
                target_wall_s=30, target_ci_pct=3, target_runs_spread=1.05, target_planted_pct=20)
-FULL = Config("full", construct_s=75.0, dispatch_s=45.0, block_us=200, k=3, dispatch_k=2, sequential_s=0.15,
+FULL = Config("full", construct_s=75.0, dispatch_s=30.0, block_us=200, k=3, dispatch_k=2, sequential_s=0.04, workers=24,
               target_wall_s=180, target_ci_pct=1, target_runs_spread=1.03, target_planted_pct=10)
 
 
@@ -195,6 +222,7 @@ def bootstrap_median_ci(x, level: float = 0.95) -> list:
     the median is known in closed form and its percentiles carry no Monte Carlo noise.
     ``bootstrap_median_ci_resampled`` is the same by numpy resampling (the tests compare the two).
     """
+    from scipy import stats  # imported here: worker processes never need it, and it is slow to import
     x = np.sort(np.asarray(x, dtype=float))
     n = len(x)
     if n == 1:
@@ -236,28 +264,74 @@ def holm(pvalues: list) -> list:
     return adjusted
 
 
-def compare(name_a: str, a, name_b: str, b) -> dict:
-    """Paired comparison of two subjects' per-round times; a is reported as the faster."""
-    log_ratio = np.log(np.asarray(a)) - np.log(np.asarray(b))
-    if np.median(log_ratio) > 0:
-        name_a, name_b, log_ratio = name_b, name_a, -log_ratio
-    ratio = float(np.exp(np.median(-log_ratio)))  # how many times b's time a's: >= 1
-    lo, hi = order_statistic_ci(-log_ratio)
-    nonzero = log_ratio[log_ratio != 0]
-    if len(nonzero) >= 10:
-        p = float(stats.wilcoxon(nonzero).pvalue)
-        ranks = stats.rankdata(np.abs(nonzero))
-        plus, minus = ranks[nonzero > 0].sum(), ranks[nonzero < 0].sum()
-        effect = float((minus - plus) / (plus + minus))  # rank-biserial: +1 when a is faster every round
+def across(values) -> float:
+    """The estimate over worker processes: a 20% trimmed mean of their medians (the mean when fewer
+    than five), robust to the odd process whose layout makes one subject much slower."""
+    from scipy import stats  # imported here: worker processes never need it, and it is slow to import
+    return float(stats.trim_mean(np.asarray(values, dtype=float), TRIM))
+
+
+def over_workers(values, rng, resamples: int = BOOTSTRAP) -> list:
+    """95% CI of ``across(values)`` over workers: its bootstrap standard error (resampling the
+    workers) times Student's t for n-1 degrees of freedom, since a percentile bootstrap over a
+    handful of processes is too narrow."""
+    from scipy import stats  # imported here: worker processes never need it, and it is slow to import
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return [float(values[0]), float(values[0])]
+    resampled = np.sort(values[rng.integers(0, len(values), size=(resamples, len(values)))], axis=1)
+    error = float(np.std(stats.trim_mean(resampled, TRIM, axis=1), ddof=1))
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * error
+    estimate = across(values)
+    return [estimate - half, estimate + half]
+
+
+def combine(per_worker: list, rng, digits: int = 4) -> dict:
+    """An estimate from per-round samples in several worker processes.
+
+    Each worker's median over its rounds, then ``across`` the workers; the 95% CI comes from
+    resampling the workers: a process's memory layout and hash seed shift some costs by a few
+    percent for its whole life, so the process, not the round, is the unit that repeats. With a
+    single worker, the exact bootstrap over its rounds.
+    """
+    medians = [float(np.median(x)) for x in per_worker]
+    estimate = across(medians)
+    lo, hi = over_workers(medians, rng) if len(per_worker) > 1 else bootstrap_median_ci(per_worker[0])
+    half = (hi - lo) / 2
+    return {"estimate": round(estimate, digits), "ci95": [round(lo, digits), round(hi, digits)],
+            "ci_half_width_pct": round(100 * half / estimate, 3) if estimate else None,
+            "per_worker": [round(m, digits) for m in medians]}
+
+
+def compare(name_a: str, a: list, name_b: str, b: list, rng) -> dict:
+    """Paired comparison of two subjects' per-round times (lists over workers); a is the faster."""
+    from scipy import stats  # imported here: worker processes never need it, and it is slow to import
+    log_ratio = [np.log(x) - np.log(y) for x, y in zip(a, b)]
+    if across([np.median(d) for d in log_ratio]) > 0:
+        name_a, name_b, log_ratio = name_b, name_a, [-d for d in log_ratio]
+    per_worker = [float(-np.median(d)) for d in log_ratio]  # log of how many times b's time a's
+    estimate = across(per_worker)
+    if len(per_worker) > 1:
+        lo, hi = over_workers(per_worker, rng)
+        spread = np.std(per_worker, ddof=1)
+        p = float(stats.ttest_1samp(per_worker, 0).pvalue) if spread > 0 else (0.0 if estimate else 1.0)
     else:
-        p, effect = 1.0, 0.0
-    return {"a": name_a, "b": name_b, "ratio": round(ratio, 4), "ci95": [round(math.exp(lo), 4), round(math.exp(hi), 4)],
-            "p": p, "effect_size": round(effect, 3)}
+        lo, hi = order_statistic_ci(-log_ratio[0])
+        nonzero = log_ratio[0][log_ratio[0] != 0]
+        p = float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) >= 10 else 1.0
+    pooled = np.concatenate(log_ratio)
+    nonzero = pooled[pooled != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    plus, minus = ranks[nonzero > 0].sum(), ranks[nonzero < 0].sum()
+    effect = float((minus - plus) / (plus + minus)) if len(nonzero) else 0.0  # rank-biserial, +1: a always faster
+    return {"a": name_a, "b": name_b, "ratio": round(math.exp(estimate), 4),
+            "ci95": [round(math.exp(lo), 4), round(math.exp(hi), 4)], "p": p, "effect_size": round(effect, 3),
+            "per_worker": [round(math.exp(x), 4) for x in per_worker]}
 
 
-def pairwise(table: dict) -> list:
-    """Every pair in ``table`` (name -> per-round times), Holm-corrected, with hyperfine-style verdicts."""
-    rows = [compare(a, table[a], b, table[b]) for a, b in combinations(table, 2)]
+def pairwise(table: dict, rng) -> list:
+    """Every pair in ``table`` (name -> per-round times per worker), Holm-corrected, hyperfine-style verdicts."""
+    rows = [compare(a, table[a], b, table[b], rng) for a, b in combinations(table, 2)]
     for row, p_holm in zip(rows, holm([row["p"] for row in rows])):
         row["p_holm"] = p_holm
         row["significant"] = bool(p_holm < 0.05 and row["ci95"][0] > 1.0)
@@ -272,54 +346,39 @@ def pairwise(table: dict) -> list:
     return rows
 
 
-def summarize(x, digits: int = 1) -> dict:
-    lo, hi = bootstrap_median_ci(x)
-    return {"median": round(float(np.median(x)), digits), "ci95": [round(float(lo), digits), round(float(hi), digits)]}
-
-
-def ratio_summary(x) -> dict:
-    s = summarize(x, digits=4)
-    estimate = s["median"]
-    half = (s["ci95"][1] - s["ci95"][0]) / 2
-    return {"estimate": estimate, "ci95": s["ci95"], "ci_half_width_pct": round(100 * half / estimate, 3)}
-
-
 # --- the run ---------------------------------------------------------------------------------
 
-def analyse(kind: str, items: list, data: dict) -> dict:
-    """Per subject, per variant over the mix of scenarios, and pairwise, for one kind."""
-    keys = [s.key for s, _ in items]
-    times = data["times"]
-    column = {key: times[:, i] for i, key in enumerate(keys)}
+def analyse(kind: str, keys: list, per_worker: list, names: list, rng) -> dict:
+    """Per subject, per name over the mix of scenarios, and pairwise, for one kind."""
+    column = {key: [t[:, i] for t in per_worker] for i, key in enumerate(keys)}
     floor = column[f"{kind}/success/{FLOOR}"]
-    per_subject = {}
-    for subject, _ in items:
-        t = column[subject.key]
-        per_subject[subject.key] = {"ns": summarize(t),
-                                    "ratio_to_floor": ratio_summary(t / floor)}
-    names = list(dict.fromkeys(s.name for s, _ in items if s.role == "variant"))
-    mix = {name: np.mean([column[f"{kind}/{sc}/{name}"] for sc in SCENARIOS], axis=0) for name in names}
+
+    def both(t):
+        return {"ns": combine(t, rng, digits=1), "ratio_to_floor": combine([x / f for x, f in zip(t, floor)], rng)}
+
+    per_subject = {key: both(column[key]) for key in keys}
+    mix = {name: [np.mean(ws, axis=0) for ws in zip(*(column[f"{kind}/{sc}/{name}"] for sc in SCENARIOS))]
+           for name in names}
     for name in BASELINES:
         mix[name] = column[f"{kind}/success/{name}"]
-    per_name = {name: {"ns": summarize(t), "ratio_to_floor": ratio_summary(t / floor)}
-                for name, t in mix.items()}
-    pairs = {"all": pairwise({name: mix[name] for name in names})}
+    per_name = {name: both(t) for name, t in mix.items()}
+    pairs = {"all": pairwise({name: mix[name] for name in names}, rng)}
     for scenario in SCENARIOS:
-        pairs[scenario] = pairwise({name: column[f"{kind}/{scenario}/{name}"] for name in names})
-    return {"subjects": per_subject, "names": per_name, "pairwise": pairs, "floor": floor}
+        pairs[scenario] = pairwise({name: column[f"{kind}/{scenario}/{name}"] for name in names}, rng)
+    return {"subjects": per_subject, "names": per_name, "pairwise": pairs, "column": column}
 
 
-def run_phase(label: str, kind: str, items: list, cfg: Config, rng, started: float, phases: dict) -> dict:
-    budget = cfg.construct_s if kind == "construct" else cfg.dispatch_s
+def run_phase(label: str, kind: str, items: list, cfg: Config, budget: float, rng, started: float,
+              phases: dict) -> dict:
     k = cfg.k if kind == "construct" else cfg.dispatch_k
     # a few rounds to warm up and to learn how long a round takes, then as many as fit the budget
     pilot_start = time.monotonic()
-    interleaved(items, k, PILOT_ROUNDS, rng, Progress("warm-up", PILOT_ROUNDS, stream=open(os.devnull, "w")), started)
+    interleaved(items, k, PILOT_ROUNDS, rng, Progress("warm-up", PILOT_ROUNDS, stream=io.StringIO()), started)
     per_round_s = (time.monotonic() - pilot_start) / PILOT_ROUNDS
     rounds = max(cfg.min_rounds, int(budget / per_round_s))
-    print(f"{label}: {kind}, {len(items)} subjects, {rounds} rounds of ~{per_round_s * 1e3:.0f} ms", flush=True)
+    print(f"  {label}: {kind}, {len(items)} subjects, {rounds} rounds of ~{per_round_s * 1e3:.0f} ms", flush=True)
     before = CpuSnapshot.now()
-    data = interleaved(items, k, rounds, rng, Progress(f"{kind} rounds", rounds), started)
+    data = interleaved(items, k, rounds, rng, Progress(f"{label} {kind} rounds", rounds, every_s=5), started)
     phases[kind] = CpuSnapshot.now().since(before)
     return data
 
@@ -344,8 +403,61 @@ def spread(values) -> float:
     return round(max(values) / min(values), 4) if values else None
 
 
-def record(name_result: dict) -> dict:
-    return {"median": name_result["ns"]["median"], "ci95": name_result["ns"]["ci95"]}
+def measure(job: dict) -> dict:
+    """One worker process's share: a sequential pass, then construct and dispatch rounds."""
+    cfg = Config(**job["config"])
+    rng = np.random.default_rng(job["seed"])
+    started = time.monotonic()
+    label = f"worker {job['index'] + 1}/{job['workers']}"
+    items = {kind: [(s, job["blocks"][s.key]) for s in subjects(kind, job["names"])] for kind in KINDS}
+    for kind in KINDS:  # every subject once, outside the clock: lazy set-up and the class checks
+        for subject, _ in items[kind]:
+            with subject.entered():
+                subject.check(subject.call())
+    phases, raw = {}, {}
+    gc.collect()
+    gc.disable()
+    try:
+        before = CpuSnapshot.now()
+        seq = None
+        if job["sequential"]:
+            seq = sequential(items["construct"], cfg.sequential_s,
+                             Progress(f"{label} sequential", len(items["construct"]), every_s=5))
+            phases["sequential"] = CpuSnapshot.now().since(before)
+        for kind in KINDS:
+            budget = (cfg.construct_s if kind == "construct" else cfg.dispatch_s) / cfg.workers
+            raw[kind] = run_phase(label, kind, items[kind], cfg, budget, rng, started, phases)
+    finally:
+        gc.enable()
+    return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "phases": phases,
+            "sequential": seq, "process_cpu_s": process_cpu_seconds(os.getpid()),
+            "keys": {kind: [s.key for s, _ in items[kind]] for kind in KINDS},
+            "times": {kind: raw[kind]["times"].tolist() for kind in KINDS},
+            "t_s": {kind: raw[kind]["t_s"].tolist() for kind in KINDS}}
+
+
+def run_workers(cfg: Config, names: list, blocks: dict, rng, progress: Progress) -> list:
+    """The worker processes, one after another (never two at once), each with its own hash seed."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="micro-") as tmp:
+        for index in range(cfg.workers):
+            job = {"config": asdict(cfg), "names": names, "blocks": blocks, "index": index, "workers": cfg.workers,
+                   "seed": int(rng.integers(2**32)),
+                   # the familiar method in the first, middle and last process: early, midway, late in the run
+                   "sequential": index in (0, cfg.workers // 2, cfg.workers - 1)}
+            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
+            write_json(job_path, job)
+            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
+            done = subprocess.run([sys.executable, "-m", "bench.micro", "--worker", str(job_path), str(result_path)],
+                                  env=env)
+            if done.returncode != 0:
+                raise ResultError(f"microbenchmark worker {index + 1}/{cfg.workers} failed (exit code {done.returncode})")
+            results.append(read_json(result_path))
+            progress.step()
+    for result in results:
+        for kind in KINDS:
+            result["times"][kind] = np.asarray(result["times"][kind])
+    return results
 
 
 @entry_point
@@ -363,64 +475,54 @@ def main() -> int:
     first = CpuSnapshot.now()
     phases = {}
     print(f"make micro: {cfg.mode} run, {len(names)} variants x {len(SCENARIOS)} scenarios x {len(KINDS)} kinds, "
-          f"+ {len(BASELINES)} baselines and the planted {PLANTED_NS} ns; seed {seed}", flush=True)
+          f"+ {len(BASELINES)} baselines and the planted {PLANTED_NS} ns; {cfg.workers} worker processes; seed {seed}",
+          flush=True)
 
     # 1. calibrate block sizes (and check every subject's result once)
     before = CpuSnapshot.now()
-    print("stage 1/5: calibrate block sizes", flush=True)
+    print("stage 1/2: calibrate block sizes", flush=True)
     total = (len(names) * len(SCENARIOS) + len(BASELINES)) * 2 + 2
     progress = Progress("calibrate", total)
     items = {kind: prepare(kind, names, cfg, progress) for kind in KINDS}
+    blocks = {s.key: n for kind in KINDS for s, n in items[kind]}
     phases["calibrate"] = CpuSnapshot.now().since(before)
 
-    gc.collect()
-    gc.disable()
-    try:
-        # 2. the familiar method, before the rounds
-        construct_items = items["construct"]
-        print(f"stage 2/5: sequential pytest-benchmark-style medians, pass 1 ({len(construct_items)} subjects)", flush=True)
-        before = CpuSnapshot.now()
-        seq = [("before", sequential(construct_items, cfg.sequential_s, Progress("sequential 1", len(construct_items))))]
-        phases["sequential_1"] = CpuSnapshot.now().since(before)
-        # 3, 4. the interleaved rounds
-        raw = {}
-        raw["construct"] = run_phase("stage 3/5", "construct", construct_items, cfg, rng, started, phases)
-        raw["dispatch"] = run_phase("stage 4/5", "dispatch", items["dispatch"], cfg, rng, started, phases)
-        # 5. the familiar method again
-        print("stage 5/5: sequential medians, pass 2, then the statistics", flush=True)
-        before = CpuSnapshot.now()
-        seq.append(("after", sequential(construct_items, cfg.sequential_s, Progress("sequential 2", len(construct_items)))))
-        phases["sequential_2"] = CpuSnapshot.now().since(before)
-    finally:
-        gc.enable()
+    # 2. the workers: each a sequential pass, then interleaved rounds
+    print(f"stage 2/2: {cfg.workers} worker processes, one after another, each: sequential medians, "
+          f"construct rounds, dispatch rounds", flush=True)
+    before = CpuSnapshot.now()
+    workers = run_workers(cfg, names, blocks, rng, Progress("workers", cfg.workers, every_s=0))
+    phases["workers"] = CpuSnapshot.now().since(before)
     cpu = CpuSnapshot.now().since(first)
     measured_s = time.monotonic() - started
+    raw = {kind: {"per_worker": [w["times"][kind] for w in workers]} for kind in KINDS}
+    seq = [(f"worker {w['index'] + 1}", w["sequential"]) for w in workers if w["sequential"]]
 
-    analysis = {kind: analyse(kind, items[kind], raw[kind]) for kind in KINDS}
+    analysis = {kind: analyse(kind, workers[0]["keys"][kind], raw[kind]["per_worker"], names, rng) for kind in KINDS}
     construct, dispatch = analysis["construct"], analysis["dispatch"]
 
     # calibration: planted minus its reference, round by round
-    keys = [s.key for s, _ in construct_items]
-    times = raw["construct"]["times"]
-    planted = times[:, keys.index(f"construct/success/{PLANTED}")] - times[:, keys.index(f"construct/success/{PLANTED_REFERENCE}")]
-    p = summarize(planted)
-    calibration = {"planted_ns": PLANTED_NS, "measured_ns": p["median"], "ci95": p["ci95"],
-                   "error_pct": round(100 * (p["median"] - PLANTED_NS) / PLANTED_NS, 2),
-                   "within_pct": cfg.target_planted_pct}
+    planted = [p - r for p, r in zip(construct["column"][f"construct/success/{PLANTED}"],
+                                     construct["column"][f"construct/success/{PLANTED_REFERENCE}"])]
+    p = combine(planted, rng, digits=1)
+    calibration = {"planted_ns": PLANTED_NS, "measured_ns": p["estimate"], "ci95": p["ci95"],
+                   "error_pct": round(100 * (p["estimate"] - PLANTED_NS) / PLANTED_NS, 2),
+                   "within_pct": cfg.target_planted_pct, "per_worker": p["per_worker"]}
+
+    def brief(x: dict, key: str = "estimate") -> dict:
+        return {key: x["estimate"], "ci95": x["ci95"]}
 
     # per variant and baseline: the summary's shape
     def entry(name: str) -> dict:
         c, d = construct["names"][name], dispatch["names"][name]
-        found = {"construct_ns": record(c), "dispatch_ns": record(d),
-                 "ratio_to_floor": {k: c["ratio_to_floor"][k] for k in ("estimate", "ci95")},
-                 "dispatch_ratio_to_floor": {k: d["ratio_to_floor"][k] for k in ("estimate", "ci95")}}
-        scenarios = (SCENARIOS if name in names else ("success",))
-        found["scenarios"] = {}
-        for sc in scenarios:
+        found = {"construct_ns": brief(c["ns"], "median"), "dispatch_ns": brief(d["ns"], "median"),
+                 "ratio_to_floor": brief(c["ratio_to_floor"]), "dispatch_ratio_to_floor": brief(d["ratio_to_floor"]),
+                 "scenarios": {}}
+        for sc in (SCENARIOS if name in names else ("success",)):
             cs, ds = construct["subjects"][f"construct/{sc}/{name}"], dispatch["subjects"][f"dispatch/{sc}/{name}"]
-            found["scenarios"][sc] = {"construct_ns": cs["ns"], "dispatch_ns": ds["ns"],
-                                      "ratio_to_floor": {k: cs["ratio_to_floor"][k] for k in ("estimate", "ci95")},
-                                      "dispatch_ratio_to_floor": {k: ds["ratio_to_floor"][k] for k in ("estimate", "ci95")}}
+            found["scenarios"][sc] = {"construct_ns": brief(cs["ns"], "median"), "dispatch_ns": brief(ds["ns"], "median"),
+                                      "ratio_to_floor": brief(cs["ratio_to_floor"]),
+                                      "dispatch_ratio_to_floor": brief(ds["ratio_to_floor"])}
         return found
 
     ranked = sorted(names, key=lambda n: construct["names"][n]["ratio_to_floor"]["estimate"])
@@ -433,30 +535,38 @@ def main() -> int:
     # the two methods side by side
     passes = [{"phase": phase, "ns": {k: round(v, 1) for k, v in ns.items()}, "ratio_to_floor": mix_ratios(ns, names)}
               for phase, ns in seq]
-    sequential_names = names + list(BASELINES)
+    every = names + list(BASELINES)
+
+    def mix_ns(p: dict, n: str) -> float:
+        return float(np.mean([p["ns"][f"construct/{sc}/{n}"] for sc in SCENARIOS])) if n in names \
+            else p["ns"][f"construct/success/{n}"]
+
     methods = {
         "sequential": {
             "what": "pytest-benchmark-style: each subject's blocks back to back, one subject after another; "
-                    "median block; ratio to the floor's median taken at another moment",
+                    "median block; ratio to the floor's median taken at another moment; one pass per worker",
             "passes": passes,
-            "ratio_spread": {n: spread([p["ratio_to_floor"][n] for p in passes]) for n in sequential_names},
-            "ns_spread": {n: spread([np.mean([p["ns"][f"construct/{sc}/{n}"] for sc in SCENARIOS]) if n in names
-                                     else p["ns"][f"construct/success/{n}"] for p in passes]) for n in sequential_names},
+            "ratio_spread": {n: spread([p["ratio_to_floor"][n] for p in passes]) for n in every},
+            "ns_spread": {n: spread([mix_ns(p, n) for p in passes]) for n in every},
             "floor_ns_spread": spread([p["ns"][f"construct/success/{FLOOR}"] for p in passes]),
         },
         "interleaved": {
-            "what": "every subject once per round in shuffled order; median of per-round ratios to the floor",
-            "ratio_to_floor": {n: construct["names"][n]["ratio_to_floor"]["estimate"] for n in sequential_names},
-            "ci_half_width_pct": {n: construct["names"][n]["ratio_to_floor"]["ci_half_width_pct"] for n in sequential_names},
+            "what": "every subject once per round in shuffled order; per worker the median of per-round "
+                    "ratios to the floor; the 20% trimmed mean over workers",
+            "ratio_to_floor": {n: construct["names"][n]["ratio_to_floor"]["estimate"] for n in every},
+            "ci_half_width_pct": {n: construct["names"][n]["ratio_to_floor"]["ci_half_width_pct"] for n in every},
+            "per_worker_spread": {n: spread(construct["names"][n]["ratio_to_floor"]["per_worker"]) for n in every},
         },
     }
-    floor_t = construct["floor"]
+    floor_t = np.concatenate(construct["column"][f"construct/success/{FLOOR}"])
     drift = {"floor_ns_min": round(float(floor_t.min()), 1), "floor_ns_max": round(float(floor_t.max()), 1),
              "max_over_min": round(float(floor_t.max() / floor_t.min()), 3),
              "p95_over_p5": round(float(np.percentile(floor_t, 95) / np.percentile(floor_t, 5)), 3)}
 
     env = environment(cfg.mode)
-    env.update({"cpu": cpu, "phases": phases, "process_cpu_s": process_cpu_seconds(os.getpid())})
+    env.update({"cpu": cpu, "phases": phases,
+                "workers": [{"index": w["index"], "hash_seed": w["hash_seed"], "phases": w["phases"],
+                             "process_cpu_s": w["process_cpu_s"]} for w in workers]})
 
     # targets and warnings
     worst_ci = max(construct["names"][n]["ratio_to_floor"]["ci_half_width_pct"] for n in names)
@@ -466,7 +576,7 @@ def main() -> int:
                "ci95_half_width_pct": {"target": cfg.target_ci_pct, "worst": worst_ci, "met": worst_ci <= cfg.target_ci_pct},
                "planted_within_pct": {"target": cfg.target_planted_pct, "error_pct": calibration["error_pct"], "met": planted_ok},
                "runs_max_over_min": {"target": cfg.target_runs_spread,
-                                     "how": "across back-to-back runs: see micro_history.json (python -m bench.stability)"}}
+                                     "how": "across back-to-back runs: python -m bench.stability (micro_stability.json)"}}
     warnings = []
     if cpu["steal_fraction"] > 0.02:
         warnings.append(f"steal time was {100 * cpu['steal_fraction']:.1f}% of CPU time: the hypervisor took the CPU")
@@ -482,22 +592,19 @@ def main() -> int:
 
     wall_s = round(time.monotonic() - started, 1)
     targets["wall_s"]["measured_in_process"] = wall_s
+    rounds = {kind: [int(t.shape[0]) for t in raw[kind]["per_worker"]] for kind in KINDS}
     micro = {
         "schema": SCHEMA, "mode": cfg.mode, "seed": seed, "started": wall_start.isoformat(timespec="seconds"),
         "wall_s": wall_s, "measured_s": round(measured_s, 1), "environment": env,
-        "config": {**asdict(cfg), "floor": FLOOR, "planted_ns": PLANTED_NS, "variants": names,
-                   "rounds": {kind: int(raw[kind]["times"].shape[0]) for kind in KINDS}},
+        "config": {**asdict(cfg), "floor": FLOOR, "planted_ns": PLANTED_NS, "variants": names, "rounds": rounds},
         "subjects": {kind: [{"key": s.key, "name": s.name, "kind": s.kind, "scenario": s.scenario, "role": s.role,
                              "calls_per_block": n, "divergence": s.meta.get("divergence")} for s, n in items[kind]]
                      for kind in KINDS},
-        "rounds": {kind: {"t_s": np.round(raw[kind]["t_s"], 3).tolist(),
-                          "per_call_ns": {s.key: np.round(raw[kind]["times"][:, i], 1).tolist()
-                                          for i, (s, _) in enumerate(items[kind])}} for kind in KINDS},
+        "rounds": {kind: {"t_s": [np.round(w["t_s"][kind], 3).tolist() for w in workers],
+                          "per_call_ns": {key: [np.round(x, 1).tolist() for x in analysis[kind]["column"][key]]
+                                          for key in workers[0]["keys"][kind]}} for kind in KINDS},
         "results": {
-            "construct": {k: {**v, "ci_half_width_pct": v["ratio_to_floor"]["ci_half_width_pct"]}
-                          for k, v in construct["subjects"].items()},
-            "dispatch": {k: {**v, "ci_half_width_pct": v["ratio_to_floor"]["ci_half_width_pct"]}
-                         for k, v in dispatch["subjects"].items()},
+            "construct": construct["subjects"], "dispatch": dispatch["subjects"],
             "variants": variant_results, "baselines": baseline_results, "calibration": calibration,
             "pairwise": {kind: analysis[kind]["pairwise"] for kind in KINDS},
             "methods": methods, "drift": drift,
@@ -505,15 +612,12 @@ def main() -> int:
         "targets": targets, "warnings": warnings,
     }
     write_json(OUT / "micro.json", micro)
-    ratio_definition = ("construct time over the floor's (werkzeug_response: app.make_response of a prebuilt "
-                        "Response) in the same round, median over rounds; for a variant, over the mix of one "
-                        "success, one created and one unauthorized response")
     merge_summary({
         "environment": env,
         "variants": {name: {"micro": variant_results[name]} for name in names},
         "baselines": baseline_results,
         "calibration": {"micro": {k: calibration[k] for k in ("planted_ns", "measured_ns", "ci95", "error_pct")}},
-        "micro": {"mode": cfg.mode, "date": micro["started"], "floor": FLOOR, "ratio_definition": ratio_definition,
+        "micro": {"mode": cfg.mode, "date": micro["started"], "floor": FLOOR, "ratio_definition": RATIO_DEFINITION,
                   "pairwise": analysis["construct"]["pairwise"]["all"], "methods": methods, "drift": drift,
                   "targets": targets, "warnings": warnings, "environment": env, "raw": "micro.json"},
     }, out=OUT)
@@ -542,7 +646,7 @@ def print_summary(micro: dict, names: list) -> None:
     res = micro["results"]
     variants, baselines = res["variants"], res["baselines"]
     print(f"\nconstruct cost, ranked (ratio to the floor = {FLOOR}, over success+created+unauthorized; "
-          f"{micro['config']['rounds']['construct']} rounds):")
+          f"{sum(micro['config']['rounds']['construct'])} rounds in {len(micro['config']['rounds']['construct'])} processes):")
     print(f"  {'#':>2}  {'variant':<24} {'ratio':>7}  {'95% CI':<17} {'construct':>10} {'dispatch':>10}")
     rows = sorted([(v["rank"], n, v) for n, v in variants.items()]) + [(None, n, baselines[n]) for n in BASELINES]
     for rank, name, v in rows:
@@ -564,8 +668,8 @@ def print_summary(micro: dict, names: list) -> None:
           f"[{cal['ci95'][0]:.0f}, {cal['ci95'][1]:.0f}] ({cal['error_pct']:+.1f}%)")
     seq = res["methods"]["sequential"]
     worst = max(seq["ratio_spread"].items(), key=lambda kv: kv[1] or 0)
-    print(f"methods: sequential (pytest-benchmark-style) ratios moved up to {worst[1]:.2f}x between its two passes "
-          f"({worst[0]}), the floor's median {seq['floor_ns_spread']:.2f}x; interleaved CI half-width worst "
+    print(f"methods: sequential (pytest-benchmark-style) ratios moved up to {worst[1]:.2f}x across its "
+          f"{len(seq['passes'])} passes ({worst[0]}), the floor's median {seq['floor_ns_spread']:.2f}x; interleaved CI half-width worst "
           f"{micro['targets']['ci95_half_width_pct']['worst']:.2f}%; the floor drifted {res['drift']['p95_over_p5']:.2f}x "
           f"(p95/p5) over the rounds")
     env = micro["environment"]
@@ -577,4 +681,10 @@ def print_summary(micro: dict, names: list) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:  # a worker process: python -m bench.micro --worker JOB RESULT
+        try:
+            write_json(sys.argv[3], measure(read_json(sys.argv[2])))
+        except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent reports it
+            sys.exit(130)
+        sys.exit(0)
     sys.exit(main())

@@ -37,22 +37,38 @@ def test_holm():
     assert micro.holm([0.5, 0.9]) == [1.0, 1.0]
 
 
+def workers(rng, cost, count=6, rounds=200, process_sd=0.01, round_sd=0.02):
+    """Synthetic per-round times: a speed drift shared within a round, a bias per process, noise per round."""
+    drift = [rng.uniform(1, 3, rounds) for _ in range(count)]
+    return drift, lambda c: [d * c * rng.lognormal(0, process_sd) * rng.lognormal(0, round_sd, rounds) for d in drift]
+
+
 def test_a_known_ratio_is_recovered_and_called_significant():
     rng = np.random.default_rng(1)
-    drift = rng.uniform(1, 3, 300)  # the machine's speed, shared by both subjects within a round
-    slow, fast = 1.5 * drift * rng.lognormal(0, 0.02, 300), drift * rng.lognormal(0, 0.02, 300)
-    (row,) = micro.pairwise({"slow": slow, "fast": fast})
+    _, times = workers(rng, 1, count=10, process_sd=0.005)
+    (row,) = micro.pairwise({"slow": times(1.5), "fast": times(1.0)}, rng)
     assert (row["a"], row["b"]) == ("fast", "slow")
-    assert row["ci95"][0] <= 1.5 <= row["ci95"][1] and row["ci95"][1] - row["ci95"][0] < 0.02
+    assert row["ci95"][0] <= 1.5 <= row["ci95"][1] and row["ci95"][1] - row["ci95"][0] < 0.05
     assert row["significant"] and row["effect_size"] > 0.9
-    assert row["verdict"].startswith("fast is 1.5")
+    assert row["verdict"].startswith(f"fast is {row['ratio']:.3f} ± ") and "faster than slow" in row["verdict"]
 
 
 def test_the_same_cost_is_no_significant_difference():
     rng = np.random.default_rng(2)
-    drift = rng.uniform(1, 3, 300)
-    rows = micro.pairwise({"a": drift * rng.lognormal(0, 0.05, 300), "b": drift * rng.lognormal(0, 0.05, 300)})
+    _, times = workers(rng, 1)
+    rows = micro.pairwise({"a": times(1.0), "b": times(1.0)}, rng)
     assert not rows[0]["significant"] and "no significant difference" in rows[0]["verdict"]
+
+
+def test_combine_uses_the_process_as_the_unit_and_trims_an_odd_one():
+    rng = np.random.default_rng(3)
+    per_worker = [rng.normal(10, 0.1, 100) * bias for bias in (1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 3.0)]
+    found = micro.combine(per_worker, rng)
+    assert 9.8 < found["estimate"] < 10.2  # the 3x process does not drag the estimate
+    lo, hi = found["ci95"]
+    assert lo < found["estimate"] < hi and hi - lo > 0.05  # wider than the rounds alone would say
+    one = micro.combine(per_worker[:1], rng)
+    assert one["ci95"] == pytest.approx(micro.bootstrap_median_ci(per_worker[0]), abs=1e-3)
 
 
 def test_busy_wait_lasts_at_least_its_time():
@@ -93,7 +109,7 @@ def test_floor_is_a_prebuilt_response():
 
 
 TINY = replace(micro.QUICK, mode="test", construct_s=0.05, dispatch_s=0.05, block_us=20, k=1, dispatch_k=1,
-               sequential_s=0.0, min_rounds=12)
+               sequential_s=0.0, min_rounds=12, workers=2)
 
 
 def test_a_tiny_run_writes_the_documented_shape(tmp_path, monkeypatch, capfd):
@@ -105,8 +121,8 @@ def test_a_tiny_run_writes_the_documented_shape(tmp_path, monkeypatch, capfd):
     assert micro.main() == 0
     raw = read_json(tmp_path / "micro.json")
     assert raw["schema"] == micro.SCHEMA and raw["seed"] == 7
-    assert raw["config"]["rounds"]["construct"] >= 12
-    assert len(raw["rounds"]["construct"]["per_call_ns"]["construct/unauthorized/abort_response"]) == raw["config"]["rounds"]["construct"]
+    assert len(raw["config"]["rounds"]["construct"]) == 2 and min(raw["config"]["rounds"]["construct"]) >= 12
+    assert [len(w) for w in raw["rounds"]["construct"]["per_call_ns"]["construct/unauthorized/abort_response"]] == raw["config"]["rounds"]["construct"]
     results = raw["results"]
     assert {r["a"] for r in results["pairwise"]["construct"]["all"]} | {r["b"] for r in results["pairwise"]["construct"]["all"]} == {"jsonify_tuple", "abort_response"}
     summary = read_json(tmp_path / "summary.json")
@@ -122,7 +138,7 @@ def test_a_tiny_run_writes_the_documented_shape(tmp_path, monkeypatch, capfd):
     assert summary["environment"]["mode"] == "test" and "steal_fraction" in summary["environment"]["cpu"]
     assert read_json(tmp_path / "micro_history.json")["runs"][-1]["seed"] == 7
     out = capfd.readouterr().out
-    assert "stage 3/5: construct" in out and "ranked" in out and "calibration: planted 2000 ns" in out
+    assert "worker 2/2: construct" in out and "ranked" in out and "calibration: planted 2000 ns" in out
 
 
 @pytest.mark.parametrize("env, message", [({"QUICK": "maybe"}, "QUICK='maybe'"),
