@@ -649,10 +649,10 @@ def print_summary(micro: dict, names: list) -> None:
           f"{sum(micro['config']['rounds']['construct'])} rounds in {len(micro['config']['rounds']['construct'])} processes):")
     print(f"  {'#':>2}  {'variant':<24} {'ratio':>7}  {'95% CI':<17} {'construct':>10} {'dispatch':>10}")
     rows = sorted([(v["rank"], n, v) for n, v in variants.items()]) + [(None, n, baselines[n]) for n in BASELINES]
+    divergent = {s["name"] for s in micro["subjects"]["construct"] if s["divergence"]}
     for rank, name, v in rows:
         lo, hi = v["ratio_to_floor"]["ci95"]
-        flag_ = "  (declared divergence)" if name in names and micro["subjects"]["construct"] and any(
-            s["name"] == name and s["divergence"] for s in micro["subjects"]["construct"]) else ""
+        flag_ = "  (declared divergence)" if name in divergent else ""
         print(f"  {rank or '-':>2}  {name:<24} {v['ratio_to_floor']['estimate']:>7.2f}  [{lo:.2f}, {hi:.2f}]"
               f"{'':<{max(0, 16 - len(f'[{lo:.2f}, {hi:.2f}]'))}} {v['construct_ns']['median'] / 1e3:>8.2f} us"
               f" {v['dispatch_ns']['median'] / 1e3:>7.1f} us{flag_}")
