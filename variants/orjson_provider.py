@@ -2,7 +2,9 @@
 
 Idiom: ``app.json = OrjsonProvider(app)`` once, and every jsonify, dict return and ``request.json``
 goes through orjson.
-Flask rule: ``app.json`` is a ``JSONProvider`` that may be replaced (first Flask version: 2.2).
+Flask rule: ``app.json`` is a ``JSONProvider`` that may be replaced (Flask 2.2), but Flask 2.2 and 2.3
+also load the session cookie through ``app.json.loads(..., object_hook=...)``, which this provider
+ignores, so flashed messages break there (``make matrix``; first Flask version: 3.0).
 Pitfalls: the provider API speaks str while orjson returns bytes, so output is decoded and re-encoded;
 orjson's bytes are compact and insertion-ordered, unlike Flask's sorted, newline-terminated default.
 """

@@ -1,0 +1,63 @@
+"""The Flask version matrix: one cached virtual environment per Flask release (``make matrix``).
+
+The pins below are the only place the matrix's versions live. Each release gets the latest patch of
+its series and the Werkzeug, Jinja2, itsdangerous, MarkupSafe and click of its era that install on
+Python 3.11; every environment also gets Flask-Login, orjson and blinker (so Flask < 2.3 sends the
+``got_request_exception`` signal the probe listens to). The project itself is installed with
+``--no-deps``: its own pins (pyproject.toml) are for the main .venv.
+
+``nox -s "probe(3.1.3)" -- OUT.json [--variants a,b]`` runs the probe (``harness.matrix --probe``)
+in that environment. Environments are reused between runs and reinstalled only when their pins change
+(a stamp file in the environment, like the Makefile's).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nox
+
+PYTHON = "3.11"
+PROJECT = Path(__file__).resolve().parent
+
+_OLD = {"jinja2": "2.11.3", "itsdangerous": "1.1.0", "markupsafe": "2.0.1", "click": "7.1.2"}
+_COMMON = {"flask-login": "0.6.3", "orjson": "3.13.0", "blinker": "1.9.0"}
+
+# Flask release -> everything installed beside it.
+PINS = {
+    "1.0.4": {"werkzeug": "1.0.1", **_OLD},
+    "1.1.4": {"werkzeug": "1.0.1", **_OLD},
+    "2.0.3": {"werkzeug": "2.0.3", "jinja2": "3.0.3", "itsdangerous": "2.0.1", "markupsafe": "2.1.5", "click": "8.0.4"},
+    "2.1.3": {"werkzeug": "2.1.2", "jinja2": "3.1.6", "itsdangerous": "2.1.2", "markupsafe": "2.1.5", "click": "8.1.8"},
+    "2.2.5": {"werkzeug": "2.2.3", "jinja2": "3.1.6", "itsdangerous": "2.1.2", "markupsafe": "2.1.5", "click": "8.1.8"},
+    "2.3.3": {"werkzeug": "2.3.8", "jinja2": "3.1.6", "itsdangerous": "2.2.0", "markupsafe": "2.1.5", "click": "8.1.8"},
+    "3.0.3": {"werkzeug": "3.0.6", "jinja2": "3.1.6", "itsdangerous": "2.2.0", "markupsafe": "3.0.4", "click": "8.1.8"},
+    "3.1.3": {"werkzeug": "3.1.9", "jinja2": "3.1.6", "itsdangerous": "2.2.0", "markupsafe": "3.0.4", "click": "8.5.1"},
+}
+PINS = {flask: {"flask": flask, **deps, **_COMMON} for flask, deps in PINS.items()}
+
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+
+def requirements(flask: str) -> list:
+    return [f"{name}=={version}" for name, version in PINS[flask].items()]
+
+
+def session_name(flask: str) -> str:
+    return f"probe({flask})"
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+@nox.parametrize("flask", [nox.param(v, id=v) for v in PINS])
+def probe(session: nox.Session, flask: str) -> None:
+    """Install Flask ``flask`` and its era's dependencies (once), then run the conformance probe."""
+    stamp = Path(session.virtualenv.location) / ".matrix-pins.json"
+    wanted = {"requirements": requirements(flask), "python": PYTHON}
+    if not stamp.exists() or json.loads(stamp.read_text() or "{}") != wanted:
+        session.install("--disable-pip-version-check", "--quiet", *wanted["requirements"])
+        session.install("--disable-pip-version-check", "--quiet", "--no-deps", "-e", str(PROJECT))
+        stamp.write_text(json.dumps(wanted))
+    if not session.posargs:
+        session.error("usage: nox -s 'probe(VERSION)' -- OUT.json [--variants a,b]")
+    session.run("python", "-m", "harness.matrix", "--probe", *session.posargs, external=False)

@@ -1,0 +1,243 @@
+"""The Flask version matrix's code, on the installed Flask only (no nox environment is built here)."""
+import copy
+import tomllib
+from importlib import metadata
+from types import SimpleNamespace
+
+import pytest
+
+from harness import matrix
+from harness.results import ROOT, read_json
+from variants import REGISTRY, select
+
+INSTALLED = metadata.version("flask")
+CELL_STATUSES = {"ok", "differs", "fails"}
+
+
+@pytest.fixture(scope="module")
+def raw():
+    """The probe's captures of every variant on the installed Flask."""
+    return matrix.probe(select(""))
+
+
+def fake_variant(create_app, name="planted"):
+    """A variant-shaped object around ``create_app``, for planting faults."""
+    return SimpleNamespace(name=name, summary="planted", min_flask="0.1", divergence=None, headers="",
+                           pitfall="", idiom_lines=1, create_app=create_app)
+
+
+def declared_of(raw, name):
+    return {case: c["deviations"] for case, c in raw["variants"][name]["cases"].items()}
+
+
+def assert_schema(compat):
+    versions = compat["flask_versions"]
+    assert versions == sorted(versions, key=matrix.version_key)
+    for name, by_version in compat["cells"].items():
+        assert list(by_version) == versions
+        for cell in by_version.values():
+            assert cell["status"] in CELL_STATUSES and cell["detail"] and "\n" not in cell["detail"]
+            assert ("cause" in cell) == (cell["status"] != "ok")
+    assert set(compat["byte_changes"]) == set(compat["cells"]) == set(compat["min_flask_check"]["variants"])
+    assert set(compat["versions"]) == set(versions)
+    assert compat["reference"]["flask"] == INSTALLED and compat["environment"]["python"]
+
+
+def test_probe_runs_the_control_and_every_variant_on_the_installed_flask(raw):
+    assert raw["flask"] == INSTALLED and raw["exceptions_observable"]
+    assert raw["control"]["problem"] is None
+    assert list(raw["variants"]) == list(REGISTRY)
+    for name, record in raw["variants"].items():
+        assert record["error"] is None and record["exceptions"] == {}, name
+        assert len(record["cases"]) == 11
+        assert record["cases"]["status"]["body"] is not None  # the exact JSON bytes are kept
+
+
+def test_every_variant_is_ok_on_the_installed_flask(raw):
+    variants = select("")
+    compat = matrix.build_compat({INSTALLED: raw}, {}, variants, [INSTALLED])
+    assert_schema(compat)
+    for name, by_version in compat["cells"].items():
+        assert by_version[INSTALLED]["status"] == "ok", (name, by_version[INSTALLED])
+    assert "declared divergence" in compat["cells"]["plain_string"][INSTALLED]["detail"]
+    assert compat["cells"]["jsonify_tuple"][INSTALLED]["detail"] == "conforms to the contract"
+    assert compat["min_flask_check"]["ok"] and not compat["byte_changes"]["jsonify_tuple"]["changed"]
+
+
+def test_an_undeclared_divergence_differs_and_says_how(raw):
+    cell = matrix.classify(raw["variants"]["plain_string"], None, declared=None)
+    assert cell["status"] == "differs" and cell["cause"] == "idiom"
+    assert "Content-Type 'text/html; charset=utf-8', expected application/json (7 of 11 requests)" in cell["detail"]
+
+
+def test_behaving_unlike_the_declared_divergence_differs(raw):
+    cell = matrix.classify(raw["variants"]["jsonify_tuple"], None, declared=declared_of(raw, "plain_string"))
+    assert cell["status"] == "differs" and "unlike its declared divergence on 7 of 11 requests" in cell["detail"]
+    same = matrix.classify(raw["variants"]["plain_string"], None, declared=declared_of(raw, "plain_string"))
+    assert same["status"] == "ok"
+
+
+def test_a_view_that_raises_fails_with_the_error_in_one_line():
+    from variants.site import build_app
+
+    planted = fake_variant(lambda: build_app("variants.site", lambda body, status, headers: object()))
+    log = matrix.ExceptionLog()
+    try:
+        record = matrix.probe_one(planted, log)
+    finally:
+        log.close()
+    assert set(record["exceptions"]) == {"status", "status_admin", "created", "created_admin",
+                                         "api_admin_anonymous", "api_admin_user", "api_admin_admin"}
+    cell = matrix.classify(record, None, declared=None)
+    assert cell["status"] == "fails" and cell["cause"] == "idiom"
+    assert cell["detail"].startswith("TypeError: ") and "(on GET /api/status, and 6 more requests)" in cell["detail"]
+    assert "\n" not in cell["detail"]
+
+
+def test_an_import_error_fails_with_the_error():
+    def create_app():
+        raise ModuleNotFoundError("No module named 'flask.json.provider'")
+
+    record = matrix.probe_one(fake_variant(create_app), matrix.ExceptionLog())
+    cell = matrix.classify(record, None, declared=None)
+    assert cell == {"status": "fails", "cause": "idiom", "detail": "ModuleNotFoundError: No module named "
+                    "'flask.json.provider' (importing the variant or create_app())"}
+
+
+def test_a_broken_shared_app_is_reported_outside_the_idiom(monkeypatch):
+    import variants.site
+
+    def broken(app):
+        raise RuntimeError("Flask-Login cannot start here")
+
+    monkeypatch.setattr(variants.site, "init_auth", broken)
+    variants_ = select("jsonify_tuple,dict_return")
+    raw = matrix.probe(variants_)
+    assert raw["control"]["problem"] == "RuntimeError: Flask-Login cannot start here"
+    compat = matrix.build_compat({INSTALLED: raw}, {}, variants_, [INSTALLED])
+    for by_version in compat["cells"].values():
+        cell = by_version[INSTALLED]
+        assert cell["status"] == "fails" and cell["cause"] == "environment"
+        assert "shared app" in cell["detail"] and "Flask-Login cannot start here" in cell["detail"]
+    # no evidence either way about min_flask
+    assert compat["min_flask_check"]["ok"]
+    assert "not evidence (outside the idiom)" in compat["min_flask_check"]["variants"]["jsonify_tuple"]["detail"]
+
+
+def _cells_with_an_older_version(raw):
+    """Real cells on the installed Flask, plus a planted older version where json_provider fails."""
+    compat = matrix.build_compat({INSTALLED: raw}, {}, select(""), [INSTALLED])
+    cells = compat["cells"]
+    for name in cells:
+        cells[name] = {"2.0.3": {"status": "ok", "detail": "conforms to the contract"}, **cells[name]}
+    cells["json_provider"]["2.0.3"] = {"status": "fails", "cause": "idiom",
+                                       "detail": "AttributeError: 'Flask' object has no attribute 'json'"}
+    cells["orjson_provider"]["2.0.3"] = {"status": "fails", "cause": "idiom", "detail": "ModuleNotFoundError"}
+    return cells, ["2.0.3", INSTALLED]
+
+
+def test_min_flask_check_agrees_with_the_registry(raw):
+    cells, versions = _cells_with_an_older_version(raw)
+    check = matrix.check_min_flask(cells, versions, {v.name: v.min_flask for v in REGISTRY.values()})
+    assert check["ok"], check["mismatches"]
+    assert check["variants"]["json_provider"]["works_from"] == INSTALLED
+    assert "not ok below it (2.0.3 fails)" in check["variants"]["json_provider"]["detail"]
+
+
+@pytest.mark.parametrize("name, planted, expected", [
+    ("json_provider", "1.0", "fails on Flask 2.0.3 (>= 1.0)"),   # min too low: fails on a version it claims
+    ("jsonify_tuple", "3.2", "works from 2.0.3: ok on Flask 2.0.3, older than 3.2"),  # min too high
+])
+def test_min_flask_check_catches_a_planted_mismatch(raw, name, planted, expected):
+    cells, versions = _cells_with_an_older_version(raw)
+    minimums = {v.name: v.min_flask for v in REGISTRY.values()}
+    minimums[name] = planted
+    check = matrix.check_min_flask(cells, versions, minimums)
+    assert not check["ok"] and not check["variants"][name]["consistent"]
+    assert len(check["mismatches"]) == 1 and check["mismatches"][0].startswith(f"{name}: registry min_flask {planted}")
+    assert expected in check["mismatches"][0]
+
+
+def test_byte_changes_between_versions_are_found(raw):
+    other = copy.deepcopy(raw)
+    other["variants"]["jsonify_tuple"]["cases"]["status"]["body"] = '{\n  "success": true\n}\n'
+    other["variants"]["jsonify_tuple"]["cases"]["created"]["headers"]["Vary"] = "Accept"
+    variants_ = select("jsonify_tuple,make_response")
+    compat = matrix.build_compat({"2.0.3": other, INSTALLED: raw}, {}, variants_, ["2.0.3", INSTALLED])
+    change = compat["byte_changes"]["jsonify_tuple"]
+    assert change["changed"] and [f["versions"] for f in change["forms"]] == [["2.0.3"], [INSTALLED]]
+    assert change["summary"].startswith("2 forms, body bytes changed; ")
+    assert 'body "{\\n  \\"success\\": true\\n}\\n" -> "{\\"success\\":true}\\n" on 1 of 7' in change["summary"]
+    assert "Vary Accept -> " in change["summary"]
+    assert change["forms"][1]["cases"]["status"]["body"] == '{"success":true}\n'
+    assert not compat["byte_changes"]["make_response"]["changed"]
+
+
+def test_a_version_not_built_is_kept_with_its_message_and_the_others_results(raw, tmp_path, monkeypatch, capsys):
+    def fake_session(noxfile, version, raw_path, variants, log_path):
+        if version == "1.1.4":
+            return "pip: ERROR: No matching distribution found for flask==1.1.4 (exit 1; log: x.log)"
+        matrix.write_json(raw_path, matrix.probe(variants))
+        return None
+
+    monkeypatch.setattr(matrix, "run_session", fake_session)
+    code = matrix.main(["--versions", f"1.1,{INSTALLED}", "--variants", "jsonify_tuple,json_provider",
+                        "--out", str(tmp_path)])
+    assert code == 1
+    assert "error: Flask 1.1.4: environment not built or probe failed: pip: ERROR: No matching" in capsys.readouterr().err
+    compat = read_json(tmp_path / "compat.json")
+    assert_schema(compat)
+    assert compat["flask_versions"] == ["1.1.4", INSTALLED]
+    assert compat["versions"]["1.1.4"]["built"] is False and compat["cells"]["jsonify_tuple"]["1.1.4"]["cause"] == "environment"
+    assert compat["cells"]["json_provider"][INSTALLED]["status"] == "ok"
+    assert read_json(tmp_path / "compat" / f"{INSTALLED}.json")["flask"] == INSTALLED
+    assert not [p for p in tmp_path.rglob(".*")]  # atomic writes leave no temporary files
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--versions", "9.9"], "unknown Flask version(s): 9.9"),
+    (["--variants", "nope"], "unknown variant(s): nope"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_options_exit_2_with_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        matrix.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_versions_are_chosen_by_release_or_series():
+    pinned = ["1.1.4", "2.2.5", "3.0.3", "3.1.3"]
+    assert matrix.select_versions("3.1,1.1.4", pinned) == ["1.1.4", "3.1.3"]
+    assert matrix.select_versions("", pinned) == pinned
+    assert matrix.select_versions("3", pinned + ["30.0.1"]) == ["3.0.3", "3.1.3"]
+    with pytest.raises(matrix.UsageError, match=r"unknown Flask version\(s\): 3.2, 0.12; noxfile.py pins 1.1.4, "):
+        matrix.select_versions("3.2,0.12,3.1", pinned)
+
+
+def test_noxfile_pins_cover_the_required_series_and_match_the_main_venv():
+    pins = matrix.load_pins().PINS
+    series = {".".join(v.split(".")[:2]) for v in pins}
+    assert {"1.1", "2.0", "2.2", "2.3", "3.0", "3.1"} <= series
+    for version, requirements in pins.items():
+        assert requirements["flask"] == version
+        assert {"werkzeug", "jinja2", "itsdangerous", "markupsafe", "flask-login", "orjson"} <= set(requirements)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    main = dict(line.split("#")[0].strip().lower().split("==") for line in project)
+    newest = pins[max(pins, key=matrix.version_key)]
+    for name in ("flask", "werkzeug", "flask-login", "orjson"):
+        assert newest[name] == main[name], name
+
+
+@pytest.mark.parametrize("log, expected", [
+    ("nox > python -m pip install flask==9\nERROR: No matching distribution found for flask==9\n",
+     "pip: ERROR: No matching distribution found for flask==9"),
+    ("nox > python -m harness.matrix --probe x.json\nerror: unknown variant(s): nope\n",
+     "probe: error: unknown variant(s): nope"),
+    ("nox > Session probe(3.1.3) failed: Python interpreter 3.11 not found.\n",
+     "environment not built: nox > Session probe(3.1.3) failed: Python interpreter 3.11 not found."),
+])
+def test_a_failed_session_is_explained_by_one_line_of_its_log(log, expected):
+    assert matrix._failure_from_log(log) == expected
+
