@@ -150,3 +150,12 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, env, message):
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "micro.json").exists()
+
+
+@pytest.mark.parametrize("env, message", [({"RUNS": "1"}, "at least 2 runs"), ({"RUNS": "x"}, "RUNS='x'"),
+                                          ({"QUICK": "maybe"}, "QUICK='maybe'")])
+def test_stability_bad_options(tmp_path, env, message):
+    done = subprocess.run([sys.executable, "-m", "bench.stability"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", "FLASK_IDIOMS_OUT": str(tmp_path), **env})
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and message in done.stderr and "Traceback" not in done.stderr
