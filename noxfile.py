@@ -7,8 +7,8 @@ Python 3.11; every environment also gets Flask-Login, orjson and blinker (so Fla
 ``--no-deps``: its own pins (pyproject.toml) are for the main .venv.
 
 ``nox -s "probe(3.1.3)" -- OUT.json [--variants a,b]`` runs the probe (``harness.matrix --probe``)
-in that environment. Environments are reused between runs and reinstalled only when their pins change
-(a stamp file in the environment, like the Makefile's).
+in that environment. Environments are reused between runs and emptied and reinstalled only when their
+pins change (a stamp file in the environment, like the Makefile's).
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ _COMMON = {"flask-login": "0.6.3", "orjson": "3.13.0", "blinker": "1.9.0"}
 
 # Flask release -> everything installed beside it.
 PINS = {
+    # Flask-Login 0.6.3 needs Flask >= 1.0.4; 0.4.1 is the last release that installs beside 0.12.
+    "0.12.5": {"werkzeug": "0.16.1", **_OLD, "flask-login": "0.4.1"},
     "1.0.4": {"werkzeug": "1.0.1", **_OLD},
     "1.1.4": {"werkzeug": "1.0.1", **_OLD},
     "2.0.3": {"werkzeug": "2.0.3", "jinja2": "3.0.3", "itsdangerous": "2.0.1", "markupsafe": "2.1.5", "click": "8.0.4"},
@@ -34,7 +36,7 @@ PINS = {
     "3.0.3": {"werkzeug": "3.0.6", "jinja2": "3.1.6", "itsdangerous": "2.2.0", "markupsafe": "3.0.4", "click": "8.1.8"},
     "3.1.3": {"werkzeug": "3.1.9", "jinja2": "3.1.6", "itsdangerous": "2.2.0", "markupsafe": "3.0.4", "click": "8.5.1"},
 }
-PINS = {flask: {"flask": flask, **deps, **_COMMON} for flask, deps in PINS.items()}
+PINS = {flask: {"flask": flask, **_COMMON, **deps} for flask, deps in PINS.items()}
 
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -55,6 +57,12 @@ def probe(session: nox.Session, flask: str) -> None:
     stamp = Path(session.virtualenv.location) / ".matrix-pins.json"
     wanted = {"requirements": requirements(flask), "python": PYTHON}
     if not stamp.exists() or json.loads(stamp.read_text() or "{}") != wanted:
+        if stamp.exists():  # the pins changed: start from an empty environment, not on top of the old one
+            stamp.unlink()
+            frozen = session.run("python", "-m", "pip", "freeze", "--exclude-editable", silent=True)
+            old = [line.split("==")[0] for line in frozen.splitlines() if "==" in line]
+            if old:
+                session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", *old, silent=True)
         session.install("--disable-pip-version-check", "--quiet", *wanted["requirements"])
         session.install("--disable-pip-version-check", "--quiet", "--no-deps", "-e", str(PROJECT))
         stamp.write_text(json.dumps(wanted))

@@ -255,19 +255,23 @@ def _ranges(versions: list, order: list) -> str:
 
 def _difference(a: dict, b: dict, only: str | None = None) -> str:
     """How form ``b``'s responses differ from form ``a``'s, one line ("" if they do not, in ``only``)."""
-    found = {}
+    found = {}  # aspect -> [cases, first example]
     for case in a["cases"]:
         x, y = a["cases"][case], b["cases"][case]
+        aspects = []
         if only in (None, "status") and x["status"] != y["status"]:
-            found.setdefault(f"status {x['status']} -> {y['status']}", []).append(case)
+            aspects.append(("status", f"{x['status']} -> {y['status']}"))
         if only in (None, "body") and x["body"] != y["body"]:
-            found.setdefault(f"body {json.dumps(x['body'])} -> {json.dumps(y['body'])}", []).append(case)
+            aspects.append(("body", f"{json.dumps(x['body'])} -> {json.dumps(y['body'])}"))
         if only in (None, "headers"):
             for header in sorted(set(x["headers"]) | set(y["headers"])):
                 if x["headers"].get(header) != y["headers"].get(header):
-                    change = f"{header} {x['headers'].get(header) or '(absent)'} -> {y['headers'].get(header) or '(absent)'}"
-                    found.setdefault(change, []).append(case)
-    return ", ".join(f"{change} on {len(cases)} of {len(a['cases'])} JSON responses" for change, cases in found.items())
+                    aspects.append((f"{header} header", f"{x['headers'].get(header) or '(absent)'} -> "
+                                                        f"{y['headers'].get(header) or '(absent)'}"))
+        for aspect, example in aspects:
+            found.setdefault(aspect, [[], f"{case}: {example}"])[0].append(case)
+    return "; ".join(f"{aspect} on {len(cases)} of {len(a['cases'])} JSON responses (e.g. {example})"
+                     for aspect, (cases, example) in found.items())
 
 
 def byte_changes(raws: dict, cells: dict, versions: list) -> dict:

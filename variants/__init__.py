@@ -78,7 +78,7 @@ _VARIANTS = (
     Variant("jsonify_tuple", "return jsonify(data), status", "0.9",
             "(body, status, headers) tuple",
             "None of note; the status lives in a tuple rather than on the response."),
-    Variant("jsonify_status_code", "resp = jsonify(data); resp.status_code = status; return resp", "0.2",
+    Variant("jsonify_status_code", "resp = jsonify(data); resp.status_code = status; return resp", "1.0",
             "resp.headers[...] = ...",
             "Three statements for one response; easy to forget the status line."),
     Variant("make_response", "make_response(jsonify(data), status)", "0.9",

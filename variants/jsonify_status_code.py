@@ -2,7 +2,8 @@
 
 Idiom: build the response, then set its status (and headers) as attributes.
 Flask rule: a returned Response is sent as it is; ``status_code`` is a plain attribute of werkzeug's
-Response (first Flask version: 0.2, when jsonify appeared).
+Response (jsonify appeared in Flask 0.2, but ``resp.headers.update`` needs Werkzeug 1.0: ``make matrix``
+finds it fails on Flask 0.12 with Werkzeug 0.16, so as written the first Flask version: 1.0).
 Pitfall: three statements for one response, and forgetting the status line silently sends a 200.
 """
 from flask import jsonify
