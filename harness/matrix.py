@@ -8,9 +8,9 @@ compares the bytes between versions, checks each variant's registry ``min_flask`
 ``compat.json`` atomically. Exit 0; 1 if a ``min_flask`` disagrees with the matrix or a version's
 environment could not be built (the other versions' results are still written); 2 for bad options.
 
-Options: ``--versions 1.1,3.1.3`` (a pinned release or its series; default all), ``--variants a,b``
-(default ``VARIANTS`` or all), ``--out DIR``. The probe (``--probe OUT.json``) imports only the stdlib,
-``harness`` and ``variants``, so it runs on Flask 1.0 as well as 3.1.
+Options: ``--versions 1.1,3.1.3`` (a pinned release or its series; default ``FLASK_VERSIONS`` or all),
+``--variants a,b`` (default ``VARIANTS`` or all), ``--out DIR``. The probe (``--probe OUT.json``)
+imports only the stdlib, ``harness`` and ``variants``, so it runs on Flask 0.12 as well as 3.1.
 
 How a cell is decided, per (variant, Flask version):
 - ``ok``: every case meets the contract, or, for a declared divergence, departs from it exactly as it
