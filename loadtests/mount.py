@@ -1,19 +1,101 @@
 """One WSGI app that serves every selected variant below its own prefix: ``/<name>/api/status``.
 
 Serving them all from one server lets a load generator interleave variants request by request, so
-every idiom sees the same machine. ``gunicorn 'loadtests.mount:create_app()'`` serves it; the
-variants come from FLASK_IDIOMS_VARIANTS (comma-separated, default all).
+every idiom sees the same machine. ``gunicorn 'loadtests.mount:create_app()'`` serves the variants
+alone; ``gunicorn 'loadtests.mount:create_load_app()'`` is what the load tests run: the variants, the
+floor and the planted calibration pair, each wrapped in ``ServerTiming``. The variants come from
+FLASK_IDIOMS_VARIANTS (comma-separated, default all).
+
+- ``/_floor``: a prebuilt ``werkzeug.Response`` per endpoint (the same bytes every time): the cost of
+  answering without Flask, the denominator of every ratio.
+- ``/_planted`` and ``/_planted_reference``: jsonify_tuple's app, the first after a busy-wait of
+  ``PLANTED_US`` (wall time, ``perf_counter_ns``), the second without. The load test must recover the
+  difference: that is how it shows what it can resolve.
 """
 from __future__ import annotations
 
+import json
 import os
+import time
 
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.wrappers import Response
 
-from variants import select
+from variants import REGISTRY, contract, select
+
+FLOOR, PLANTED, PLANTED_REFERENCE = "_floor", "_planted", "_planted_reference"
+PLANTED_US = 20
+PLANTED_IDIOM = "jsonify_tuple"
+
+# The endpoints whose response is built by the idiom, by scenario name; the 401 is an anonymous call.
+ENDPOINTS = {"success": ("GET", "/api/status"), "created": ("POST", "/api/things"),
+             "unauthorized": ("GET", "/api/admin")}
+CASES = {"success": contract.CASES_BY_NAME["status"], "created": contract.CASES_BY_NAME["created"],
+         "unauthorized": contract.CASES_BY_NAME["api_admin_anonymous"]}
+assert set(ENDPOINTS) == set(CASES) == set(contract.IDIOM_REPLIES)
 
 
 def create_app(names: str | None = None):
     variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
     return DispatcherMiddleware(NotFound(), {f"/{v.name}": v.create_app() for v in variants})
+
+
+class ServerTiming:
+    """WSGI middleware: the time spent in ``app`` until it starts the response, sent to the client as
+    ``Server-Timing: app;dur=<wall ms>, cpu;dur=<thread CPU ms>`` (set before ``start_response`` is
+    passed on; teardown after it is not counted, and is the same for every idiom)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
+
+        def timed_start_response(status, headers, exc_info=None):
+            wall_ns, cpu_ns = time.perf_counter_ns() - wall, time.thread_time_ns() - cpu
+            headers.append(("Server-Timing", f"app;dur={wall_ns / 1e6:.4f}, cpu;dur={cpu_ns / 1e6:.4f}"))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, timed_start_response)
+
+
+def floor_app():
+    """A WSGI app answering each endpoint with a prebuilt Response of the contract's status and body."""
+    prebuilt = {}
+    for scenario, (method, path) in ENDPOINTS.items():
+        reply = contract.IDIOM_REPLIES[scenario]
+        prebuilt[method, path] = Response(json.dumps(reply.body), reply.status, reply.headers,
+                                          mimetype="application/json")
+    missing = NotFound()
+
+    def app(environ, start_response):
+        response = prebuilt.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")), missing)
+        return response(environ, start_response)
+
+    return app
+
+
+def spin(ns: int) -> None:
+    end = time.perf_counter_ns() + ns
+    while time.perf_counter_ns() < end:
+        pass
+
+
+def planted_app(wait_us: int):
+    app = REGISTRY[PLANTED_IDIOM].create_app()
+
+    def planted(environ, start_response):
+        spin(wait_us * 1000)
+        return app(environ, start_response)
+
+    return planted
+
+
+def create_load_app(names: str | None = None):
+    variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
+    apps = {v.name: v.create_app() for v in variants}
+    apps[FLOOR] = floor_app()
+    apps[PLANTED] = planted_app(PLANTED_US)
+    apps[PLANTED_REFERENCE] = planted_app(0)
+    return DispatcherMiddleware(NotFound(), {f"/{name}": ServerTiming(app) for name, app in apps.items()})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import os
 import shutil
 import signal
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from harness.cli import UsageError
 
@@ -43,6 +46,36 @@ class Server:
             with open(self.log_path, errors="replace") as f:
                 return " | ".join(line.strip() for line in f.readlines()[-lines:])
         return ""
+
+
+def require_loopback(url: str) -> str:
+    """``url`` unchanged if its host is a loopback address; UsageError otherwise (traffic stays here)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)} if host else set()
+    except OSError:
+        addresses = set()
+    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise UsageError(f"host {host or url!r} is not a loopback address: load traffic goes only to {HOST}")
+    return url
+
+
+def group_pids(pgid: int) -> list:
+    """The live processes of process group ``pgid`` (from /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                pids.append(int(stat.parent.name))
+    return sorted(pids)
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of ``pid`` (None if it is gone)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return None
 
 
 def listening_socket(port: int = 0) -> socket.socket:

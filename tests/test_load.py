@@ -1,0 +1,254 @@
+"""The load test's parts (timing middleware, floor, planted pair, analysis) and real short runs of
+``python -m loadtests.run``: results, bad options, a non-loopback host, Ctrl-C, SIGTERM and a server
+that dies, each ending with every process it started gone."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from werkzeug.test import Client
+
+from harness.cli import UsageError
+from harness.results import read_json
+from loadtests import mount, run
+from loadtests.server import require_loopback
+from variants import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMING = re.compile(r"^app;dur=([0-9.]+), cpu;dur=([0-9.]+)$")
+
+
+# ------------------------------------------------------------------------------------ server side
+def test_server_timing_is_sent_and_the_planted_wait_shows_in_it():
+    client = Client(mount.create_load_app("jsonify_tuple"))
+    for prefix in ("/jsonify_tuple", "/_floor", "/_planted", "/_planted_reference"):
+        for scenario, (method, path) in mount.ENDPOINTS.items():
+            response = client.open(prefix + path, method=method)
+            assert mount.CASES[scenario].status == response.status_code, (prefix, scenario)
+            assert TIMING.match(response.headers["Server-Timing"]), response.headers["Server-Timing"]
+    waits = [float(TIMING.match(client.get("/_planted/api/status").headers["Server-Timing"])[1]) * 1000
+             for _ in range(20)]
+    assert min(waits) >= mount.PLANTED_US  # wall time includes the busy-wait
+
+
+def test_the_floor_serves_the_contract():
+    from variants.contract import deviations
+
+    client = Client(mount.floor_app())
+    for scenario, (method, path) in mount.ENDPOINTS.items():
+        response = client.open(path, method=method)
+        assert deviations(mount.CASES[scenario], response.status_code, response.headers, response.get_data()) == []
+    assert client.get("/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:80"])
+def test_loopback_hosts_are_allowed(url):
+    assert require_loopback(url) == url
+
+
+@pytest.mark.parametrize("url", ["http://192.0.2.1:80", "http://10.0.0.1", "http://example.invalid", ""])
+def test_other_hosts_are_refused(url):
+    with pytest.raises(UsageError, match="not a loopback address"):
+        require_loopback(url)
+
+
+# ---------------------------------------------------------------------------------------- analysis
+def synthetic_run(drift: float, seed: int = 1) -> dict:
+    """Samples as the locustfile writes them: floor 10 us, a 20 us, b 30 us, planted = reference + 20 us,
+    all scaled by a machine speed that drifts by ``drift`` over the run, with noise."""
+    rng = np.random.default_rng(seed)
+    targets = ["a", "b", mount.FLOOR, mount.PLANTED, mount.PLANTED_REFERENCE]
+    base = {"a": 20.0, "b": 30.0, mount.FLOOR: 10.0, mount.PLANTED: 25.0, mount.PLANTED_REFERENCE: 25.0}
+    samples = []
+    for i in range(30000):
+        t = i / 3000  # 10 s
+        target, scenario = i % 5, (i // 5) % 3
+        name = targets[target]
+        speed = 1 + (drift - 1) * t / 10
+        us = base[name] * speed * rng.lognormal(0, 0.1) + (20.0 if name == mount.PLANTED else 0.0)
+        samples.append([t, target, scenario, us, us * 0.9, 1.0])
+    stats = {f"{n} {s}": {"requests": 2000, "failures": 0, "rps": 200.0, "p50_ms": 1, "p95_ms": 2, "p99_ms": 3}
+             for n in targets for s in ("success", "created", "unauthorized")}
+    return {"samples": {"targets": targets, "scenarios": list(mount.ENDPOINTS), "samples": samples},
+            "from": 0.0, "to": 10.0, "seconds": 10, "server_cpu_s": 30000 * 100e-6, "rss_bytes": [100, 100, 100, 104],
+            "stats": stats}
+
+
+@pytest.mark.parametrize("drift", [1.0, 2.5])
+def test_ratios_and_the_planted_cost_survive_a_drifting_machine(drift):
+    result = run.analyse(synthetic_run(drift), windows=20, rng=np.random.default_rng(0), conforming={"a", "b"})
+    a, b = result["targets"]["a"], result["targets"]["b"]
+    for entry, expected in ((a, 2.0), (b, 3.0)):
+        lo, hi = entry["ratio_to_floor"]["ci95"]
+        assert lo <= expected <= hi or abs(entry["ratio_to_floor"]["estimate"] - expected) < 0.02, entry["ratio_to_floor"]
+    assert (a["rank"], b["rank"]) == (1, 2)
+    calibration = result["calibration"]
+    assert abs(calibration["measured_us"] - 20) < 2, calibration
+    assert calibration["ci95"][0] < calibration["measured_us"] < calibration["ci95"][1]
+    assert a["requests"] == 6000 and a["failures"] == 0
+    assert result["rss"]["growth_pct"] == 4.0
+    # 30000 requests used 3 s of server CPU: 100 us each; a's CPU mix is 0.9 * 20 us * speed
+    assert result["server_request_cpu_us"] == 100.0
+    assert b["share_of_request"]["idiom_delta_pct"] > 0 == a["share_of_request"]["idiom_delta_pct"]
+
+
+def test_block_bootstrap_widens_with_drift():
+    steady = run.analyse(synthetic_run(1.0), 20, np.random.default_rng(0), {"a", "b"})["targets"]["a"]["server_us"]
+    drifting = run.analyse(synthetic_run(2.5), 20, np.random.default_rng(0), {"a", "b"})["targets"]["a"]["server_us"]
+    assert drifting["ci_half_width_pct"] > 3 * steady["ci_half_width_pct"]
+
+
+def test_bottleneck_verdicts():
+    assert run.bottleneck(0.95, 0.5, 0)["verdict"] == "load generator"
+    assert run.bottleneck(0.5, 0.95, 0)["verdict"] == "server"
+    assert run.bottleneck(0.5, 0.5, 0)["verdict"] == "neither"
+    assert "2 workers" in run.bottleneck(0.95, 0.95, 2)["detail"]
+
+
+# ------------------------------------------------------------------------------- real short runs
+def ours(marker: str) -> list:
+    """Live processes whose environment carries ``marker`` (our results folder): what a run started."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes() and int(environ.parent.name) != os.getpid():
+                stat = (environ.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                if stat[0] != "Z":
+                    found.append(int(environ.parent.name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def start(out: Path, **env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "loadtests.run"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "FLASK_IDIOMS_OUT": str(out), "QUICK": "1", **env})
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def closed_done(out: Path) -> bool:
+    try:
+        return read_json(out / "load.json")["shapes"]["closed"]["status"] == "ok"
+    except Exception:
+        return False
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"VARIANTS": "jsonify_tuple,nope"}, "nope"),
+    ({"QUICK": "maybe"}, "QUICK="),
+    ({"LOAD_SECONDS": "-5"}, "LOAD_SECONDS="),
+    ({"LOAD_SECONDS": "ten"}, "LOAD_SECONDS="),
+    ({"LOAD_USERS": "0"}, "LOAD_USERS="),
+    ({"LOCUST_WORKERS": "-1"}, "LOCUST_WORKERS="),
+    ({"LOAD_LAYOUT": "sideways"}, "LOAD_LAYOUT="),
+    ({"LOAD_PORT": "70000"}, "LOAD_PORT="),
+])
+def test_bad_options_exit_2_with_one_line(tmp_path, env, message):
+    done = subprocess.run([sys.executable, "-m", "loadtests.run"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), **env})
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "load.json").exists()
+
+
+def test_a_busy_port_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        done = subprocess.run([sys.executable, "-m", "loadtests.run"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "QUICK": "1",
+                                               "LOAD_PORT": str(busy.getsockname()[1]), "VARIANTS": "jsonify_tuple"})
+    assert done.returncode == 2 and "not available" in done.stderr and "Traceback" not in done.stderr
+    assert ours(str(tmp_path)) == []
+
+
+def test_locust_refuses_a_host_that_is_not_loopback(tmp_path):
+    done = subprocess.run([str(Path(sys.executable).with_name("locust")), "-f", str(ROOT / "loadtests/locustfile.py"),
+                           "--headless", "-u", "1", "-t", "2s", "--host", "http://192.0.2.1:80"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "LOAD_TARGETS": "jsonify_tuple"})
+    assert done.returncode == 2 and "not a loopback address" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_short_run_records_everything_and_leaves_nothing_running(tmp_path):
+    process = start(tmp_path, LOAD_SECONDS="5", VARIANTS="jsonify_tuple,plain_string")
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 0, err
+    assert "shape 2/2: paced" in out and "s left" in out  # progress
+    summary = read_json(tmp_path / "summary.json")
+    for name in ("jsonify_tuple", "plain_string"):
+        load = summary["variants"][name]["load"]
+        assert load["failures"] == 0 and load["requests"] > 100
+        assert load["server_us"]["ci95"][0] <= load["server_us"]["p50"] <= load["server_us"]["ci95"][1]
+        assert load["ratio_to_floor"]["estimate"] > 1 and set(load["by_shape"]) == {"closed", "paced"}
+    run_info = summary["load_run"]
+    assert run_info["status"] == "ok" and run_info["gunicorn"]["bind"].startswith("127.0.0.1:")
+    for shape in ("closed", "paced"):
+        assert 0 < run_info["shapes"][shape]["generator_cpu"] and 0 < run_info["shapes"][shape]["server_cpu"]
+        assert run_info["shapes"][shape]["bottleneck"]["verdict"]
+    assert summary["calibration"]["load"]["planted_us"] == mount.PLANTED_US
+    assert (tmp_path / "load" / "paced_stats.csv").exists() and (tmp_path / "load" / "paced.html").exists()
+    assert ours(str(tmp_path)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_stops_everything_within_5_s_and_keeps_the_finished_shape(tmp_path, signum):
+    process = start(tmp_path, LOAD_SECONDS="6", VARIANTS="jsonify_tuple")
+    try:
+        wait_for(lambda: closed_done(tmp_path), 60, "the closed shape to finish")
+        wait_for(lambda: len(ours(str(tmp_path))) >= 4, 20, "the paced run's locust")  # run, gunicorn x2, locust
+        process.send_signal(signum)
+        stopped = time.monotonic()
+        process.wait(timeout=10)
+        wait_for(lambda: ours(str(tmp_path)) == [], 5 - (time.monotonic() - stopped), "every process to be gone")
+    finally:
+        process.kill()
+        process.communicate()
+    assert process.returncode == 130
+    result = read_json(tmp_path / "load.json")
+    assert result["status"] == "incomplete"
+    assert result["shapes"]["closed"]["status"] == "ok" and result["shapes"]["paced"] == {"status": "incomplete"}
+    summary = read_json(tmp_path / "summary.json")
+    assert summary["load_run"]["incomplete"] == ["paced"]
+    assert summary["variants"]["jsonify_tuple"]["load"]["by_shape"].keys() == {"closed"}
+
+
+@pytest.mark.slow
+def test_a_server_that_dies_mid_run_is_one_line_exit_1_and_the_finished_shape_kept(tmp_path):
+    process = start(tmp_path, LOAD_SECONDS="6", VARIANTS="jsonify_tuple")
+    try:
+        wait_for(lambda: closed_done(tmp_path), 60, "the closed shape to finish")
+        time.sleep(1)
+        masters = [p for p in ours(str(tmp_path))
+                   if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes() and
+                   os.getpgid(p) == p]
+        assert masters, "no gunicorn master found"
+        os.kill(masters[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "error: the server died during the paced run" in err and "Traceback" not in err
+    wait_for(lambda: ours(str(tmp_path)) == [], 5, "every process to be gone")
+    result = read_json(tmp_path / "load.json")
+    assert result["status"] == "failed" and result["shapes"]["closed"]["status"] == "ok"
+    assert json.loads((tmp_path / "summary.json").read_text())["load_run"]["incomplete"] == ["paced"]
