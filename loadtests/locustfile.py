@@ -25,6 +25,7 @@ import sys
 import time
 
 from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust.exception import StopUser
 from locust.runners import WorkerRunner
 
 from harness.results import write_json
@@ -89,6 +90,11 @@ class IdiomUser(FastHttpUser):
     wait_time = constant_throughput(RATE) if RATE > 0 else constant(0)
 
     def on_start(self):
+        try:  # a worker learns the host from its master: checked here too
+            require_loopback(self.host or "")
+        except Exception as e:
+            logging.error("%s", e)
+            raise StopUser() from None
         self.cycle = [(t, s) for t in range(len(TARGETS)) for s in range(len(SCENARIOS))]
         random.shuffle(self.cycle)
         self.i = random.randrange(len(self.cycle))
