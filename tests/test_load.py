@@ -204,6 +204,7 @@ def test_a_short_run_records_everything_and_leaves_nothing_running(tmp_path):
     for shape in ("closed", "paced"):
         assert 0 < run_info["shapes"][shape]["generator_cpu"] and 0 < run_info["shapes"][shape]["server_cpu"]
         assert run_info["shapes"][shape]["bottleneck"]["verdict"]
+        assert run_info["shapes"][shape]["rss"]["growth_pct"] <= 10  # server memory steady under load
     assert summary["calibration"]["load"]["planted_us"] == mount.PLANTED_US
     assert (tmp_path / "load" / "paced_stats.csv").exists() and (tmp_path / "load" / "paced.html").exists()
     assert ours(str(tmp_path)) == []
@@ -252,3 +253,17 @@ def test_a_server_that_dies_mid_run_is_one_line_exit_1_and_the_finished_shape_ke
     result = read_json(tmp_path / "load.json")
     assert result["status"] == "failed" and result["shapes"]["closed"]["status"] == "ok"
     assert json.loads((tmp_path / "summary.json").read_text())["load_run"]["incomplete"] == ["paced"]
+
+
+@pytest.mark.slow
+def test_the_per_variant_layout_runs_one_server_after_another(tmp_path):
+    process = start(tmp_path, LOAD_SECONDS="4", LOAD_LAYOUT="per-variant", VARIANTS="jsonify_tuple,dict_return")
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 0, err
+    assert "variant 2/2: dict_return" in out
+    summary = read_json(tmp_path / "summary.json")
+    assert summary["load_run"]["layout"] == "per-variant"
+    assert {"jsonify_tuple", "dict_return"} <= summary["variants"].keys()
+    assert summary["variants"]["dict_return"]["load"]["failures"] == 0
+    assert len(summary["load_run"]["drift"]["floor_server_us"]) == 2
+    assert ours(str(tmp_path)) == []
