@@ -1,0 +1,89 @@
+"""``make publish``: a full run's report and raw data, copied into ``reports/published/`` (committed).
+
+Refuses (exit 2, one line) unless ``reports/out/summary.json`` is from a full run (``run.mode`` is
+"full"): a quick pass is not the answer to publish. Then it copies the raw JSON files beside the
+report into ``reports/published/`` and renders the report there from those copies, so every link in
+the published REPORT.md points at a file that is published with it. Files over ``MAX_BYTES`` are
+not published as they are (``summary.json`` and ``conformance.json`` always are): ``micro.json`` loses its per-round samples (``rounds``; the estimates,
+CIs and per-worker medians stay, and the file says what was left out), any other one is left out
+and the report lists it as missing. ``compat/`` (raw captures per Flask release) is copied too.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from harness.cli import UsageError, entry_point
+from harness.results import OUT, ROOT, read_json, write_json
+from reports.render import FILES, render
+
+PUBLISHED = ROOT / "reports" / "published"
+MAX_BYTES = 2 * 1024 * 1024
+ALWAYS = ("summary.json", "conformance.json")  # the report cannot be rendered without them, whatever their size
+
+
+def check_full_run(results: Path) -> dict:
+    path = results / "summary.json"
+    if not path.exists():
+        raise UsageError(f"{path} not found: run `make bench` (a full run, without QUICK=1) before `make publish`")
+    summary = read_json(path)
+    mode = (summary.get("run") or {}).get("mode") if isinstance(summary, dict) else None
+    if mode != "full":
+        raise UsageError(f"{path} is from a {mode or 'unknown'} run, not a full one: run `make bench` without QUICK=1 "
+                         f"before `make publish`")
+    return summary
+
+
+def trimmed_micro(path: Path) -> dict:
+    micro = read_json(path)
+    rounds = micro.pop("rounds", None)
+    if rounds is not None:
+        micro["omitted"] = (f"the per-round samples (`rounds`, {path.stat().st_size / 2**20:.1f} MB with them) are not "
+                            f"published; a `make bench` run writes them to reports/out/micro.json")
+    return micro
+
+
+def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
+    """Copy the raw files and render the report into ``target``; the notes on what was left out."""
+    check_full_run(results)
+    if target.exists():
+        if any(target.iterdir()) and not (target / "REPORT.md").exists():
+            raise UsageError(f"{target} holds files that are not a published report; not replacing them")
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    notes = []
+    for name in FILES:
+        source = results / name
+        if not source.exists():
+            notes.append(f"{name}: not in {results}")
+            continue
+        if source.stat().st_size <= MAX_BYTES or name in ALWAYS:
+            shutil.copy2(source, target / name)
+        elif name == "micro.json":
+            write_json(target / name, trimmed_micro(source))
+            notes.append(f"{name}: published without its per-round samples ({source.stat().st_size / 2**20:.1f} MB)")
+        else:
+            notes.append(f"{name}: not published, {source.stat().st_size / 2**20:.1f} MB is over {MAX_BYTES / 2**20:.0f} MB")
+    if (results / "compat").is_dir():
+        shutil.copytree(results / "compat", target / "compat")
+    render(target, target)
+    return notes
+
+
+@entry_point
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default=str(OUT), help="the full run's results (default: %(default)s)")
+    parser.add_argument("--to", default=str(PUBLISHED), help="where to publish (default: %(default)s)")
+    args = parser.parse_args(argv)
+    notes = publish(Path(args.results), Path(args.to))
+    for note in notes:
+        print(f"  note: {note}")
+    print(f"published {Path(args.to) / 'REPORT.md'} and its data; commit {Path(args.to)} to share it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
