@@ -1,11 +1,30 @@
 """``make bench``: every stage in order, with progress; a failed stage keeps the others' results.
 
-Stages run as child processes (``python -m <module>``) so one that crashes or is interrupted cannot
-take the finished ones with it; each stage's outcome is merged into ``reports/out/summary.json``.
+Stages run as child processes (``python -m <module>``), each in its own session (process group), so
+one that crashes, hangs or is interrupted cannot take the finished ones with it:
+
+- progress: ``stage i/N``, the elapsed time and an estimate of the time left (from each stage's
+  expected duration in this mode), at each stage's start and end and every ``HEARTBEAT_S`` between;
+- a stage that outlives ``TIMEOUT_FACTOR`` times its expected duration is killed (its whole group)
+  and marked ``failed`` ("timed out");
+- Ctrl-C or SIGTERM: the running stage's group gets SIGINT, then SIGTERM, then SIGKILL after
+  ``STOP_GRACE_S`` in all; the stage is marked ``incomplete``, the ones not started too, and the run
+  exits 130;
+- the report stage always runs, even after a failed stage (the report says what is missing); when
+  the gate (verify) fails, micro and load are ``skipped`` and the report says conformance failed.
+
+Each outcome is merged into ``reports/out/summary.json`` as ``stages.<name>``:
+``{"status": "ok" | "failed" | "missing" | "incomplete" | "skipped", "seconds", "detail"}``
+(``missing``: the stage's module is not built yet). A run starts a new summary (the previous one is
+kept as ``summary.previous.json``), so the report never mixes in a stage from an earlier run.
+Exit 0 when every stage that ran succeeded, 1 if one failed, 130 if interrupted.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +32,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from harness.cli import entry_point, flag, selected_variants
-from harness.results import OUT, merge_summary
+from harness.results import OUT, SUMMARY, merge_summary, write_json
+
+HEARTBEAT_S = 30.0
+TIMEOUT_FACTOR = 3.0
+MIN_TIMEOUT_S = 60.0
+STOP_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -21,15 +45,31 @@ class Stage:
     name: str
     module: str
     what: str
-    gate: bool = False  # a failure stops the run (conformance must hold before anything is timed)
+    expected_s: tuple  # (quick, full) wall time on the 2-core reference machine
+    gate: bool = False  # a failure stops the timing stages (conformance must hold before anything is timed)
+    always: bool = False  # runs whatever happened before (the report says what is missing)
+
+    def expected(self, quick: bool) -> float:
+        return self.expected_s[0 if quick else 1]
+
+    def timeout(self, quick: bool) -> float:
+        return max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * self.expected(quick))
 
 
 STAGES = (
-    Stage("verify", "harness.conformance", "conformance of every variant to the contract", gate=True),
-    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor"),
-    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn"),
-    Stage("report", "reports.render", "report: REPORT.md, report.html, charts"),
+    Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
+    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 135)),
+    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (65, 240)),
+    Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 8), always=True),
 )
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM while a stage ran; carries that stage's outcome."""
+
+    def __init__(self, outcome: dict):
+        super().__init__(outcome.get("detail", "interrupted"))
+        self.outcome = outcome
 
 
 def _exists(module: str) -> bool:
@@ -39,21 +79,81 @@ def _exists(module: str) -> bool:
         return False
 
 
-def run_stage(stage: Stage) -> dict:
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_group(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGINT the stage's process group (as Ctrl-C would), SIGTERM half-way, SIGKILL what is left at ``grace_s``."""
+    pgid = process.pid  # started with start_new_session=True: its pid is its group id
+    deadline = time.monotonic() + grace_s
+    for sig, until in ((signal.SIGINT, time.monotonic() + grace_s / 2), (signal.SIGTERM, deadline)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        while time.monotonic() < until:
+            if process.poll() is not None and not _group_alive(pgid):
+                return
+            time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None, heartbeat=None) -> dict:
+    """Run one stage as ``python -m module`` in its own process group; its outcome.
+
+    Raises Interrupted (after stopping the stage's group) on Ctrl-C or SIGTERM.
+    """
     if not _exists(stage.module):
         return {"status": "missing", "detail": f"{stage.module} is not built yet"}
+    timeout_s = stage.timeout(quick) if timeout_s is None else timeout_s
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", stage.module])
+    process = subprocess.Popen([sys.executable, "-m", stage.module], start_new_session=True)
     try:
-        code = process.wait()
+        while True:
+            left = timeout_s - (time.monotonic() - started)
+            if left <= 0:
+                stop_group(process)
+                return {"status": "failed", "seconds": round(time.monotonic() - started, 1),
+                        "detail": f"timed out after {timeout_s:.0f} s ({TIMEOUT_FACTOR:g}x its expected duration); killed"}
+            try:
+                code = process.wait(timeout=min(left, HEARTBEAT_S))
+                break
+            except subprocess.TimeoutExpired:
+                if heartbeat:
+                    heartbeat(time.monotonic() - started)
     except KeyboardInterrupt:
-        process.terminate()
-        process.wait(timeout=10)
-        raise
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        try:
+            stop_group(process)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        raise Interrupted({"status": "incomplete", "seconds": round(time.monotonic() - started, 1),
+                           "detail": "interrupted (Ctrl-C or SIGTERM); its process group was stopped"}) from None
     seconds = round(time.monotonic() - started, 1)
     if code == 0:
         return {"status": "ok", "seconds": seconds}
     return {"status": "failed", "seconds": seconds, "detail": f"exit code {code}"}
+
+
+def new_summary(run: dict) -> None:
+    """Start this run's summary; the previous one is kept beside it."""
+    path = OUT / SUMMARY
+    if path.exists():
+        os.replace(path, OUT / "summary.previous.json")
+    write_json(path, {"run": run})
 
 
 @entry_point
@@ -61,23 +161,61 @@ def main() -> int:
     quick = flag("QUICK")
     variants = selected_variants()
     started = time.monotonic()
-    print(f"make bench: {'quick' if quick else 'full'} run, {len(variants)} variants, {len(STAGES)} stages")
-    merge_summary({"run": {"mode": "quick" if quick else "full", "variants": [v.name for v in variants],
-                           "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}})
+    total = len(STAGES)
+    expected_total = sum(s.expected(quick) for s in STAGES)
+    print(f"make bench: {'quick' if quick else 'full'} run, {len(variants)} variants, {total} stages, "
+          f"expected ~{clock(expected_total)} (m:ss)", flush=True)
+    new_summary({"mode": "quick" if quick else "full", "variants": [v.name for v in variants],
+                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "stages": [s.name for s in STAGES]})
     outcomes = {}
+    gate_failed = None
+    interrupted = False
+
+    def left_after(i: int) -> float:
+        return sum(s.expected(quick) for s in STAGES[i:])
+
     for i, stage in enumerate(STAGES, 1):
-        print(f"\n== stage {i}/{len(STAGES)}: {stage.name}: {stage.what}", flush=True)
-        outcome = run_stage(stage)
+        elapsed = time.monotonic() - started
+        if gate_failed and not stage.always:
+            outcome = {"status": "skipped", "detail": f"not run: the {gate_failed} stage (the gate) failed"}
+        elif interrupted:
+            outcome = {"status": "incomplete", "detail": "not started: the run was interrupted"}
+        else:
+            print(f"\n== stage {i}/{total}: {stage.name}: {stage.what} [{clock(elapsed)} elapsed, ~{clock(left_after(i - 1))} left; "
+                  f"limit {clock(stage.timeout(quick))}]", flush=True)
+
+            def heartbeat(seconds: float, stage=stage, i=i) -> None:
+                left = max(stage.expected(quick) - seconds, 0) + left_after(i)
+                print(f"== stage {i}/{total}: {stage.name}: {clock(seconds)} in this stage, "
+                      f"{clock(time.monotonic() - started)} elapsed, ~{clock(left)} left", flush=True)
+
+            try:
+                outcome = run_stage(stage, quick, heartbeat=heartbeat)
+            except Interrupted as e:
+                outcome = e.outcome
+                interrupted = True
         outcomes[stage.name] = outcome
         merge_summary({"stages": {stage.name: outcome}})
-        print(f"== {stage.name}: {outcome['status']}" + (f" ({outcome['detail']})" if "detail" in outcome else ""))
-        if stage.gate and outcome["status"] == "failed":
-            print(f"error: stage {stage.name} failed; nothing was timed. Fix the variant or declare its "
-                  f"divergence in variants/__init__.py.", file=sys.stderr)
-            break
-    print(f"\nmake bench: done in {time.monotonic() - started:.0f} s; results in {OUT}")
+        print(f"== stage {i}/{total}: {stage.name}: {outcome['status']}"
+              + (f" in {outcome['seconds']:.0f} s" if "seconds" in outcome else "")
+              + (f" ({outcome['detail']})" if "detail" in outcome else "")
+              + (f"; {clock(time.monotonic() - started)} elapsed, ~{clock(left_after(i))} left" if i < total else ""),
+              flush=True)
+        if stage.gate and outcome["status"] == "failed" and not gate_failed:
+            gate_failed = stage.name
+            print(f"error: stage {stage.name} failed: a variant does not meet the contract and declares no divergence; "
+                  f"nothing will be timed. Fix the variant or declare its divergence in variants/__init__.py. "
+                  f"The report will say so.", file=sys.stderr)
+
+    print(f"\nmake bench: {'interrupted' if interrupted else 'done'} in {clock(time.monotonic() - started)} (m:ss); "
+          f"results in {OUT}")
     for name, outcome in outcomes.items():
         print(f"  {name:<8} {outcome['status']}" + (f": {outcome['detail']}" if "detail" in outcome else ""))
+    if outcomes.get("report", {}).get("status") == "ok":
+        print(f"report: {OUT / 'REPORT.md'}\n        {OUT / 'report.html'}")
+    if interrupted:
+        return 130
     return 1 if any(o["status"] == "failed" for o in outcomes.values()) else 0
 
 

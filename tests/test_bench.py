@@ -1,0 +1,140 @@
+"""``make bench`` orchestration, with stand-in stages: timeouts, Ctrl-C/SIGTERM, a failed gate, the report always last."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import bench
+from harness.results import ROOT
+
+STAND_INS = {
+    "ok_stage": "import sys; sys.exit(0)",
+    "failing_stage": "import sys; sys.exit(1)",
+    # a stage with a child of its own, as micro (workers) and load (gunicorn, locust) have
+    "slow_stage": """
+        import os, subprocess, sys, time
+        child = subprocess.Popen(["sleep", "60"])
+        with open(os.environ["STAND_IN_PIDS"], "a") as f:
+            f.write(f"{os.getpid()} {child.pid}\\n")
+        time.sleep(60)
+    """,
+    "report_stage": """
+        import os
+        open(os.environ["STAND_IN_REPORT"], "w").write("rendered")
+    """,
+}
+
+
+@pytest.fixture
+def stand_ins(tmp_path, monkeypatch):
+    """A package of stand-in stage modules on PYTHONPATH, and the files they leave."""
+    package = tmp_path / "standins"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name, code in STAND_INS.items():
+        (package / f"{name}.py").write_text(textwrap.dedent(code))
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "STAND_IN_PIDS": str(tmp_path / "pids"),
+           "STAND_IN_REPORT": str(tmp_path / "report"), "FLASK_IDIOMS_OUT": str(tmp_path / "out")}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    sys.path.insert(0, str(tmp_path))
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    for module in [m for m in sys.modules if m.startswith("standins")]:
+        del sys.modules[module]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def pids(folder: Path) -> list:
+    deadline = time.monotonic() + 5
+    while not (folder / "pids").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [int(p) for p in (folder / "pids").read_text().split()]
+
+
+def test_a_stage_past_its_time_limit_is_killed_with_its_children_and_marked_failed(stand_ins):
+    stage = bench.Stage("slow", "standins.slow_stage", "a hang", (1, 1))
+    started = time.monotonic()
+    outcome = bench.run_stage(stage, timeout_s=1.5)
+    assert outcome["status"] == "failed" and "timed out after 2 s" in outcome["detail"]
+    assert time.monotonic() - started < 1.5 + bench.STOP_GRACE_S + 2
+    assert not any(alive(pid) for pid in pids(stand_ins))
+
+
+def test_stage_outcomes(stand_ins):
+    assert bench.run_stage(bench.Stage("a", "standins.ok_stage", "", (1, 1)))["status"] == "ok"
+    failed = bench.run_stage(bench.Stage("b", "standins.failing_stage", "", (1, 1)))
+    assert failed["status"] == "failed" and failed["detail"] == "exit code 1"
+    missing = bench.run_stage(bench.Stage("c", "standins.not_written_yet", "", (1, 1)))
+    assert missing == {"status": "missing", "detail": "standins.not_written_yet is not built yet"}
+
+
+DRIVER = """
+import sys
+from harness import bench
+S = bench.Stage
+bench.STAGES = (S("verify", "standins.{verify}", "gate", (1, 1), gate=True),
+                S("micro", "standins.{micro}", "timed", (1, 1)),
+                S("load", "standins.ok_stage", "timed", (1, 1)),
+                S("report", "standins.report_stage", "report", (1, 1), always=True))
+sys.exit(bench.main())
+"""
+
+
+def drive(verify="ok_stage", micro="ok_stage") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", DRIVER.format(verify=verify, micro=micro)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "QUICK": "1"})
+
+
+def stages(folder: Path) -> dict:
+    return json.loads((folder / "out" / "summary.json").read_text())["stages"]
+
+
+def test_a_failed_gate_skips_the_timing_but_still_renders_the_report(stand_ins):
+    process = drive(verify="failing_stage")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    found = stages(stand_ins)
+    assert found["verify"]["status"] == "failed"
+    assert found["micro"]["status"] == found["load"]["status"] == "skipped"
+    assert found["report"]["status"] == "ok" and (stand_ins / "report").exists()
+    assert "stage 1/4: verify" in out and "stage 4/4: report" in out and "left" in out
+    assert "REPORT.md" in out and "report.html" in out
+    assert "the gate" in found["micro"]["detail"] and "declares no divergence" in err
+
+
+def test_a_failed_timing_stage_still_gets_a_report(stand_ins):
+    process = drive(micro="failing_stage")
+    process.communicate(timeout=30)
+    assert process.returncode == 1
+    found = stages(stand_ins)
+    assert found["micro"]["status"] == "failed" and found["load"]["status"] == "ok"
+    assert found["report"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_run_stops_the_stage_group_marks_it_incomplete_and_exits_130(stand_ins, sig):
+    process = drive(micro="slow_stage")
+    running = pids(stand_ins)
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=bench.STOP_GRACE_S + 10)
+    assert process.returncode == 130, err
+    found = stages(stand_ins)
+    assert found["verify"]["status"] == "ok"
+    assert found["micro"]["status"] == "incomplete" and "interrupted" in found["micro"]["detail"]
+    assert found["load"]["status"] == found["report"]["status"] == "incomplete"
+    assert not (stand_ins / "report").exists()
+    assert not any(alive(pid) for pid in running)
