@@ -33,7 +33,7 @@ test: $(STAMP)
 verify: $(STAMP)
 	$(BIN)/python -m harness.conformance
 
-.PHONY: bench  ## the main job: verify, microbenchmarks, load tests, report (QUICK=1 for a fast pass)
+.PHONY: bench  ## the main job: verify, microbenchmarks, load tests, report in reports/out/REPORT.md (QUICK=1 for a fast pass)
 bench: $(STAMP)
 	$(BIN)/python -m harness.bench
 
@@ -49,9 +49,13 @@ load: $(STAMP)
 matrix: $(STAMP)
 	$(BIN)/python -m harness.matrix
 
-.PHONY: report  ## render reports/out/REPORT.md and report.html from the results there
+.PHONY: report  ## render reports/out/REPORT.md, report.html and charts/ from the results there
 report: $(STAMP)
 	$(BIN)/python -m reports.render
+
+.PHONY: publish  ## copy a full run's report and raw data into reports/published/ (committed; refuses a quick run)
+publish: $(STAMP)
+	$(BIN)/python -m reports.publish
 
 .PHONY: clean  ## remove generated results (reports/out/) and caches; keeps .venv/
 clean:
