@@ -10,7 +10,8 @@ Two load shapes, one after the other: ``closed`` (as fast as it goes; its throug
 of the next) and ``paced`` (``constant_throughput`` at ``PACED_SHARE`` of it, so neither process is
 saturated; the primary result). Each run is cut into time windows; in every window each target's
 cost is the mean over the three endpoints of its median app time (the "mix"), and its ratio to the
-floor's mix in the same window is one sample. Estimates are means over windows with bootstrap CIs
+floor's mix in the same window is one sample (and its ratio to jsonify_tuple's, served once more as
+the planted reference, another: idioms move together when the machine drifts, the floor less so). Estimates are means over windows with bootstrap CIs
 (scipy), so a drift of the machine's speed cancels in the ratios and widens, not biases, the CIs.
 
 Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
@@ -76,7 +77,7 @@ class Config:
     port: int = 0
 
 
-QUICK = Config("quick", {"closed": 12, "paced": 20}, 2, 10, 5, 5.0, 25.0, 60)
+QUICK = Config("quick", {"closed": 10, "paced": 24}, 2, 10, 5, 5.0, 25.0, 60)
 FULL = Config("full", {"closed": 40, "paced": 120}, 3, 30, 15, 2.0, 10.0, 240)
 
 
@@ -288,6 +289,7 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
         raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and endpoint")
     mix = mix[:, complete]
     floor = targets.index(FLOOR)
+    reference = targets.index(PLANTED_REFERENCE) if PLANTED_REFERENCE in targets else floor
     requests_in_window = len(data)
     request_cpu_us = run["server_cpu_s"] * 1e6 / requests_in_window
     best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
@@ -295,6 +297,7 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
     for i, name in enumerate(targets):
         mine = target == i
         ratios = mix[i] / mix[floor]
+        relative = mix[i] / mix[reference]
         ci = block_median_ci(app[mine], window[mine], windows, rng)
         p50 = float(np.median(app[mine]))
         stat = [v for k, v in run["stats"].items() if k.rsplit(" ", 1)[0] == name]
@@ -307,6 +310,9 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
             "server_cpu_us": {"p50": round(float(np.median(cpu[mine])), 2), "mix": round(float(cpu_mix[i]), 2)},
             "ratio_to_floor": {"estimate": round(float(ratios.mean()), 4),
                                "ci95": [round(x, 4) for x in bootstrap_mean(ratios, rng)]},
+            "ratio_to_reference": {"reference": PLANTED_IDIOM if reference != floor else "floor",
+                                   "estimate": round(float(relative.mean()), 4),
+                                   "ci95": [round(x, 4) for x in bootstrap_mean(relative, rng)]},
             "latency_ms": {q: round(float(np.percentile(response[mine], p)), 3)
                            for q, p in (("p50", 50), ("p95", 95), ("p99", 99))},
             "locust_latency_ms": {q: max((v[f"{q}_ms"] for v in stat), default=None) for q in ("p50", "p95", "p99")},
@@ -529,17 +535,23 @@ def main() -> int:
     return code
 
 
+def relative(r: dict) -> str:
+    return f"{r['estimate']:>9.3f} [{r['ci95'][0]:.3f},{r['ci95'][1]:.3f}]"
+
+
 def report(result: dict, update: dict) -> None:
     run = update["load_run"]
     print(f"\nload: {result['status']} in {result['wall_s']:.0f} s ({run['mode']}, {run['layout']})")
     rows = sorted(update["variants"].items(), key=lambda kv: kv[1]["load"].get("rank", 99) if kv[1]["load"] else 99)
-    print(f"  {'variant':<26} {'server us':>10} {'CI95 +-%':>8} {'x floor':>16} {'req/s':>7} {'fail':>5}")
+    print(f"  {'variant':<26} {'server us':>10} {'CI95 +-%':>8} {'x floor':>16} {'x ' + PLANTED_IDIOM:>22} "
+          f"{'req/s':>7} {'fail':>5}")
     for name, v in rows:
         load = v["load"]
         if load:
             r = load["ratio_to_floor"]
             print(f"  {name:<26} {load['server_us']['p50']:>10.1f} {load['server_us']['ci_half_width_pct']:>8.2f} "
-                  f"{r['estimate']:>6.2f} [{r['ci95'][0]:.2f},{r['ci95'][1]:.2f}] {load['rps']:>7.0f} {load['failures']:>5}")
+                  f"{r['estimate']:>6.2f} [{r['ci95'][0]:.2f},{r['ci95'][1]:.2f}] {relative(load['ratio_to_reference'])} "
+                  f"{load['rps']:>7.0f} {load['failures']:>5}")
     for warning in run["warnings"]:
         print(f"  warning: {warning}")
     met = {k: t["met"] for k, t in run["targets"].items()}
