@@ -37,9 +37,10 @@ verify: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m harness.bench
 
-.PHONY: micro  ## microbenchmarks only: reports/out/micro.json (QUICK=1 for a fast pass)
+.PHONY: micro  ## microbenchmarks only: micro.json (interleaved) and pytest_benchmark.json (QUICK=1)
 micro: $(STAMP)
 	$(BIN)/python -m bench.micro
+	$(BIN)/python -m bench.plain
 
 .PHONY: load  ## HTTP load tests only: locust against gunicorn, reports/out/load.json (QUICK=1)
 load: $(STAMP)

@@ -1,11 +1,15 @@
 """Fixtures for the benchmarks: one subject per variant and scenario, from ``bench/subjects.py``."""
+import os
+
 import pytest
 
 from bench.subjects import SCENARIOS
-from variants import REGISTRY
+from variants import select
+
+NAMES = [v.name for v in select(os.environ.get("VARIANTS", ""))]  # VARIANTS=a,b restricts, as everywhere
 
 
-@pytest.fixture(params=list(REGISTRY), ids=list(REGISTRY))
+@pytest.fixture(params=NAMES, ids=NAMES)
 def variant(request):
     """A registered variant's name."""
     return request.param
