@@ -267,3 +267,17 @@ def test_the_per_variant_layout_runs_one_server_after_another(tmp_path):
     assert summary["variants"]["dict_return"]["load"]["failures"] == 0
     assert len(summary["load_run"]["drift"]["floor_server_us"]) == 2
     assert ours(str(tmp_path)) == []
+
+
+@pytest.mark.slow
+def test_distributed_mode_collects_every_workers_samples(tmp_path):
+    process = start(tmp_path, LOAD_SECONDS="5", VARIANTS="jsonify_tuple", LOCUST_WORKERS="2")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    summary = read_json(tmp_path / "summary.json")
+    assert summary["load_run"]["locust"]["workers"] == 2
+    load = summary["variants"]["jsonify_tuple"]["load"]
+    assert load["failures"] == 0 and load["requests"] > 100 and load["server_us"]["p50"] > 0
+    samples = read_json(tmp_path / "load" / "paced_samples.json")["samples"]
+    assert len(samples) > 100  # the server timings came from the workers, through the master
+    assert ours(str(tmp_path)) == []
