@@ -6,7 +6,8 @@ report into ``reports/published/`` and renders the report there from those copie
 the published REPORT.md points at a file that is published with it. Files over ``MAX_BYTES`` are
 not published as they are (``summary.json`` and ``conformance.json`` always are): ``micro.json`` loses its per-round samples (``rounds``; the estimates,
 CIs and per-worker medians stay, and the file says what was left out), any other one is left out
-and the report lists it as missing. ``compat/`` (raw captures per Flask release) is copied too.
+and the report lists it as missing. ``compat/`` (raw captures per Flask release) and locust's CSV
+summaries are copied too; locust's HTML pages are not.
 """
 from __future__ import annotations
 
@@ -45,6 +46,21 @@ def trimmed_micro(path: Path) -> dict:
     return micro
 
 
+def copy_locust_csv(results: Path, target: Path) -> list:
+    """locust's CSV summaries (small); its HTML pages (about 1 MB each, of scripts) are left out."""
+    summary = read_json(results / "summary.json")
+    files = ((summary.get("load_run") or {}).get("files") or {})
+    notes = []
+    for relative in files.get("locust_csv") or []:
+        source = results / relative
+        if source.is_file() and source.stat().st_size <= MAX_BYTES and not Path(relative).is_absolute():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / relative)
+    if files.get("locust_html"):
+        notes.append("locust's HTML pages: not published (they are in reports/out/load/ after a run)")
+    return notes
+
+
 def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
     """Copy the raw files and render the report into ``target``; the notes on what was left out."""
     check_full_run(results)
@@ -68,6 +84,7 @@ def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
             notes.append(f"{name}: not published, {source.stat().st_size / 2**20:.1f} MB is over {MAX_BYTES / 2**20:.0f} MB")
     if (results / "compat").is_dir():
         shutil.copytree(results / "compat", target / "compat")
+    notes += copy_locust_csv(results, target)
     render(target, target)
     return notes
 

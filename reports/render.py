@@ -69,14 +69,12 @@ def f_pct(x, digits: int = 1) -> str:
 
 
 def f_share(x) -> str:
-    """A CPU or busy fraction (0-1, or already a percentage) as a percentage."""
+    """A fraction (of CPU time, or of one core: it may exceed 1) as a percentage."""
     if x is None:
         return "n/a"
-    if isinstance(x, dict):
-        return ", ".join(f"{k} {f_share(v)}" for k, v in x.items())
     if not isinstance(x, (int, float)):
         return str(x)
-    return f"{100 * x:.0f}%" if abs(x) <= 1.0 else f"{x:.0f}%"
+    return f"{100 * x:.1f}%" if 0 < abs(x) < 0.01 else f"{100 * x:.0f}%"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -354,6 +352,9 @@ class Report:
                               + ("; the run stopped before any timing." if verify.get("status") == "failed" else "."))
         cheapest = self._cost_points(points, caveats)
         self._end_to_end_points(points, caveats, cheapest)
+        recommendation = self._recommendation(cheapest)
+        if recommendation:
+            points.insert(0, recommendation)
         self._caveats(caveats)
         blocks = [Bullets(points)]
         if caveats:
@@ -461,6 +462,8 @@ class Report:
             points.append("**Over HTTP: no load results.** " + r.stage_note("load", "load", ("load.json",)))
         self.gains = []
         if not cheapest:
+            if r.load:
+                points += self._http_only_points()
             return
         rows = [row for row in self.savings(cheapest) if row["share_pct"] is not None]
         if not rows:
@@ -491,6 +494,43 @@ class Report:
                           f"ranking; among the idioms near the cheap end it is a fraction of that (table below).")
         if r.load:
             points += self._http_points(cheapest, far["name"])
+
+    def _recommendation(self, cheapest):
+        """One sentence a team can act on, from the gains table: the cheap end, the dear end, the rest."""
+        if not cheapest or not self.gains:
+            return None
+        r = self.r
+        lv = r.load["variants"] if r.load else {}
+        http_best = None
+        correct_http = [n for n in r.correct() if (lv.get(n, {}).get("ratio_to_floor") or {}).get("estimate") is not None]
+        if correct_http:
+            http_best = min(correct_http, key=lambda n: lv[n]["ratio_to_floor"]["estimate"])
+        cost = {x["name"]: max(x["share_pct"], x["http_pct"] if x["http_pct"] is not None else 0) for x in self.gains}
+        dear = [n for n, c in cost.items() if c >= SHARE_THRESHOLD_PCT]
+        rest = [n for n in cost if n not in dear and n not in (cheapest, http_best)]
+        text = (f"**Recommendation.** Among the correct idioms, {name_of(cheapest)} is the cheapest to build"
+                + (f" and {name_of(http_best)} the cheapest over HTTP" if http_best and http_best != cheapest else
+                   " and over HTTP" if http_best else ""))
+        if dear:
+            text += (f"; {', '.join(name_of(n) for n in dear)} cost {SHARE_THRESHOLD_PCT:.0f}% or more of a request's "
+                     f"server time over the cheapest, so keep {'it' if len(dear) == 1 else 'them'} off hot paths")
+        if rest:
+            text += (f"; the other {len(rest)} are within {f_pct(max(cost[n] for n in rest))} of a request of the "
+                     f"cheapest, so choose among them on the decision table below (lines, minimum Flask, headers, pitfalls)")
+        return text + "."
+
+    def _http_only_points(self) -> list:
+        """Without microbenchmarks: what the load stage alone says about the correct idioms."""
+        lv = self.r.load["variants"]
+        correct = [n for n in self.r.correct() if n in lv and (lv[n].get("ratio_to_floor") or {}).get("estimate") is not None]
+        if not correct:
+            return []
+        best = min(correct, key=lambda n: lv[n]["ratio_to_floor"]["estimate"])
+        deltas = [(lv[n].get("share_of_request") or {}).get("idiom_delta_pct") for n in correct]
+        deltas = [d for d in deltas if d is not None]
+        return [f"Over HTTP the cheapest correct idiom is {name_of(best)} ({f_num(lv[best]['ratio_to_floor']['estimate'], 3)}× "
+                f"the floor's app time)" + (f"; the correct idioms' app CPU differs by up to {f_pct(max(deltas), 2)} of a "
+                                            f"request's server CPU." if deltas else ".")]
 
     def _http_points(self, cheapest: str, dearest: str) -> list:
         """What the load stage measured directly, beside the estimate from the microbenchmarks."""
@@ -566,7 +606,7 @@ class Report:
             if bottleneck.get("verdict") not in (None, "load generator", "both"):
                 caveats.append(f"Load bottleneck ({shape} shape, the primary one): {bottleneck['verdict']}"
                                + (f"; {bottleneck['detail']}" if bottleneck.get("detail") else "") + ".")
-            if facts.get("steal_fraction"):
+            if (facts.get("steal_fraction") or 0) >= 0.01:
                 caveats.append(f"Steal time during the {shape} load: {f_share(facts['steal_fraction'])} of CPU time.")
             cal = r.load.get("calibration") or {}
             if cal.get("planted_us") is not None:
@@ -778,6 +818,9 @@ class Report:
         seq, inter = methods.get("sequential") or {}, methods.get("interleaved") or {}
         names = r.micro_rank()
         runs = [h for h in r.history if isinstance(h.get("interleaved_ratio"), dict)]
+        same_mode = [h for h in runs if h.get("mode") == r.micro.get("mode")]
+        if len(same_mode) >= 2:  # quick runs have fewer rounds: compare like with like when there are enough
+            runs = same_mode
         seq_all = {n: [p["ratio_to_floor"][n] for h in runs for p in h.get("sequential") or [] if n in p.get("ratio_to_floor", {})]
                    for n in names}
         inter_all = {n: [h["interleaved_ratio"][n] for h in runs if n in h["interleaved_ratio"]] for n in names}
@@ -1027,7 +1070,9 @@ class Report:
             cpu = env.get("cpu") or {}
             rows = [["mode", r.run.get("mode") or env.get("mode") or "n/a"],
                     ["run started", r.run.get("started", "n/a")],
-                    ["measured", env.get("date", "n/a")],
+                    ["microbenchmarks measured", (r.micro or {}).get("started") or env.get("date", "n/a")],
+                    ["load measured", ((r.load or {}).get("run") or {}).get("date", "n/a")],
+                    ["Flask matrix measured", ((r.compat or {}).get("environment") or {}).get("date", "n/a")],
                     ["git commit", code_span(env.get("git_commit") or "unknown")],
                     ["Python", f"{env.get('python', '?')} ({env.get('implementation', '?')})"],
                     ["CPU", f"{env.get('cpu_model', '?')}, {env.get('cores', '?')} cores, governor {env.get('governor') or 'n/a'}"],

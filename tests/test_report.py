@@ -140,7 +140,8 @@ def load_summary():
                                 "paced": shape},
                      "gunicorn": {"workers": 1, "worker_class": "sync"},
                      "locust": {"version": "2.47.0", "user_class": "FastHttpUser", "workers": 1},
-                     "server_request_cpu_us": 287.5, "files": {"locust_csv": ["locust_stats.csv"], "locust_html": []},
+                     "server_request_cpu_us": 287.5, "files": {"locust_csv": ["load/paced_stats.csv"], "locust_html": ["load/paced.html"],
+                               "raw": "load.json"},
                      "warnings": ["LOAD-WARNING-TEXT"], "targets": {"duration": {"target": 240, "met": True}}},
         "calibration": {"load": {"planted_us": 20, "measured_us": 19.4, "ci95": [17.9, 21.0], "error_pct": -3.0}},
     }
@@ -200,6 +201,8 @@ def write_results(folder: Path, conformance: dict, *, micro=True, load=True, com
         parts = load_summary()
         merge_summary(parts, out=folder)
         write_json(folder / "load.json", parts)
+        (folder / "load").mkdir(exist_ok=True)
+        (folder / "load" / "paced_stats.csv").write_text("Type,Name,Request Count\n")
     if compat:
         write_json(folder / "compat.json", compat_json())
     return folder
@@ -226,6 +229,9 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "Could not render" not in md and "**Missing:**" not in md
     verdict = section(md, "1. Verdict")
     assert "12 of 14 idioms meet the contract" in verdict
+    assert verdict.index("**Recommendation.** Among the correct idioms, `orjson_response` is the cheapest to build and over HTTP") \
+        < verdict.index("12 of 14")
+    assert "`abort_response` cost 5% or more of a request's server time over the cheapest" in verdict
     assert "Cheapest correct idiom to build: `orjson_response`**, 24.85×" in verdict
     assert "{`json_provider`, `jsonify_tuple`}" in verdict  # within noise of each other, from the pairwise rows
     saved = (RATIO["abort_response"] - RATIO["orjson_response"]) * FLOOR_NS / 1000
@@ -249,6 +255,7 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "SEQUENTIAL-WHAT" in methods and "INTERLEAVED-WHAT" in methods and "2 runs" in methods
     load = section(md, "5. Load over HTTP")
     assert "1,234.5" in load and "LOCUST-AT-97-PERCENT" in load and "287.5" in load and "2,222.0" in load
+    assert "[load/paced_stats.csv](load/paced_stats.csv)" in load and "`load/paced.html` (not present)" in load
     assert "19.4 µs" in load  # load calibration
     compat = section(md, "6. Flask version compatibility")
     assert "KeyError: 1 (on GET /)" in compat and "BYTES-CHANGE-SUMMARY" in compat
@@ -388,6 +395,7 @@ def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, confor
     for name in ("REPORT.md", "report.html", "summary.json", "conformance.json", "micro.json", "load.json",
                  "compat.json", "micro_history.json", "charts/construction_cost.png", "charts/construction_cost.svg"):
         assert (target / name).exists(), name
+    assert (target / "load" / "paced_stats.csv").exists() and not (target / "load" / "paced.html").exists()
     micro = json.loads((target / "micro.json").read_text())
     assert "rounds" not in micro and "per-round samples" in micro["omitted"]
     md = (target / "REPORT.md").read_text()
