@@ -76,25 +76,32 @@ def ratio_bars(folder: Path, stem: str, rows: list, *, title: str, xlabel: str, 
     return save(fig, folder, stem)
 
 
-def method_strips(folder: Path, stem: str, names: list, sequential: dict, interleaved: dict, *, title: str,
-                  xlabel: str) -> list:
-    """Per name, two rows of dots: every sequential pass and every interleaved estimate.
+METHOD_STYLES = {
+    "sequential": ("#c44e52", "o", "sequential medians inside make micro (pytest-benchmark style), one dot per pass"),
+    "interleaved": ("#4c72b0", "D", "interleaved estimate (make micro), one dot per run"),
+    "pytest-benchmark": ("#55a868", "s", "pytest-benchmark itself (bench.plain), one dot per run"),
+}
 
-    ``sequential`` and ``interleaved``: name -> list of values (one per pass or per run), already on the
-    axis's scale (the renderer passes % off a common reference).
+
+def method_strips(folder: Path, stem: str, names: list, series: dict, *, title: str, xlabel: str) -> list:
+    """Per name, one row of dots per method (a METHOD_STYLES key): every pass or run of it.
+
+    ``series``: method -> name -> list of values, already on the axis's scale (the renderer passes
+    % off a common reference).
     """
-    fig, ax = plt.subplots(figsize=(8.6, 1.0 + 0.34 * len(names)))
+    fig, ax = plt.subplots(figsize=(8.6, 1.1 + 0.36 * len(names)))
     ys = list(range(len(names)))[::-1]
-    rows = ((sequential, "#c44e52", "o", 0.16, "sequential medians (pytest-benchmark style), one dot per pass"),
-            (interleaved, "#4c72b0", "D", -0.16, "interleaved estimate (make micro), one dot per run"))
-    for data, colour, marker, offset, label in rows:
+    step = 0.6 / max(len(series), 1)
+    for k, (method, data) in enumerate(series.items()):
+        colour, marker, label = METHOD_STYLES[method]
+        offset = step * ((len(series) - 1) / 2 - k)
         first = True
         for y, name in zip(ys, names):
             values = data.get(name, [])
             if not values:
                 continue
             ax.plot([min(values), max(values)], [y + offset] * 2, color=colour, linewidth=0.9, alpha=0.6)
-            ax.scatter(values, [y + offset] * len(values), s=18, color=colour, marker=marker, alpha=0.65,
+            ax.scatter(values, [y + offset] * len(values), s=16, color=colour, marker=marker, alpha=0.65,
                        edgecolors="none", label=label if first else None)
             first = False
     ax.axvline(0, color="#555555", linewidth=0.8)
@@ -103,7 +110,7 @@ def method_strips(folder: Path, stem: str, names: list, sequential: dict, interl
     ax.set_title(title, loc="left")
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
     ax.set_axisbelow(True)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.11 - 0.6 / len(names)), ncol=1, frameon=False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.6 / len(names)), ncol=1, frameon=False)
     return save(fig, folder, stem)
 
 

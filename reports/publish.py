@@ -6,7 +6,7 @@ report into ``reports/published/`` and renders the report there from those copie
 the published REPORT.md points at a file that is published with it. Files over ``MAX_BYTES`` are
 not published as they are (``summary.json`` and ``conformance.json`` always are): ``micro.json`` loses its per-round samples (``rounds``; the estimates,
 CIs and per-worker medians stay, and the file says what was left out), any other one is left out
-and the report lists it as missing. ``compat/`` (raw captures per Flask release) and locust's CSV
+and the published summary.json says so (``published.omitted``), as does the report. ``compat/`` (raw captures per Flask release) and locust's CSV
 summaries are copied too; locust's HTML pages are not.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from harness.cli import UsageError, entry_point
-from harness.results import OUT, ROOT, read_json, write_json
+from harness.results import OUT, ROOT, merge_summary, read_json, write_json
 from reports.render import FILES, render
 
 PUBLISHED = ROOT / "reports" / "published"
@@ -69,7 +69,7 @@ def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
             raise UsageError(f"{target} holds files that are not a published report; not replacing them")
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    notes = []
+    notes, omitted = [], {}
     for name in FILES:
         source = results / name
         if not source.exists():
@@ -81,10 +81,13 @@ def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
             write_json(target / name, trimmed_micro(source))
             notes.append(f"{name}: published without its per-round samples ({source.stat().st_size / 2**20:.1f} MB)")
         else:
-            notes.append(f"{name}: not published, {source.stat().st_size / 2**20:.1f} MB is over {MAX_BYTES / 2**20:.0f} MB")
+            omitted[name] = f"not published: {source.stat().st_size / 2**20:.1f} MB, over {MAX_BYTES / 2**20:.1f} MB"
+            notes.append(f"{name}: {omitted[name]}")
     if (results / "compat").is_dir():
         shutil.copytree(results / "compat", target / "compat")
     notes += copy_locust_csv(results, target)
+    merge_summary({"published": {"from": str(results), "omitted": omitted}}, out=target)
+    (target / "summary.json.lock").unlink(missing_ok=True)
     render(target, target)
     return notes
 

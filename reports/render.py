@@ -43,7 +43,9 @@ from reports.document import (Bullets, Details, Figure, Heading, Note, Para, Tab
 
 TITLE = "Flask JSON idioms: conformance and cost"
 IDIOM_SCENARIOS = tuple(IDIOM_REPLIES)  # success, created, unauthorized: the construct mix
-FILES = ("summary.json", "conformance.json", "micro.json", "micro_history.json", "load.json", "compat.json")
+FILES = ("summary.json", "conformance.json", "micro.json", "micro_history.json", "pytest_benchmark.json",
+         "pytest_benchmark_history.json", "load.json", "compat.json")
+MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro", "load": "load"}
 SHARE_THRESHOLD_PCT = 5.0  # under this share of a request's server time, cost is not a deciding factor
 HEADER_SHOWN = ("Content-Type", "WWW-Authenticate", "ContentType")
 
@@ -118,6 +120,11 @@ class Results:
         self.micro = self._micro()
         history = self.read("micro_history.json") or {}
         self.history = [r for r in history.get("runs", []) if isinstance(r, dict)]
+        self.plain = (self.summary.get("micro") or {}).get("pytest_benchmark")
+        if not (isinstance(self.plain, dict) and isinstance(self.plain.get("variants"), dict)):
+            self.plain = None
+        plain_history = self.read("pytest_benchmark_history.json") or {}
+        self.plain_history = [r for r in plain_history.get("runs", []) if isinstance(r, dict) and isinstance(r.get("variants"), dict)]
         self.load = self._load()
         self.compat = self.read("compat.json")
         self.names = self._names()
@@ -272,7 +279,8 @@ class Results:
                         "skipped": "did not run"}.get(status, "did not complete")
                 text = f"the {stage} stage {verb} in this run: {status}{detail}"
         else:
-            text = f"no {what} results, and no record of a {stage} stage in this run (run `make {stage}` or `make bench`)"
+            text = (f"no {what} results, and no record of a {stage} stage in this run "
+                    f"(run `make {MAKE_TARGET.get(stage, stage)}` or `make bench`)")
         for name in files:
             if name in self.problems:
                 text += f"; `{name}` ignored: {self.problems[name]}"
@@ -847,30 +855,57 @@ class Report:
         def off(data):
             return {n: [100 * (x / reference[n] - 1) for x in data.get(n, []) if x] for n in reference}
 
-        self.chart("method_strips", "methods", names, off(seq_all), off(inter_all),
-                   title=f"Ratio to the floor by two methods: {plural(len(runs) or 1, 'run')}, "
-                         f"{plural(passes, 'sequential pass', 'sequential passes')}",
+        plain_runs = [h for h in r.plain_history if h.get("mode") == r.micro.get("mode")] or r.plain_history
+        plain_all = {n: [h["variants"][n]["ratio_to_floor"] for h in plain_runs if n in h["variants"]] for n in names}
+        if not plain_runs and r.plain:
+            plain_all = {n: [r.plain["variants"][n]["ratio_to_floor"]] for n in names if n in r.plain["variants"]}
+        series = {"sequential": off(seq_all), "interleaved": off(inter_all)}
+        if any(plain_all.values()):
+            series["pytest-benchmark"] = off(plain_all)
+        self.chart("method_strips", "methods", names, series,
+                   title=f"Ratio to the floor by {len(series)} methods: {plural(len(runs) or 1, 'interleaved run')}, "
+                         f"{plural(passes, 'sequential pass', 'sequential passes')}"
+                         + (f", {plural(len(plain_runs) or 1, 'pytest-benchmark run')}" if "pytest-benchmark" in series else ""),
                    xlabel="% off the idiom's median interleaved ratio across runs (0 = that median)")
+        plain_now = (r.plain or {}).get("variants") or {}
         rows = []
         for n in names:
-            rows.append([name_of(n), f"{f_num(inter.get('ratio_to_floor', {}).get(n), 2)} (± {f_num(inter.get('ci_half_width_pct', {}).get(n), 2)}%)",
-                         span(inter_all.get(n, [])), span(this_seq.get(n, [])), span(seq_all.get(n, []))])
+            row = [name_of(n), f"{f_num(inter.get('ratio_to_floor', {}).get(n), 2)} (± {f_num(inter.get('ci_half_width_pct', {}).get(n), 2)}%)",
+                   span(inter_all.get(n, [])), span(this_seq.get(n, [])), span(seq_all.get(n, []))]
+            if "pytest-benchmark" in series:
+                p = plain_now.get(n) or {}
+                row += [f"{f_num(p.get('ratio_to_floor'), 1)} (min: {f_num(p.get('min_ratio_to_floor'), 1)})" if p else "n/a",
+                        span(plain_all.get(n, []))]
+            rows.append(row)
         worst_seq = max(((spread(seq_all[n]) or 1, n) for n in names), default=(None, None))
         worst_int = max(((spread(inter_all.get(n, [])) or 1, n) for n in names), default=(None, None))
-        blocks = [Bullets([f"**Sequential** (the familiar way): {seq.get('what', '')}.",
-                           f"**Interleaved** (`make micro`): {inter.get('what', '')}."])]
+        what = [f"**Sequential**, pytest-benchmark's way inside `bench.micro`: {seq.get('what', '')}.",
+                f"**Interleaved** (`make micro`): {inter.get('what', '')}."]
+        if "pytest-benchmark" in series:
+            what.append(f"**pytest-benchmark itself** (`bench.plain`, `{(r.plain or {}).get('raw', 'pytest_benchmark.json')}`): "
+                        f"`pytest bench --benchmark-enable`, one benchmark after another "
+                        f"({f_num((r.plain or {}).get('max_time_s'), 2)} s each); each idiom's median construct time over "
+                        f"the three scenarios, over the floor's median (and the same from the minimums).")
+        blocks = [Bullets(what)]
+        if "pytest-benchmark" not in series:
+            blocks.append(Note("Missing", "pytest-benchmark itself: " + r.stage_note("pytest-benchmark", "pytest-benchmark",
+                                                                                     ("pytest_benchmark_history.json",))))
         if worst_seq[0] and worst_int[0]:
             blocks.append(Para(f"Across {plural(len(runs) or 1, 'run')} ({', '.join(modes) or r.micro.get('mode')} mode), one idiom's "
                                f"ratio to the floor moved up to **{worst_seq[0]:.3f}×** between sequential passes "
                                f"({name_of(worst_seq[1])}) and up to **{worst_int[0]:.3f}×** between interleaved runs "
                                f"({name_of(worst_int[1])}). In this run the floor's own sequential median moved "
-                               f"{f_num(seq.get('floor_ns_spread'), 3)}× between passes."))
-        blocks += [Figure("methods", "Sequential medians vs interleaved estimates",
-                          "Per idiom, every sequential pass (red) and every run's interleaved estimate (blue), as % off "
-                          "the idiom's median interleaved ratio; the line spans min to max. A tighter row is a more "
-                          "repeatable method; an offset row measures something else."),
-                   Table(["idiom", "interleaved, this run", f"interleaved, {plural(len(runs), 'run')}: min–max (max/min)",
-                          "sequential, this run's passes", f"sequential, all {passes} passes"], rows, "lrrrr")]
+                               f"{f_num(seq.get('floor_ns_spread'), 3)}× between passes."
+                               + self._plain_summary(names, plain_all, reference, len(plain_runs) or 1)))
+        head = ["idiom", "interleaved, this run", f"interleaved, {plural(len(runs), 'run')}: min–max (max/min)",
+                "sequential, this run's passes", f"sequential, all {passes} passes"]
+        if "pytest-benchmark" in series:
+            head += ["pytest-benchmark, last run", f"pytest-benchmark, {plural(len(plain_runs) or 1, 'run')}"]
+        blocks += [Figure("methods", "The methods side by side",
+                          "Per idiom, every sequential pass, every run's interleaved estimate and every pytest-benchmark "
+                          "run, as % off the idiom's median interleaved ratio; the line spans min to max. A tighter row "
+                          "is a more repeatable method; an offset row measures something else."),
+                   Table(head, rows, "l" + "r" * (len(head) - 1))]
         if runs:
             blocks.append(Details(f"The {plural(len(runs), 'run')} in micro_history.json",
                                   [Table(["started", "mode", "commit", "wall", "steal", "planted ns"],
@@ -878,6 +913,18 @@ class Report:
                                            f"{f_num(h.get('wall_s'), 0)} s", f_share((h.get('cpu') or {}).get("steal_fraction")),
                                            f_num(h.get("planted_ns"), 0)] for h in runs], "llllrr")]))
         return blocks
+
+    @staticmethod
+    def _plain_summary(names, plain_all, reference, runs) -> str:
+        spreads = [(max(v) / min(v), n) for n, v in plain_all.items() if len(v) > 1]
+        offsets = [100 * (statistics.median(plain_all[n]) / reference[n] - 1) for n in names if plain_all.get(n) and n in reference]
+        if not offsets:
+            return ""
+        text = f" pytest-benchmark's own ratios sit a median {statistics.median(offsets):+.0f}% off the interleaved ones"
+        if spreads:
+            worst = max(spreads)
+            text += f" and moved up to {worst[0]:.3f}× across its {runs} runs ({name_of(worst[1])})"
+        return text + "."
 
     # 5. -------------------------------------------------------------------------------------------
     def load(self) -> list:
@@ -897,19 +944,24 @@ class Report:
         if run.get("status") not in (None, "ok") or run.get("incomplete"):
             blocks.append(Note("Incomplete", f"the load run's status is {run.get('status')}; shapes not finished: "
                                              f"{', '.join(run.get('incomplete') or []) or 'none'}."))
+        reference = next(((lv[n].get("ratio_to_reference") or {}).get("reference") for n in names
+                          if lv[n].get("ratio_to_reference")), None)
         rows, chart_rows = [], []
         for name in names + (["(floor)"] if floor else []):
             e = lv.get(name) or floor
             su, cpu, ratio = e.get("server_us") or {}, e.get("server_cpu_us") or {}, e.get("ratio_to_floor") or {}
             lat, share = e.get("latency_ms") or {}, e.get("share_of_request") or {}
+            rel = e.get("ratio_to_reference") or {}
             rows.append([str(e.get("rank") or "-"), name_of(name) if name in lv else "floor (baseline)",
                          f"{e.get('requests', 0):,}", f"{e.get('failures', 0):,}" if not e.get("failures") else f"**{e['failures']:,}**",
                          f_num(e.get("rps"), 1), f"{f_num(su.get('p50'), 1)} {f_ci(su.get('ci95'), 1)}",
                          f_num(su.get("p90"), 1), f_num(su.get("p99"), 1),
                          f_num(cpu.get("p50"), 1) + (f" {f_ci(cpu['ci95'], 1)}" if cpu.get("ci95") else ""),
-                         f"{f_num(ratio.get('estimate'), 3)} {f_ci(ratio.get('ci95'), 3)}",
-                         " / ".join(f_num(lat.get(p), 2) for p in ("p50", "p95", "p99")),
-                         f_pct(share.get("app_pct")), f_pct(share.get("idiom_delta_pct"), 2) if name in lv else ""])
+                         f"{f_num(ratio.get('estimate'), 3)} {f_ci(ratio.get('ci95'), 3)}"]
+                        + ([f"{f_num(rel.get('estimate'), 3)} {f_ci(rel.get('ci95'), 3)}" if rel else "n/a"]
+                           if reference else [])
+                        + [" / ".join(f_num(lat.get(p), 2) for p in ("p50", "p95", "p99")),
+                           f_pct(share.get("app_pct")), f_pct(share.get("idiom_delta_pct"), 2) if name in lv else ""])
             if ratio.get("estimate") is not None:
                 chart_rows.append({"label": name if name in lv else "floor", "estimate": ratio["estimate"], "ci95": ratio.get("ci95"),
                                    "kind": r.kind(name) if name in lv else "baseline",
@@ -922,13 +974,16 @@ class Report:
             blocks.append(Figure("load_ratio", "Time in the app per request over HTTP, ratio to the floor with 95% CI",
                                  "Time inside the app per request (Server-Timing, measured in the server) as a ratio to the "
                                  "floor's in the same time window; labels: ratio and app µs per request (mean over the endpoints of the median)."))
-        blocks.append(Table(["HTTP rank", "idiom", "requests", "failures", "req/s", "app µs p50 [95% CI]", "p90", "p99",
-                             "app CPU µs p50", "ratio to floor [95% CI]", "latency ms p50 / p95 / p99",
-                             "app % of request CPU", "idiom Δ % of request CPU"], rows, "rlrrrrrrrrrrr"))
+        head = (["HTTP rank", "idiom", "requests", "failures", "req/s", "app µs p50 [95% CI]", "p90", "p99",
+                 "app CPU µs p50", "ratio to floor [95% CI]"] + ([f"ratio to {reference} [95% CI]"] if reference else [])
+                + ["latency ms p50 / p95 / p99", "app % of request CPU", "idiom Δ % of request CPU"])
+        blocks.append(Table(head, rows, "rl" + "r" * (len(head) - 2)))
         per_request = facts.get("server_request_cpu_us") or run.get("server_request_cpu_us")
         blocks.append(Para("App µs: time inside the Flask app per request, measured in the server (Server-Timing). Ratio "
                            "to floor: per time window, the mean over endpoints of the median app time over the floor's in "
-                           "the same window; the mean over windows, bootstrap 95% CI. Latency: response times seen by "
+                           "the same window; the mean over windows, bootstrap 95% CI"
+                           + (f" (the same against {reference}, served once more as a reference: idioms move together "
+                              f"when the machine drifts, the floor less so)" if reference else "") + ". Latency: response times seen by "
                            "locust (network and queueing included). App % of request CPU: the app's CPU over the server's "
                            "whole CPU per request"
                            + (f" ({f_num(per_request, 1)} µs, gunicorn included)" if per_request else "")
@@ -1092,9 +1147,12 @@ class Report:
         else:
             blocks.append(Para("No `make bench` stages recorded in summary.json (the results come from separate targets)."))
         rows = []
+        omitted = (r.summary.get("published") or {}).get("omitted") or {}
         for name in FILES:
             path = r.folder / name
-            if name in r.problems:
+            if name in omitted and not path.exists():
+                state = omitted[name]
+            elif name in r.problems:
                 state = f"ignored: {r.problems[name]}"
             elif path.exists():
                 state = "used"

@@ -118,6 +118,7 @@ def load_entry(i, name=None):
                            "ci_half_width_pct": 0.6, "mix": server + 1},
              "server_cpu_us": {"p50": server * 0.9, "mix": server * 0.9},
              "ratio_to_floor": est(round(server / 210.0, 4), 0.01),
+             "ratio_to_reference": {"reference": "jsonify_tuple", **est(round(server / 326.0, 4), 0.01)},
              "latency_ms": {"p50": 2.5 + 0.01 * i, "p95": 6.75, "p99": 11.0},
              "locust_latency_ms": {"p50": 3.0, "p95": 7.0, "p99": 11.0},
              "share_of_request": {"app_pct": 71.5, "idiom_delta_pct": round(1.1 * i, 2)}, "rank": i + 1}
@@ -161,6 +162,17 @@ def compat_json():
             "reference": {"flask": "3.1.3", "why": "pinned"}, "environment": environment()}
 
 
+def plain_record(k=0):
+    """One bench.plain run, as merged into summary.micro.pytest_benchmark and its history."""
+    variants = {n: {"construct_ns": {sc: RATIO[n] * 60 for sc in SCENARIOS}, "mix_ns": RATIO[n] * 60,
+                    "ratio_to_floor": round(RATIO[n] * (0.52 + 0.01 * k), 4),
+                    "min_ratio_to_floor": round(RATIO[n] * 0.55, 4)} for n in ORDER}
+    variants["werkzeug_response"] = {"construct_ns": {"success": 120.0}, "mix_ns": 120.0, "ratio_to_floor": 1.0,
+                                     "min_ratio_to_floor": 1.0}
+    return {"date": STARTED, "mode": "full", "wall_s": 20.0, "git_commit": "abc1234", "cpu": {}, "max_time_s": 0.3,
+            "variants": variants}
+
+
 def summary_parts(micro):
     res = micro["results"]
     return {"run": {"mode": "full", "variants": list(REGISTRY), "started": STARTED},
@@ -172,7 +184,7 @@ def summary_parts(micro):
             "micro": {"mode": "full", "date": STARTED, "floor": "werkzeug_response", "ratio_definition": "RATIO-DEFINITION",
                       "pairwise": res["pairwise"]["construct"]["all"], "methods": res["methods"], "drift": res["drift"],
                       "targets": micro["targets"], "warnings": micro["warnings"], "environment": micro["environment"],
-                      "raw": "micro.json"}}
+                      "raw": "micro.json", "pytest_benchmark": {**plain_record(1), "raw": "pytest_benchmark.json"}}}
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +209,7 @@ def write_results(folder: Path, conformance: dict, *, micro=True, load=True, com
         merge_summary({"run": summary_parts(m)["run"]}, out=folder)
     if hist:
         write_json(folder / "micro_history.json", history())
+        write_json(folder / "pytest_benchmark_history.json", {"runs": [plain_record(0), plain_record(1)]})
     if load:
         parts = load_summary()
         merge_summary(parts, out=folder)
@@ -253,8 +266,12 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "All 91 pairs" in cost
     methods = section(md, "4. Methods side by side")
     assert "SEQUENTIAL-WHAT" in methods and "INTERLEAVED-WHAT" in methods and "2 runs" in methods
+    plain = RATIO["orjson_response"] * 0.53
+    assert f"| {plain:.1f} (min: {RATIO['orjson_response'] * 0.55:.1f}) |" in methods  # pytest-benchmark, last run
+    assert "pytest-benchmark's own ratios sit a median -48% off the interleaved ones and moved up to 1.019× across its 2 runs" in methods
     load = section(md, "5. Load over HTTP")
     assert "1,234.5" in load and "LOCUST-AT-97-PERCENT" in load and "287.5" in load and "2,222.0" in load
+    assert "ratio to jsonify_tuple [95% CI]" in load
     assert "[load/paced_stats.csv](load/paced_stats.csv)" in load and "`load/paced.html` (not present)" in load
     assert "19.4 µs" in load  # load calibration
     compat = section(md, "6. Flask version compatibility")
@@ -365,6 +382,17 @@ def test_a_section_with_malformed_data_says_so_and_the_rest_renders(tmp_path, co
     assert "Could not render" not in section(md, "3. Construction cost")
 
 
+def test_without_pytest_benchmark_the_methods_section_says_so(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json, load=False, compat=False, hist=False)
+    summary = json.loads((folder / "summary.json").read_text())
+    del summary["micro"]["pytest_benchmark"]
+    summary["stages"]["pytest-benchmark"] = {"status": "failed", "seconds": 2.0, "detail": "exit code 1"}
+    write_json(folder / "summary.json", summary)
+    methods = section(render(folder)["markdown"].read_text(), "4. Methods side by side")
+    assert "pytest-benchmark itself: The pytest-benchmark stage failed in this run: failed (exit code 1)." in methods
+    assert "SEQUENTIAL-WHAT" in methods and "pytest-benchmark, last run" not in methods
+
+
 def test_the_command_honours_FLASK_IDIOMS_OUT(tmp_path, conformance_json):
     folder = write_results(tmp_path / "out", conformance_json, micro=False, load=False, compat=False)
     done = subprocess.run([sys.executable, "-m", "reports.render"], cwd=ROOT, capture_output=True, text=True,
@@ -389,19 +417,25 @@ def test_publish_refuses_a_quick_run_or_no_run(tmp_path, conformance_json):
 def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, conformance_json, monkeypatch):
     folder = write_results(tmp_path / "out", conformance_json)
     target = tmp_path / "published"
-    monkeypatch.setattr(publish_module, "MAX_BYTES", 50_000)
+    monkeypatch.setattr(publish_module, "MAX_BYTES", 100_000)  # micro.json (~106 kB) is over it, load.json not
     notes = publish_module.publish(folder, target)
     assert any("micro.json: published without its per-round samples" in n for n in notes)
     for name in ("REPORT.md", "report.html", "summary.json", "conformance.json", "micro.json", "load.json",
-                 "compat.json", "micro_history.json", "charts/construction_cost.png", "charts/construction_cost.svg"):
+                 "compat.json", "micro_history.json", "pytest_benchmark_history.json", "charts/construction_cost.png",
+                 "charts/construction_cost.svg"):
         assert (target / name).exists(), name
     assert (target / "load" / "paced_stats.csv").exists() and not (target / "load" / "paced.html").exists()
+    assert not (target / "summary.json.lock").exists()
     micro = json.loads((target / "micro.json").read_text())
     assert "rounds" not in micro and "per-round samples" in micro["omitted"]
     md = (target / "REPORT.md").read_text()
     assert "per-round samples" in md and "24.85" in md
     for link in re.findall(r"\]\(([^)#][^)]*)\)", md):
         assert (target / link).exists(), link
+    (folder / "pytest_benchmark.json").write_text(json.dumps({"benchmarks": [0] * 60_000}))
+    publish_module.publish(folder, target)
+    assert not (target / "pytest_benchmark.json").exists()
+    assert "| `pytest_benchmark.json` |  | not published: 0.2 MB, over 0.1 MB |" in (target / "REPORT.md").read_text()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "keep.txt").write_text("x")
     with pytest.raises(UsageError, match="not a published report"):
