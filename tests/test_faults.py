@@ -1,0 +1,40 @@
+"""``make bench`` interrupted for real: Ctrl-C (SIGINT to the whole foreground process group, as a
+terminal sends it) during the load stage stops every process the run started within 5 s, keeps the
+finished stages' results and marks the interrupted ones incomplete."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.results import ROOT, read_json
+from tests.test_load import ours, wait_for
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_make_bench_keeps_finished_stages_and_leaves_nothing_running(tmp_path):
+    log = tmp_path / "make.log"
+    env = {**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path / "out"), "QUICK": "1", "VARIANTS": "jsonify_tuple"}
+    with open(log, "w") as f:
+        make = subprocess.Popen(["make", "--no-print-directory", "bench"], cwd=ROOT, env=env, stdout=f, stderr=f,
+                                start_new_session=True)
+    try:
+        wait_for(lambda: "shape 1/2: closed" in log.read_text(), 120, "the load stage")
+        wait_for(lambda: len(ours(str(tmp_path))) >= 5, 20, "make, harness, load, gunicorn and locust")
+        os.killpg(make.pid, signal.SIGINT)
+        stopped = time.monotonic()
+        make.wait(timeout=10)
+        wait_for(lambda: ours(str(tmp_path)) == [], 5 - (time.monotonic() - stopped), "every process to be gone")
+    finally:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+    assert make.returncode != 0
+    summary = read_json(tmp_path / "out" / "summary.json")
+    stages = {name: s["status"] for name, s in summary["stages"].items()}
+    assert stages["verify"] == stages["micro"] == stages["pytest-benchmark"] == "ok"
+    assert stages["load"] == "incomplete"
+    assert read_json(tmp_path / "out" / "micro.json")["results"]["variants"]["jsonify_tuple"]
+    assert summary["load_run"]["status"] == "incomplete"
+    assert "Traceback" not in log.read_text()
