@@ -896,7 +896,9 @@ class Report:
                                f"({name_of(worst_seq[1])}) and up to **{worst_int[0]:.3f}×** between interleaved runs "
                                f"({name_of(worst_int[1])}). In this run the floor's own sequential median moved "
                                f"{f_num(seq.get('floor_ns_spread'), 3)}× between passes."
-                               + self._plain_summary(names, plain_all, reference, len(plain_runs) or 1)))
+                               + self._plain_summary(names, plain_all, reference, len(plain_runs) or 1, r.plain,
+                                                     (((r.micro or {}).get("baselines") or {}).get("werkzeug_response") or {})
+                                                     .get("construct_ns", {}).get("median"))))
         head = ["idiom", "interleaved, this run", f"interleaved, {plural(len(runs), 'run')}: min–max (max/min)",
                 "sequential, this run's passes", f"sequential, all {passes} passes"]
         if "pytest-benchmark" in series:
@@ -915,7 +917,7 @@ class Report:
         return blocks
 
     @staticmethod
-    def _plain_summary(names, plain_all, reference, runs) -> str:
+    def _plain_summary(names, plain_all, reference, runs, plain=None, floor_ns=None) -> str:
         spreads = [(max(v) / min(v), n) for n, v in plain_all.items() if len(v) > 1]
         offsets = [100 * (statistics.median(plain_all[n]) / reference[n] - 1) for n in names if plain_all.get(n) and n in reference]
         if not offsets:
@@ -924,7 +926,14 @@ class Report:
         if spreads:
             worst = max(spreads)
             text += f" and moved up to {worst[0]:.3f}× across its {runs} runs ({name_of(worst[1])})"
-        return text + "."
+        text += "."
+        if plain and plain.get("floor_ns") and floor_ns:
+            iterations = plain.get("floor_iterations_per_round") or "?"
+            text += (f" It timed the floor at {plain['floor_ns']:,.0f} ns per call, {iterations} "
+                     f"call(s) per timed round, where the interleaved estimator's blocks of many calls give "
+                     f"{floor_ns:,.0f} ns: the clock reads and the call around the subject are inside each of its "
+                     f"figures, a large part of the floor's, which is why its ratios to the floor come out smaller.")
+        return text
 
     # 5. -------------------------------------------------------------------------------------------
     def load(self) -> list:

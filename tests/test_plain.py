@@ -17,6 +17,8 @@ def test_plain_pytest_benchmark_keeps_its_json_and_merges_ratios(tmp_path):
     assert not any(b["params"].get("variant") == "plain_string" for b in raw["benchmarks"])  # VARIANTS honoured
     plain = read_json(tmp_path / "summary.json")["micro"]["pytest_benchmark"]
     assert plain["variants"]["werkzeug_response"]["ratio_to_floor"] == 1.0
+    assert plain["floor_ns"] == plain["variants"]["werkzeug_response"]["mix_ns"] > 0
+    assert plain["floor_iterations_per_round"] >= 1
     for name in ("jsonify_tuple", "dict_return"):
         v = plain["variants"][name]
         assert set(v["construct_ns"]) == {"success", "created", "unauthorized"}
