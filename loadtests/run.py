@@ -329,6 +329,12 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
         calibration = {"planted_us": PLANTED_US, "measured_us": round(measured, 2),
                        "ci95": [round(x, 2) for x in bootstrap_mean(diff, rng)],
                        "error_pct": round(100 * (measured - PLANTED_US) / PLANTED_US, 1)}
+        if PLANTED_IDIOM in targets:  # A/A: the same code in two app instances
+            aa = mix[targets.index(PLANTED_IDIOM)] - mix[targets.index(PLANTED_REFERENCE)]
+            calibration["aa"] = {"what": f"{PLANTED_IDIOM} against its second instance (the planted reference)",
+                                 "diff_us": round(float(aa.mean()), 2),
+                                 "ci95": [round(x, 2) for x in bootstrap_mean(aa, rng)],
+                                 "pct": round(100 * float(aa.mean() / mix[targets.index(PLANTED_REFERENCE)].mean()), 2)}
     rss = run["rss_bytes"]
     q = max(len(rss) // 4, 1)
     return {"targets": found, "calibration": calibration, "windows_used": int(complete.sum()),
@@ -420,7 +426,8 @@ def brief(shape: str, r: dict) -> None:
     print(f"  {shape}: {r['rps']:.0f} req/s, {r['failures']} failures; generator {r['generator_cpu']:.0%} / server "
           f"{r['server_cpu']:.0%} of a core ({r['bottleneck']['verdict']} saturated)"
           + (f"; planted {c['planted_us']} us -> {c['measured_us']:.1f} us [{c['ci95'][0]:.1f}, {c['ci95'][1]:.1f}]"
-             if c else ""), flush=True)
+             if c else "")
+          + (f"; A/A {c['aa']['diff_us']:+.1f} us ({c['aa']['pct']:+.1f}%)" if c and "aa" in c else ""), flush=True)
 
 
 # ------------------------------------------------------------------------------------ the summary

@@ -1040,6 +1040,11 @@ class Report:
         if cal:
             notes.append(f"Calibration: a planted {cal.get('planted_us')} µs per request measured as {f_num(cal.get('measured_us'), 1)} µs "
                          f"{f_ci(cal.get('ci95'), 1)} ({cal.get('error_pct', 0):+.1f}%).")
+            aa = cal.get("aa")
+            if isinstance(aa, dict):
+                notes.append(f"A/A check: {aa.get('what', 'the same idiom twice')} differs by {f_num(aa.get('diff_us'), 2)} µs "
+                             f"{f_ci(aa.get('ci95'), 2)} ({aa.get('pct', 0):+.2f}%): differences between idioms smaller "
+                             f"than this are not resolved.")
         if run.get("gunicorn"):
             notes.append("gunicorn: " + ", ".join(f"{k}={v}" for k, v in run["gunicorn"].items()) + ".")
         if run.get("locust"):

@@ -206,6 +206,7 @@ def test_a_short_run_records_everything_and_leaves_nothing_running(tmp_path):
         assert run_info["shapes"][shape]["bottleneck"]["verdict"]
         assert run_info["shapes"][shape]["rss"]["growth_pct"] <= 10  # server memory steady under load
     assert summary["calibration"]["load"]["planted_us"] == mount.PLANTED_US
+    assert abs(summary["calibration"]["load"]["aa"]["pct"]) < 10  # jsonify_tuple against its second instance
     assert (tmp_path / "load" / "paced_stats.csv").exists() and (tmp_path / "load" / "paced.html").exists()
     assert ours(str(tmp_path)) == []
 
