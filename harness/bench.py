@@ -60,7 +60,7 @@ STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
     Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 135)),
     Stage("pytest-benchmark", "bench.plain", "plain pytest-benchmark, one after another, for comparison", (5, 20)),
-    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (65, 240)),
+    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
     Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 8), always=True),
 )
 

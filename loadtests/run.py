@@ -469,6 +469,9 @@ def summarise(cfg: Config, result: dict, names: list, conforming: set) -> dict:
     if calibration:
         targets["planted_within_pct"] = {"value": abs(calibration["error_pct"]), "target": cfg.target_planted_pct,
                                          "met": abs(calibration["error_pct"]) <= cfg.target_planted_pct}
+    if calibration and "aa" in calibration and abs(calibration["aa"]["pct"]) > 1:
+        warnings.append(f"A/A: {calibration['aa']['what']} differs by {calibration['aa']['pct']:+.2f}%: over HTTP, "
+                        f"idioms closer than that are not told apart by this run")
     for shape, r in shapes.items():
         if r["bottleneck"]["verdict"] in ("load generator", "both"):
             warnings.append(f"{shape}: the load generator, not the server, was the bottleneck ({r['bottleneck']['detail']})")

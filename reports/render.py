@@ -550,18 +550,32 @@ class Report:
         if best == cheapest:
             text = f"Over HTTP too, {name_of(cheapest)} is the cheapest correct idiom (ratio of app time to the floor's)"
         else:
-            apart = self._apart(lv[best]["ratio_to_floor"].get("ci95"), lv[cheapest]["ratio_to_floor"].get("ci95"))
+            apart = self._http_apart(lv[best]["ratio_to_floor"], lv[cheapest]["ratio_to_floor"])
             text = (f"Over HTTP the cheapest correct idiom is {name_of(best)} "
                     f"({f_num(lv[best]['ratio_to_floor']['estimate'], 3)}× the floor {f_ci(lv[best]['ratio_to_floor'].get('ci95'), 3)}, "
                     f"vs {f_num(lv[cheapest]['ratio_to_floor']['estimate'], 3)}× {f_ci(lv[cheapest]['ratio_to_floor'].get('ci95'), 3)} "
                     f"for {name_of(cheapest)}): "
-                    + ("a real difference at this resolution" if apart else "the intervals overlap, so the two are within noise over HTTP"))
+                    + ("a real difference at this resolution" if apart else
+                       "within noise over HTTP (overlapping intervals, or closer than the A/A check)"))
         measured = self._http_difference(cheapest, dearest)
         return [text + "." + (f" {measured}" if measured else "")]
 
     @staticmethod
     def _apart(a, b) -> bool:
         return bool(a and b and (a[1] < b[0] or b[1] < a[0]))
+
+    def _aa_pct(self):
+        """|A/A difference| in % over HTTP (two app instances of one idiom), or None where not measured."""
+        aa = ((self.r.load or {}).get("calibration") or {}).get("aa")
+        return abs(aa["pct"]) if isinstance(aa, dict) and isinstance(aa.get("pct"), (int, float)) else None
+
+    def _http_apart(self, ra: dict, rb: dict) -> bool:
+        """Intervals apart, and further apart than the A/A check's difference."""
+        if not self._apart(ra.get("ci95"), rb.get("ci95")):
+            return False
+        aa = self._aa_pct()
+        gap = 100 * abs(ra["estimate"] / rb["estimate"] - 1)
+        return aa is None or gap > aa
 
     def _http_difference(self, a: str, b: str):
         lv = self.r.load["variants"]
@@ -572,8 +586,9 @@ class Report:
             return None
         return (f"{name_of(a)} against {name_of(b)} over HTTP: {f_num(ra['estimate'], 3)}× vs {f_num(rb['estimate'], 3)}× "
                 f"the floor's app time, "
-                + ("a difference that shows through the server's noise." if self._apart(ra.get("ci95"), rb.get("ci95")) else
-                   "the intervals overlap: the difference does not show over HTTP in this run."))
+                + ("a difference that shows through the server's noise." if self._http_apart(ra, rb) else
+                   "within noise (overlapping intervals, or closer than the A/A check): the difference does not show "
+                   "over HTTP in this run."))
 
     def gains_table(self, cheapest) -> list:
         if not self.gains:
@@ -620,6 +635,10 @@ class Report:
             if cal.get("planted_us") is not None:
                 caveats.append(f"Load calibration: a planted {cal['planted_us']} µs per request was measured as "
                                f"{f_num(cal.get('measured_us'), 1)} µs {f_ci(cal.get('ci95'), 1)} ({cal.get('error_pct', 0):+.1f}%).")
+            if self._aa_pct() is not None:
+                caveats.append(f"Load resolution: the same idiom served twice, by two app instances in one server, "
+                               f"differed by {f_pct(self._aa_pct(), 2)} (A/A check); over HTTP, idioms closer than that "
+                               f"are not told apart here, whatever their intervals say.")
             caveats += [f"Load: {w}" for w in run.get("warnings") or []]
             if run.get("status") not in (None, "ok") or run.get("incomplete"):
                 caveats.append(f"The load run is {run.get('status')}; shapes not finished: {', '.join(run.get('incomplete') or []) or 'none'}.")

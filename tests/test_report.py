@@ -458,3 +458,15 @@ def test_load_json_is_read_when_the_summary_has_no_load(tmp_path, conformance_js
     md = render(folder)["markdown"].read_text()
     load = section(md, "5. Load over HTTP")
     assert "Source: `load.json`" in load and "1,234.5" in load and "**Missing:**" not in load
+
+
+@pytest.mark.parametrize("aa_pct, shows", [(0.29, True), (20.0, False)])
+def test_http_differences_smaller_than_the_aa_check_are_not_claimed(tmp_path, conformance_json, aa_pct, shows):
+    folder = write_results(tmp_path, conformance_json)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["calibration"]["load"]["aa"]["pct"] = aa_pct
+    write_json(folder / "summary.json", summary)
+    verdict = section(render(folder)["markdown"].read_text(), "1. Verdict")
+    assert ("a difference that shows through the server's noise" in verdict) is shows
+    assert ("closer than the A/A check" in verdict) is not shows
+    assert f"differed by {aa_pct:.2f}% (A/A check)" in verdict
