@@ -10,7 +10,11 @@ FLASK_IDIOMS_VARIANTS (comma-separated, default all).
   answering without Flask, the denominator of every ratio.
 - ``/_planted`` and ``/_planted_reference``: one instance of jsonify_tuple's app, the first after a
   busy-wait of ``PLANTED_US`` (wall time, ``perf_counter_ns``), the second without. The load test must recover the
-  difference: that is how it shows what it can resolve.
+  difference: that is how it shows what it can resolve. (The pair gets twice a variant's share of
+  the traffic, so it is compared only with itself.)
+- ``/_reference``: another instance of jsonify_tuple's app, with a variant's share of the traffic: the
+  reference of ``ratio_to_reference``, and the A/A check against the jsonify_tuple variant itself (two
+  instances of the same code, which should not differ).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from variants import REGISTRY, contract, select
 
-FLOOR, PLANTED, PLANTED_REFERENCE = "_floor", "_planted", "_planted_reference"
+FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE = "_floor", "_planted", "_planted_reference", "_reference"
 PLANTED_US = 20
 PLANTED_IDIOM = "jsonify_tuple"
 
@@ -96,10 +100,11 @@ def create_load_app(names: str | None = None):
     variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
     apps = {v.name: v.create_app() for v in variants}
     apps[FLOOR] = floor_app()
-    # one app instance behind both, so that they differ by the wait alone: two instances of the same
-    # code differ by a few us per endpoint (memory layout); the A/A check (the idiom itself against the
-    # reference) shows that separately
-    reference = REGISTRY[PLANTED_IDIOM].create_app()
-    apps[PLANTED] = planted_app(reference, PLANTED_US)
-    apps[PLANTED_REFERENCE] = planted_app(reference, 0)
+    # one app instance behind both, so that they differ by the wait alone
+    planted = REGISTRY[PLANTED_IDIOM].create_app()
+    apps[PLANTED] = planted_app(planted, PLANTED_US)
+    apps[PLANTED_REFERENCE] = planted_app(planted, 0)
+    # another instance of the same idiom, with the same share of the traffic as every variant: the
+    # reference for ratios between idioms and, against the variant itself, the A/A check
+    apps[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app()
     return DispatcherMiddleware(NotFound(), {f"/{name}": ServerTiming(app) for name, app in apps.items()})

@@ -11,7 +11,7 @@ of the next) and ``paced`` (``constant_throughput`` at ``PACED_SHARE`` of it, so
 saturated; the primary result). Each run is cut into time windows; in every window each target's
 cost is the mean over the three endpoints of its median app time (the "mix"), and its ratio to the
 floor's mix in the same window is one sample (and its ratio to jsonify_tuple's, served once more as
-the planted reference, another: idioms move together when the machine drifts, the floor less so). Estimates are means over windows with bootstrap CIs
+``/_reference``, another: idioms move together when the machine drifts, the floor less so). Estimates are means over windows with bootstrap CIs
 (scipy), so a drift of the machine's speed cancels in the ratios and widens, not biases, the CIs.
 
 Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
@@ -47,7 +47,7 @@ from scipy import stats
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment, process_cpu_seconds
 from harness.results import OUT, ROOT, merge_summary, read_json, write_json
-from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US
+from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
 from loadtests.server import (HOST, ServerError, group_pids, gunicorn, listening_socket, pinned,
                               require_loopback, rss_bytes, stop)
 
@@ -58,7 +58,7 @@ SATURATED = 0.9  # a process using this share of its core or more is the bottlen
 SHAPES = ("closed", "paced")
 PRIMARY = "paced"
 BOOTSTRAP = 2000
-NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_reference"}
+NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_reference", REFERENCE: "reference"}
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
         raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and endpoint")
     mix = mix[:, complete]
     floor = targets.index(FLOOR)
-    reference = targets.index(PLANTED_REFERENCE) if PLANTED_REFERENCE in targets else floor
+    reference = targets.index(REFERENCE) if REFERENCE in targets else floor
     requests_in_window = len(data)
     request_cpu_us = run["server_cpu_s"] * 1e6 / requests_in_window
     best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
@@ -329,12 +329,12 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
         calibration = {"planted_us": PLANTED_US, "measured_us": round(measured, 2),
                        "ci95": [round(x, 2) for x in bootstrap_mean(diff, rng)],
                        "error_pct": round(100 * (measured - PLANTED_US) / PLANTED_US, 1)}
-        if PLANTED_IDIOM in targets:  # A/A: the same code in two app instances
-            aa = mix[targets.index(PLANTED_IDIOM)] - mix[targets.index(PLANTED_REFERENCE)]
-            calibration["aa"] = {"what": f"{PLANTED_IDIOM} against its second instance (the planted reference)",
+        if PLANTED_IDIOM in targets and REFERENCE in targets:  # A/A: the same code in two app instances
+            aa = mix[targets.index(PLANTED_IDIOM)] - mix[targets.index(REFERENCE)]
+            calibration["aa"] = {"what": f"{PLANTED_IDIOM} against a second instance of itself",
                                  "diff_us": round(float(aa.mean()), 2),
                                  "ci95": [round(x, 2) for x in bootstrap_mean(aa, rng)],
-                                 "pct": round(100 * float(aa.mean() / mix[targets.index(PLANTED_REFERENCE)].mean()), 2)}
+                                 "pct": round(100 * float(aa.mean() / mix[targets.index(REFERENCE)].mean()), 2)}
     rss = run["rss_bytes"]
     q = max(len(rss) // 4, 1)
     return {"targets": found, "calibration": calibration, "windows_used": int(complete.sum()),
@@ -373,7 +373,7 @@ def shape_result(shape: str, cfg: Config, run: dict, analysis: dict, rate: float
 
 def interleaved(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:
     server_core, generator_core = cores()
-    targets = [*names, FLOOR, PLANTED, PLANTED_REFERENCE]
+    targets = [*names, FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE]
     out = OUT / "load"
     total_s = sum(cfg.seconds.values())
     print(f"make load: {cfg.mode}, {len(names)} variants + floor + planted {PLANTED_US} us in one gunicorn "

@@ -211,7 +211,7 @@ class Results:
             return None
         targets = shapes[primary]["targets"]
         variants = {n: {**t, "by_shape": {s: v["targets"][n] for s, v in shapes.items() if n in v["targets"]}}
-                    for n, t in targets.items() if n not in ("floor", "planted", "planted_reference")}
+                    for n, t in targets.items() if n not in ("floor", "planted", "planted_reference", "reference")}
         run = {k: v for k, v in raw.items() if k != "shapes"}
         run.update(primary_shape=primary, shapes={s: {k: x for k, x in v.items() if k not in ("targets", "window_mix_us")}
                                                   for s, v in shapes.items()},

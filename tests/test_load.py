@@ -27,7 +27,7 @@ TIMING = re.compile(r"^app;dur=([0-9.]+), cpu;dur=([0-9.]+)$")
 # ------------------------------------------------------------------------------------ server side
 def test_server_timing_is_sent_and_the_planted_wait_shows_in_it():
     client = Client(mount.create_load_app("jsonify_tuple"))
-    for prefix in ("/jsonify_tuple", "/_floor", "/_planted", "/_planted_reference"):
+    for prefix in ("/jsonify_tuple", "/_floor", "/_planted", "/_planted_reference", "/_reference"):
         for scenario, (method, path) in mount.ENDPOINTS.items():
             response = client.open(prefix + path, method=method)
             assert mount.CASES[scenario].status == response.status_code, (prefix, scenario)

@@ -145,7 +145,7 @@ def load_summary():
                                "raw": "load.json"},
                      "warnings": ["LOAD-WARNING-TEXT"], "targets": {"duration": {"target": 240, "met": True}}},
         "calibration": {"load": {"planted_us": 20, "measured_us": 19.4, "ci95": [17.9, 21.0], "error_pct": -3.0,
-                                 "aa": {"what": "jsonify_tuple against its second instance", "diff_us": 0.37,
+                                 "aa": {"what": "jsonify_tuple against a second instance of itself", "diff_us": 0.37,
                                         "ci95": [-0.2, 0.9], "pct": 0.29}}},
     }
 
@@ -276,7 +276,7 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "ratio to jsonify_tuple [95% CI]" in load
     assert "[load/paced_stats.csv](load/paced_stats.csv)" in load and "`load/paced.html` (not present)" in load
     assert "19.4 µs" in load  # load calibration
-    assert "A/A check: jsonify_tuple against its second instance differs by 0.37 µs" in load
+    assert "A/A check: jsonify_tuple against a second instance of itself differs by 0.37 µs" in load
     compat = section(md, "6. Flask version compatibility")
     assert "KeyError: 1 (on GET /)" in compat and "BYTES-CHANGE-SUMMARY" in compat
     env = section(md, "7. Environment and raw data")
