@@ -8,18 +8,25 @@ shuffled cycle, so every idiom is measured under the same machine conditions, re
 
 Two load shapes, one after the other: ``closed`` (as fast as it goes; its throughput sets the pace
 of the next) and ``paced`` (``constant_throughput`` at ``PACED_SHARE`` of it, so neither process is
-saturated; the primary result). Each run is cut into time windows; in every window each target's
-cost is the mean over the three endpoints of its median app time (the "mix"), and its ratio to the
-floor's mix in the same window is one sample (and its ratio to jsonify_tuple's, served once more as
-``/_reference``, another: idioms move together when the machine drifts, the floor less so). Estimates are means over windows with bootstrap CIs
-(scipy), so a drift of the machine's speed cancels in the ratios and widens, not biases, the CIs.
+saturated; the primary result). The paced shape runs once per fresh server process (``servers``):
+two instances of the same code differ by a few percent with the memory layout a process happens to
+get, so one process is one sample of that, and the result is the mean over processes.
+
+Each run is cut into time windows; in every window each target's cost is the mean over the three
+endpoints of its median app time (the "mix"), and its ratio to the floor's mix in the same window is
+one sample (its ratio to a second jsonify_tuple instance, ``/_reference``, another: idioms move
+together when the machine drifts, the floor less so). Estimates are the mean over server processes
+of the mean over their windows, with hierarchical bootstrap CIs (processes, then windows within
+each), so a drift of the machine's speed cancels in the ratios, and drift and layout widen the CIs
+rather than biasing the estimates.
 
 Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
   QUICK=1             short runs (<= 60 s in all)
   VARIANTS=a,b        a subset of the registry
   LOAD_LAYOUT=...     ``interleaved`` (default) or ``per-variant`` (one server per variant, one after
                       another: only meaningful on quiet, dedicated hardware; drift is reported)
-  LOAD_SECONDS=N      seconds per shape (per variant in the per-variant layout), instead of the mode's
+  LOAD_SECONDS=N      seconds of every locust run (each shape's, each server's, each variant's in the
+                      per-variant layout), instead of the mode's
   LOAD_USERS=N        locust users (default 16)
   LOCUST_WORKERS=N    N locust worker processes on 127.0.0.1 under a master (locust's distributed mode)
   LOAD_PORT=N         the server's port (default: a free one)
@@ -42,7 +49,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment, process_cpu_seconds
@@ -64,9 +70,9 @@ NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_referen
 @dataclass(frozen=True)
 class Config:
     mode: str
-    seconds: dict  # per shape
+    seconds: dict  # per shape: the length of each locust run
+    servers: dict  # per shape: server processes, one run each (each process has its own memory layout)
     warmup_s: float  # discarded at the start of every run
-    windows: int
     per_variant_s: float
     target_ci_pct: float
     target_planted_pct: float
@@ -77,8 +83,13 @@ class Config:
     port: int = 0
 
 
-QUICK = Config("quick", {"closed": 10, "paced": 24}, 2, 10, 5, 5.0, 25.0, 60)
-FULL = Config("full", {"closed": 40, "paced": 120}, 3, 30, 15, 2.0, 10.0, 240)
+QUICK = Config("quick", {"closed": 10, "paced": 12}, {"closed": 1, "paced": 2}, 2, 5, 5.0, 25.0, 60)
+FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240)
+
+
+def windows_for(seconds: float) -> int:
+    """Time windows per run: about 2.5 s each, at least 5."""
+    return max(5, int(seconds // 2.5))
 
 
 def _number(name: str, kind, low, high):
@@ -101,7 +112,7 @@ def options() -> tuple:
     if layout not in ("interleaved", "per-variant"):
         raise UsageError(f"LOAD_LAYOUT={layout!r}: expected interleaved or per-variant")
     seconds = _number("LOAD_SECONDS", float, 3, 3600)
-    if seconds is not None:
+    if seconds is not None:  # the length of every locust run
         cfg = replace(cfg, seconds={s: seconds for s in SHAPES}, per_variant_s=seconds)
     users = _number("LOAD_USERS", int, 1, 1000)
     workers = _number("LOCUST_WORKERS", int, 0, 64)
@@ -243,15 +254,6 @@ def locust_stats(path: Path) -> dict:
 
 
 # -------------------------------------------------------------------------------------- analysis
-def bootstrap_mean(x, rng) -> list:
-    x = np.asarray(x, dtype=float)
-    if len(x) < 3 or np.all(x == x[0]):
-        return [float(x.mean()), float(x.mean())] if len(x) else [None, None]
-    ci = stats.bootstrap((x,), np.mean, n_resamples=BOOTSTRAP, confidence_level=0.95, method="BCa",
-                         random_state=rng).confidence_interval
-    return [float(ci.low), float(ci.high)]
-
-
 def block_median_ci(values, window_of, windows: int, rng) -> list:
     """CI95 of the median of ``values`` by resampling whole time windows (a block bootstrap: it keeps
     the drift within a window together, where resampling single requests would hide it)."""
@@ -262,16 +264,41 @@ def block_median_ci(values, window_of, windows: int, rng) -> list:
     return [float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))]
 
 
-def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
-    """Per target: server-side time, ratio to the floor, latency; calibration; shares of request time."""
-    s = run["samples"]
+def hierarchical_mean_ci(groups: list, rng) -> list:
+    """CI95 of the mean over groups (server processes) of each group's mean (over its windows): resample
+    the groups, then the windows within each, so both the drift within a server and the differences
+    between server processes (memory layout) are in the interval."""
+    groups = [np.asarray(g, dtype=float) for g in groups if len(g)]
+    if not groups:
+        return [None, None]
+    inner = np.array([g[rng.integers(0, len(g), size=(BOOTSTRAP, len(g)))].mean(axis=1) for g in groups])
+    outer = rng.integers(0, len(groups), size=(BOOTSTRAP, len(groups)))
+    means = inner[outer, np.arange(BOOTSTRAP)[:, None]].mean(axis=1)
+    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+
+
+def per_server(values, server, servers: int) -> list:
+    return [values[server == k] for k in range(servers)]
+
+
+def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
+    """Per target: server-side time, ratio to the floor, latency; calibration; shares of request time.
+    ``runs``: one locust run per server process, ``windows`` time windows each."""
+    s = runs[0]["samples"]
     targets, scenarios = s["targets"], s["scenarios"]
-    data = np.array(s["samples"], dtype=float).reshape(-1, 6)
-    data = data[(data[:, 0] >= run["from"]) & (data[:, 0] <= run["to"])]
+    parts = []
+    for k, run in enumerate(runs):
+        data = np.array(run["samples"]["samples"], dtype=float).reshape(-1, 6)
+        data = data[(data[:, 0] >= run["from"]) & (data[:, 0] <= run["to"])]
+        local = np.minimum(((data[:, 0] - run["from"]) / (run["to"] - run["from"]) * windows).astype(int), windows - 1)
+        parts.append(np.column_stack([data, local + k * windows]))
+    data = np.concatenate(parts)
     if not len(data):
         raise ServerError("no request was answered inside the measured window")
-    t, target, scenario, app, cpu, response = data.T
-    window = np.minimum(((t - run["from"]) / (run["to"] - run["from"]) * windows).astype(int), windows - 1)
+    t, target, scenario, app, cpu, response, window = data.T
+    window = window.astype(int)
+    windows *= len(runs)
+    window_server = np.arange(windows) // (windows // len(runs))
     # mix[target, window]: mean over endpoints of the median app time in that window
     mix = np.full((len(targets), windows), np.nan)
     cpu_mix = np.full(len(targets), np.nan)
@@ -287,20 +314,35 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
     complete = ~np.any(np.isnan(mix), axis=0)
     if complete.sum() < 3:
         raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and endpoint")
-    mix = mix[:, complete]
+    mix, window_server = mix[:, complete], window_server[complete]
+    servers = len(runs)
+
+    def estimate(per_window) -> tuple:
+        """(mean over servers of the mean over their windows, CI95)"""
+        groups = per_server(per_window, window_server, servers)
+        return float(np.mean([g.mean() for g in groups if len(g)])), hierarchical_mean_ci(groups, rng)
     floor = targets.index(FLOOR)
     reference = targets.index(REFERENCE) if REFERENCE in targets else floor
     requests_in_window = len(data)
-    request_cpu_us = run["server_cpu_s"] * 1e6 / requests_in_window
+    request_cpu_us = sum(r["server_cpu_s"] for r in runs) * 1e6 / requests_in_window
+    stats = {}
+    for run in runs:  # locust's counts per request name, summed over the runs
+        for key, v in run["stats"].items():
+            into = stats.setdefault(key, {"requests": 0, "failures": 0, "rps": 0.0, "p50_ms": 0, "p95_ms": 0, "p99_ms": 0})
+            into["requests"] += v["requests"]
+            into["failures"] += v["failures"]
+            into["rps"] += v["rps"] / len(runs)
+            for q in ("p50_ms", "p95_ms", "p99_ms"):
+                into[q] = max(into[q], v[q])
     best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
     found = {}
     for i, name in enumerate(targets):
         mine = target == i
-        ratios = mix[i] / mix[floor]
-        relative = mix[i] / mix[reference]
+        ratio, ratio_ci = estimate(mix[i] / mix[floor])
+        relative, relative_ci = estimate(mix[i] / mix[reference])
         ci = block_median_ci(app[mine], window[mine], windows, rng)
         p50 = float(np.median(app[mine]))
-        stat = [v for k, v in run["stats"].items() if k.rsplit(" ", 1)[0] == name]
+        stat = [v for k, v in stats.items() if k.rsplit(" ", 1)[0] == name]
         found[NAMES.get(name, name)] = {
             "requests": sum(v["requests"] for v in stat), "failures": sum(v["failures"] for v in stat),
             "rps": round(sum(v["rps"] for v in stat), 1),
@@ -308,11 +350,9 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
                           "p99": round(float(np.percentile(app[mine], 99)), 2), "ci95": [round(x, 2) for x in ci],
                           "ci_half_width_pct": round(100 * (ci[1] - ci[0]) / 2 / p50, 2), "mix": round(float(mix[i].mean()), 2)},
             "server_cpu_us": {"p50": round(float(np.median(cpu[mine])), 2), "mix": round(float(cpu_mix[i]), 2)},
-            "ratio_to_floor": {"estimate": round(float(ratios.mean()), 4),
-                               "ci95": [round(x, 4) for x in bootstrap_mean(ratios, rng)]},
+            "ratio_to_floor": {"estimate": round(ratio, 4), "ci95": [round(x, 4) for x in ratio_ci]},
             "ratio_to_reference": {"reference": PLANTED_IDIOM if reference != floor else "floor",
-                                   "estimate": round(float(relative.mean()), 4),
-                                   "ci95": [round(x, 4) for x in bootstrap_mean(relative, rng)]},
+                                   "estimate": round(relative, 4), "ci95": [round(x, 4) for x in relative_ci]},
             "latency_ms": {q: round(float(np.percentile(response[mine], p)), 3)
                            for q, p in (("p50", 50), ("p95", 95), ("p99", 99))},
             "locust_latency_ms": {q: max((v[f"{q}_ms"] for v in stat), default=None) for q in ("p50", "p95", "p99")},
@@ -324,25 +364,31 @@ def analyse(run: dict, windows: int, rng, conforming: set) -> dict:
         found[name]["rank"] = rank
     calibration = None
     if PLANTED in targets and PLANTED_REFERENCE in targets:
-        diff = mix[targets.index(PLANTED)] - mix[targets.index(PLANTED_REFERENCE)]
-        measured = float(diff.mean())
+        measured, ci = estimate(mix[targets.index(PLANTED)] - mix[targets.index(PLANTED_REFERENCE)])
         calibration = {"planted_us": PLANTED_US, "measured_us": round(measured, 2),
-                       "ci95": [round(x, 2) for x in bootstrap_mean(diff, rng)],
+                       "ci95": [round(x, 2) for x in ci],
                        "error_pct": round(100 * (measured - PLANTED_US) / PLANTED_US, 1)}
         if PLANTED_IDIOM in targets and REFERENCE in targets:  # A/A: the same code in two app instances
-            aa = mix[targets.index(PLANTED_IDIOM)] - mix[targets.index(REFERENCE)]
+            aa, aa_ci = estimate(mix[targets.index(PLANTED_IDIOM)] - mix[targets.index(REFERENCE)])
             calibration["aa"] = {"what": f"{PLANTED_IDIOM} against a second instance of itself",
-                                 "diff_us": round(float(aa.mean()), 2),
-                                 "ci95": [round(x, 2) for x in bootstrap_mean(aa, rng)],
-                                 "pct": round(100 * float(aa.mean() / mix[targets.index(REFERENCE)].mean()), 2)}
-    rss = run["rss_bytes"]
-    q = max(len(rss) // 4, 1)
-    return {"targets": found, "calibration": calibration, "windows_used": int(complete.sum()),
+                                 "diff_us": round(aa, 2), "ci95": [round(x, 2) for x in aa_ci],
+                                 "pct": round(100 * aa / float(mix[targets.index(REFERENCE)].mean()), 2),
+                                 "per_server_pct": [round(100 * float(g.mean() / r.mean()), 2) for g, r in zip(
+                                     per_server(mix[targets.index(PLANTED_IDIOM)] - mix[targets.index(REFERENCE)],
+                                                window_server, servers),
+                                     per_server(mix[targets.index(REFERENCE)], window_server, servers)) if len(g)]}
+    return {"targets": found, "calibration": calibration, "windows_used": int(complete.sum()), "servers": servers,
             "requests_measured": requests_in_window, "server_request_cpu_us": round(request_cpu_us, 1),
-            "rss": {"first_quarter_mb": round(float(np.mean(rss[:q])) / 2**20, 2) if rss else None,
-                    "last_quarter_mb": round(float(np.mean(rss[-q:])) / 2**20, 2) if rss else None,
-                    "growth_pct": round(100 * (np.mean(rss[-q:]) / np.mean(rss[:q]) - 1), 2) if rss else None},
+            "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
             "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in mix[i]] for i, n in enumerate(targets)}}
+
+
+def rss_growth(rss: list) -> dict:
+    """Server memory in the first and last quarter of one run (one server process)."""
+    q = max(len(rss) // 4, 1)
+    return {"first_quarter_mb": round(float(np.mean(rss[:q])) / 2**20, 2) if rss else None,
+            "last_quarter_mb": round(float(np.mean(rss[-q:])) / 2**20, 2) if rss else None,
+            "growth_pct": round(100 * (np.mean(rss[-q:]) / np.mean(rss[:q]) - 1), 2) if rss else None}
 
 
 def bottleneck(generator: float, server: float, workers: int) -> dict:
@@ -357,48 +403,57 @@ def bottleneck(generator: float, server: float, workers: int) -> dict:
 
 
 # -------------------------------------------------------------------------------------- the runs
-def shape_result(shape: str, cfg: Config, run: dict, analysis: dict, rate: float) -> dict:
+def shape_result(shape: str, cfg: Config, runs: list, analysis: dict, rate: float) -> dict:
     requests = sum(t["requests"] for t in analysis["targets"].values())
-    return {"status": "ok", "duration_s": run["seconds"], "measured_s": round(run["to"] - run["from"], 1),
-            "users": cfg.users, "rate_per_user": round(rate, 3) if rate else None,
-            "rps": round(analysis["requests_measured"] / (run["to"] - run["from"]), 1), "requests": requests,
+    measured = sum(r["to"] - r["from"] for r in runs)
+
+    def mean(key):  # over the runs, weighted by their measured time
+        return round(sum(r[key] * (r["to"] - r["from"]) for r in runs) / measured, 4)
+
+    generator, server = mean("generator_cpu"), mean("server_cpu")
+    return {"status": "ok", "duration_s": sum(r["seconds"] for r in runs), "measured_s": round(measured, 1),
+            "servers": len(runs), "users": cfg.users, "rate_per_user": round(rate, 3) if rate else None,
+            "rps": round(analysis["requests_measured"] / measured, 1), "requests": requests,
             "failures": sum(t["failures"] for t in analysis["targets"].values()),
-            "generator_cpu": run["generator_cpu"], "server_cpu": run["server_cpu"],
-            "steal_fraction": run["steal_fraction"], "bottleneck": bottleneck(run["generator_cpu"], run["server_cpu"],
-                                                                                cfg.workers),
+            "generator_cpu": generator, "server_cpu": server, "steal_fraction": mean("steal_fraction"),
+            "bottleneck": bottleneck(generator, server, cfg.workers),
             "server_request_cpu_us": analysis["server_request_cpu_us"], "rss": analysis["rss"],
-            "windows_used": analysis["windows_used"], "files": run["files"], "targets": analysis["targets"],
-            "calibration": analysis["calibration"], "window_mix_us": analysis["window_mix_us"]}
+            "windows_used": analysis["windows_used"], "files": [f for r in runs for f in r["files"]],
+            "targets": analysis["targets"], "calibration": analysis["calibration"],
+            "window_mix_us": analysis["window_mix_us"]}
 
 
 def interleaved(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:
     server_core, generator_core = cores()
     targets = [*names, FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE]
     out = OUT / "load"
-    total_s = sum(cfg.seconds.values())
-    print(f"make load: {cfg.mode}, {len(names)} variants + floor + planted {PLANTED_US} us in one gunicorn "
+    total_s = sum(cfg.seconds[s] * cfg.servers[s] for s in SHAPES)
+    print(f"make load: {cfg.mode}, {len(names)} variants + floor + planted {PLANTED_US} us in each gunicorn "
           f"(core {server_core}); locust {cfg.users} users (core {generator_core}"
           f"{f', {cfg.workers} workers' if cfg.workers else ''}); shapes {', '.join(SHAPES)}, ~{total_s:.0f} s",
           flush=True)
-    with gunicorn("loadtests.mount:create_load_app()", port=cfg.port, cpu=server_core,
-                  env={"FLASK_IDIOMS_VARIANTS": ",".join(names)}, ready_path=f"/{FLOOR}/api/status") as server:
-        result["gunicorn"] = server.settings
-        rate = 0.0
-        for i, shape in enumerate(SHAPES, 1):
-            seconds = cfg.seconds[shape]
-            left = sum(cfg.seconds[s] for s in SHAPES[i - 1:])
-            print(f"shape {i}/{len(SHAPES)}: {shape}, {seconds:.0f} s"
-                  + (f", {rate * cfg.users:.0f} req/s ({PACED_SHARE:.0%} of closed)" if rate else ", as fast as it goes")
-                  + f"; ~{left:.0f} s left", flush=True)
-            result["shapes"][shape] = {"status": "incomplete"}
-            run = run_locust(cfg, server, targets, shape, seconds, rate, out, generator_core,
-                             after_s=sum(cfg.seconds[s] for s in SHAPES[i:]))
-            analysis = analyse(run, cfg.windows, rng, conforming)
-            result["shapes"][shape] = shape_result(shape, cfg, run, analysis, rate)
-            save()
-            brief(shape, result["shapes"][shape])
-            if shape == "closed":
-                rate = PACED_SHARE * result["shapes"]["closed"]["rps"] / cfg.users
+    runs_total = [(shape, k) for shape in SHAPES for k in range(cfg.servers[shape])]
+    rate = 0.0
+    for i, shape in enumerate(SHAPES, 1):
+        seconds, servers = cfg.seconds[shape], cfg.servers[shape]
+        print(f"shape {i}/{len(SHAPES)}: {shape}, {servers} x {seconds:.0f} s, a fresh server process each"
+              + (f", {rate * cfg.users:.0f} req/s ({PACED_SHARE:.0%} of closed)" if rate else ", as fast as it goes")
+              + f"; ~{sum(cfg.seconds[s] * cfg.servers[s] for s in SHAPES[i - 1:]):.0f} s left", flush=True)
+        result["shapes"][shape] = {"status": "incomplete"}
+        runs = []
+        for k in range(servers):
+            label = shape if servers == 1 else f"{shape}_{k + 1}"
+            after = sum(cfg.seconds[s] for s, j in runs_total[runs_total.index((shape, k)) + 1:])
+            with gunicorn("loadtests.mount:create_load_app()", port=cfg.port, cpu=server_core,
+                          env={"FLASK_IDIOMS_VARIANTS": ",".join(names)}, ready_path=f"/{FLOOR}/api/status") as server:
+                result["gunicorn"] = server.settings
+                runs.append(run_locust(cfg, server, targets, label, seconds, rate, out, generator_core, after_s=after))
+        analysis = analyse(runs, windows_for(seconds), rng, conforming)
+        result["shapes"][shape] = shape_result(shape, cfg, runs, analysis, rate)
+        save()
+        brief(shape, result["shapes"][shape])
+        if shape == "closed":
+            rate = PACED_SHARE * result["shapes"]["closed"]["rps"] / cfg.users
 
 
 def per_variant(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:
@@ -415,8 +470,8 @@ def per_variant(cfg: Config, names: list, conforming: set, rng, result: dict, sa
             result["gunicorn"] = server.settings
             run = run_locust(cfg, server, [name, FLOOR], f"variant_{name}", cfg.per_variant_s, 0.0, out,
                              generator_core, after_s=(len(names) - i) * (cfg.per_variant_s + 3))
-        analysis = analyse(run, max(cfg.windows // 3, 3), rng, conforming)
-        result["shapes"][name] = shape_result(name, cfg, run, analysis, 0.0)
+        analysis = analyse([run], windows_for(cfg.per_variant_s), rng, conforming)
+        result["shapes"][name] = shape_result(name, cfg, [run], analysis, 0.0)
         save()
         brief(name, result["shapes"][name])
 
@@ -483,7 +538,7 @@ def summarise(cfg: Config, result: dict, names: list, conforming: set) -> dict:
     result["targets"], result["warnings"] = targets, warnings
     load_run = {"status": result["status"], "mode": cfg.mode, "layout": cfg.layout, "primary_shape": primary,
                 "date": result["date"], "duration_s": result.get("wall_s"),
-                "shapes": {s: {k: r[k] for k in ("duration_s", "measured_s", "users", "rate_per_user", "rps",
+                "shapes": {s: {k: r[k] for k in ("duration_s", "measured_s", "servers", "users", "rate_per_user", "rps",
                                                  "requests", "failures", "generator_cpu", "server_cpu",
                                                  "steal_fraction", "bottleneck", "server_request_cpu_us", "rss")}
                            for s, r in shapes.items()},

@@ -1029,7 +1029,8 @@ class Report:
             for shape, sh in shapes.items():
                 b = sh.get("bottleneck") or {}
                 rss = sh.get("rss") or {}
-                srows.append([f"**{shape}**" if shape == primary else shape, f_num(sh.get("duration_s"), 0), str(sh.get("users", "n/a")),
+                srows.append([f"**{shape}**" if shape == primary else shape, f_num(sh.get("duration_s"), 0),
+                              str(sh.get("servers", 1)), str(sh.get("users", "n/a")),
                               f_num(sh.get("rps"), 1), f"{sh.get('failures', 0):,}", f_share(sh.get("generator_cpu")),
                               f_share(sh.get("server_cpu")), f_share(sh.get("steal_fraction")),
                               f_num(sh.get("server_request_cpu_us"), 1),
@@ -1038,9 +1039,11 @@ class Report:
             blocks += [Heading(3, "Load shapes and the bottleneck"),
                        Para("CPU: each process's share of its own core (server and load generator are pinned to one core "
                             "each). A process near 90% of its core or more is the bottleneck; when that is the load "
-                            "generator, throughput measures locust rather than the server."),
-                       Table(["shape", "seconds", "users", "req/s", "failures", "load generator CPU", "server CPU", "steal",
-                              "server CPU µs per request", "server memory growth", "bottleneck"], srows, "lrrrrrrrrrl")]
+                            "generator, throughput measures locust rather than the server. Server processes: the shape "
+                            "ran once per fresh gunicorn, each with its own memory layout; estimates are means over them."),
+                       Table(["shape", "seconds", "server processes", "users", "req/s", "failures", "load generator CPU",
+                              "server CPU", "steal", "server CPU µs per request", "server memory growth", "bottleneck"],
+                             srows, "lrrrrrrrrrrl")]
         for shape in [sh for sh in shapes if sh != primary and any(sh in (lv[n].get("by_shape") or {}) for n in names)]:
             rows = []
             for n in names:

@@ -59,9 +59,10 @@ def test_other_hosts_are_refused(url):
 
 
 # ---------------------------------------------------------------------------------------- analysis
-def synthetic_run(drift: float, seed: int = 1) -> dict:
+def synthetic_run(drift: float, seed: int = 1, layout: float = 1.0) -> dict:
     """Samples as the locustfile writes them: floor 10 us, a 20 us, b 30 us, planted = reference + 20 us,
-    all scaled by a machine speed that drifts by ``drift`` over the run, with noise."""
+    all scaled by a machine speed that drifts by ``drift`` over the run, with noise; ``layout`` scales a
+    alone (what one server process's memory layout does to one app)."""
     rng = np.random.default_rng(seed)
     targets = ["a", "b", mount.FLOOR, mount.PLANTED, mount.PLANTED_REFERENCE]
     base = {"a": 20.0, "b": 30.0, mount.FLOOR: 10.0, mount.PLANTED: 25.0, mount.PLANTED_REFERENCE: 25.0}
@@ -71,7 +72,8 @@ def synthetic_run(drift: float, seed: int = 1) -> dict:
         target, scenario = i % 5, (i // 5) % 3
         name = targets[target]
         speed = 1 + (drift - 1) * t / 10
-        us = base[name] * speed * rng.lognormal(0, 0.1) + (20.0 if name == mount.PLANTED else 0.0)
+        us = base[name] * speed * rng.lognormal(0, 0.1) * (layout if name == "a" else 1.0) \
+            + (20.0 if name == mount.PLANTED else 0.0)
         samples.append([t, target, scenario, us, us * 0.9, 1.0])
     stats = {f"{n} {s}": {"requests": 2000, "failures": 0, "rps": 200.0, "p50_ms": 1, "p95_ms": 2, "p99_ms": 3}
              for n in targets for s in ("success", "created", "unauthorized")}
@@ -82,7 +84,7 @@ def synthetic_run(drift: float, seed: int = 1) -> dict:
 
 @pytest.mark.parametrize("drift", [1.0, 2.5])
 def test_ratios_and_the_planted_cost_survive_a_drifting_machine(drift):
-    result = run.analyse(synthetic_run(drift), windows=20, rng=np.random.default_rng(0), conforming={"a", "b"})
+    result = run.analyse([synthetic_run(drift)], windows=20, rng=np.random.default_rng(0), conforming={"a", "b"})
     a, b = result["targets"]["a"], result["targets"]["b"]
     for entry, expected in ((a, 2.0), (b, 3.0)):
         lo, hi = entry["ratio_to_floor"]["ci95"]
@@ -98,9 +100,21 @@ def test_ratios_and_the_planted_cost_survive_a_drifting_machine(drift):
     assert b["share_of_request"]["idiom_delta_pct"] > 0 == a["share_of_request"]["idiom_delta_pct"]
 
 
+def test_server_processes_are_the_unit_that_repeats():
+    """a is 2x the floor on average, but +-6% in each server process (its memory layout): the estimate is
+    the mean over processes, and the CI is wider than one process's, as it must be."""
+    rng = np.random.default_rng(0)
+    one = run.analyse([synthetic_run(1.0, layout=1.06)], 10, rng, {"a", "b"})["targets"]["a"]["ratio_to_floor"]
+    both = run.analyse([synthetic_run(1.0, 1, layout=1.06), synthetic_run(1.0, 2, layout=0.94)], 10, rng,
+                       {"a", "b"})["targets"]["a"]["ratio_to_floor"]
+    assert abs(one["estimate"] - 2.12) < 0.03 and not one["ci95"][0] <= 2.0 <= one["ci95"][1]
+    assert abs(both["estimate"] - 2.0) < 0.03 and both["ci95"][0] <= 2.0 <= both["ci95"][1]
+    assert both["ci95"][1] - both["ci95"][0] > 3 * (one["ci95"][1] - one["ci95"][0])
+
+
 def test_block_bootstrap_widens_with_drift():
-    steady = run.analyse(synthetic_run(1.0), 20, np.random.default_rng(0), {"a", "b"})["targets"]["a"]["server_us"]
-    drifting = run.analyse(synthetic_run(2.5), 20, np.random.default_rng(0), {"a", "b"})["targets"]["a"]["server_us"]
+    steady = run.analyse([synthetic_run(1.0)], 20, np.random.default_rng(0), {"a", "b"})["targets"]["a"]["server_us"]
+    drifting = run.analyse([synthetic_run(2.5)], 20, np.random.default_rng(0), {"a", "b"})["targets"]["a"]["server_us"]
     assert drifting["ci_half_width_pct"] > 3 * steady["ci_half_width_pct"]
 
 
@@ -207,7 +221,9 @@ def test_a_short_run_records_everything_and_leaves_nothing_running(tmp_path):
         assert run_info["shapes"][shape]["rss"]["growth_pct"] <= 10  # server memory steady under load
     assert summary["calibration"]["load"]["planted_us"] == mount.PLANTED_US
     assert abs(summary["calibration"]["load"]["aa"]["pct"]) < 10  # jsonify_tuple against its second instance
-    assert (tmp_path / "load" / "paced_stats.csv").exists() and (tmp_path / "load" / "paced.html").exists()
+    assert run_info["shapes"]["paced"]["servers"] == 2  # QUICK: two fresh server processes
+    for k in (1, 2):
+        assert (tmp_path / "load" / f"paced_{k}_stats.csv").exists() and (tmp_path / "load" / f"paced_{k}.html").exists()
     assert ours(str(tmp_path)) == []
 
 
@@ -249,7 +265,7 @@ def test_a_server_that_dies_mid_run_is_one_line_exit_1_and_the_finished_shape_ke
     finally:
         process.kill()
     assert process.returncode == 1
-    assert "error: the server died during the paced run" in err and "Traceback" not in err
+    assert re.search(r"error: the server died during the paced(_\d)? run", err) and "Traceback" not in err
     wait_for(lambda: ours(str(tmp_path)) == [], 5, "every process to be gone")
     result = read_json(tmp_path / "load.json")
     assert result["status"] == "failed" and result["shapes"]["closed"]["status"] == "ok"
@@ -279,6 +295,6 @@ def test_distributed_mode_collects_every_workers_samples(tmp_path):
     assert summary["load_run"]["locust"]["workers"] == 2
     load = summary["variants"]["jsonify_tuple"]["load"]
     assert load["failures"] == 0 and load["requests"] > 100 and load["server_us"]["p50"] > 0
-    samples = read_json(tmp_path / "load" / "paced_samples.json")["samples"]
+    samples = read_json(tmp_path / "load" / "paced_1_samples.json")["samples"]
     assert len(samples) > 100  # the server timings came from the workers, through the master
     assert ours(str(tmp_path)) == []
