@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import time
 
 from werkzeug.exceptions import NotFound
@@ -97,14 +98,18 @@ def planted_app(app, wait_us: int):
 
 
 def create_load_app(names: str | None = None):
+    """The variants, the floor, the planted pair and the reference, each in ``ServerTiming``, created in
+    a random order: where an app sits in memory, and when it was made, can move its time by a percent
+    or two (the A/A check saw it), so each server process gets a fresh order and the load test
+    averages over processes."""
     variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
-    apps = {v.name: v.create_app() for v in variants}
-    apps[FLOOR] = floor_app()
-    # one app instance behind both, so that they differ by the wait alone
-    planted = REGISTRY[PLANTED_IDIOM].create_app()
-    apps[PLANTED] = planted_app(planted, PLANTED_US)
-    apps[PLANTED_REFERENCE] = planted_app(planted, 0)
-    # another instance of the same idiom, with the same share of the traffic as every variant: the
-    # reference for ratios between idioms and, against the variant itself, the A/A check
-    apps[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app()
+    makers = {v.name: v.create_app for v in variants}
+    makers[FLOOR] = floor_app
+    makers[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app  # the same idiom again: the A/A check
+    makers[PLANTED] = REGISTRY[PLANTED_IDIOM].create_app  # one instance behind both planted routes
+    order = list(makers)
+    random.shuffle(order)
+    apps = {name: makers[name]() for name in order}
+    apps[PLANTED_REFERENCE] = planted_app(apps[PLANTED], 0)
+    apps[PLANTED] = planted_app(apps[PLANTED], PLANTED_US)
     return DispatcherMiddleware(NotFound(), {f"/{name}": ServerTiming(app) for name, app in apps.items()})
