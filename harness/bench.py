@@ -21,7 +21,6 @@ Exit 0 when every stage that ran succeeded, 1 if one failed, 130 if interrupted.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import signal
@@ -31,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from harness import processes
 from harness.cli import entry_point, flag, selected_variants
 from harness.results import OUT, SUMMARY, merge_summary, write_json
 
@@ -80,31 +80,9 @@ def _exists(module: str) -> bool:
         return False
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop_group(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
     """SIGINT the stage's process group (as Ctrl-C would), SIGTERM half-way, SIGKILL what is left at ``grace_s``."""
-    pgid = process.pid  # started with start_new_session=True: its pid is its group id
-    deadline = time.monotonic() + grace_s
-    for sig, until in ((signal.SIGINT, time.monotonic() + grace_s / 2), (signal.SIGTERM, deadline)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, sig)
-        while time.monotonic() < until:
-            if process.poll() is not None and not _group_alive(pgid):
-                return
-            time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace_s)
+    processes.stop_group(process, grace_s, signals=(signal.SIGINT, signal.SIGTERM))
 
 
 def clock(seconds: float) -> str:

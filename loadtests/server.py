@@ -10,7 +10,6 @@ import http.client
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from harness.cli import UsageError
+from harness.processes import stop_group
 
 HOST = "127.0.0.1"  # load, fault and stress traffic stays on this machine
 STOP_GRACE_S = 3.0
@@ -92,30 +92,9 @@ def listening_socket(port: int = 0) -> socket.socket:
     return sock
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
     """SIGTERM the whole process group; SIGKILL whatever of it is left after ``grace_s``."""
-    pgid = process.pid  # started with start_new_session=True: its pid is its group id
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace_s)
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _group_alive(pgid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-    process.wait(timeout=grace_s)
+    stop_group(process, grace_s)
 
 
 def pinned(command: list, cpu: int | None) -> list:
