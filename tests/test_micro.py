@@ -98,8 +98,13 @@ def test_planted_pair_differs_by_the_wait_alone():
     times = {}
     for subject in (planted, reference):
         with subject.entered():
+            subject.check(subject.call())
             times[subject.name] = min(micro.time_block(subject, 1, 5) for _ in range(3))
-    assert times[PLANTED] - times[PLANTED_REFERENCE] >= 300_000
+    # The busy-wait guarantees the planted call its 300 us; the two constructs are the same code, but
+    # each is timed on its own (min of 15 calls), so their difference carries the construct's jitter
+    # (CI once saw 299,957 ns): the pair must differ by the wait within 5%, not to the nanosecond.
+    assert times[PLANTED] >= 300_000
+    assert times[PLANTED] - times[PLANTED_REFERENCE] == pytest.approx(300_000, rel=0.05)
 
 
 def test_floor_is_a_prebuilt_response():
