@@ -1,6 +1,9 @@
-"""Result files: written atomically, read with corruption reported, merged into one summary.
+"""Result files: written atomically, read with corruption reported, indexed by one summary.
 
-Every stage writes its raw file and merges its part into ``reports/out/summary.json`` through here.
+Every stage writes its own file through ``record_stage`` (the one copy of its results, with a schema
+version); ``reports/out/summary.json`` holds the run, the stages (status, file, schema) and headline
+figures only. Histories of runs are appended through ``append_history``. The schemas are in
+``harness.schemas``; the report reads everything through ``reports.data``.
 """
 from __future__ import annotations
 
@@ -93,3 +96,29 @@ def merge_summary(update: dict, out: Path | None = None) -> Path:
             print(f"warning: ignoring {path}: not a JSON object", file=sys.stderr)
             current = None
         return write_json(path, _deep_merge(current or {}, update))
+
+
+def record_stage(stage: str, file_name: str, data: dict, headline: dict | None = None,
+                 out: Path | None = None) -> Path:
+    """Write a stage's results to ``file_name`` (atomically; ``data`` carries its ``schema``) and index them
+    in summary.json: the stage's file, schema, status and start, plus ``headline`` (small figures under
+    ``variants.<name>.<stage>`` and ``calibration.<stage>``, never the results themselves)."""
+    if "schema" not in data:
+        raise ValueError(f"{file_name}: a result file must carry its schema version")
+    folder = Path(out or OUT)
+    path = write_json(folder / file_name, data)
+    entry = {"file": file_name, "schema": data["schema"], "status": data.get("status", "ok"),
+             "started": data.get("started") or data.get("date")}
+    merge_summary({"stages": {stage: entry}, **(headline or {})}, out=folder)
+    return path
+
+
+def append_history(path: Path | str, record: dict, keep: int = 50) -> Path:
+    """Append ``record`` to the ``{"runs": [...]}`` file at ``path``, keeping the last ``keep`` runs
+    (a corrupt history is reported and started anew)."""
+    path = Path(path)
+    with _locked(path):
+        history = read_optional(path)
+        runs = history.get("runs") if isinstance(history, dict) else None
+        runs = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
+        return write_json(path, {"runs": (runs + [record])[-keep:]})

@@ -4,7 +4,8 @@ from flask import Flask, request
 from flask_login import AnonymousUserMixin
 
 from variants import REGISTRY
-from variants.auth import MAX_AUTHORIZATION, admin_required, user_for
+from variants.auth import MAX_AUTHORIZATION, user_for
+from variants.site import admin_required
 from variants.contract import CASES_BY_NAME, CHALLENGE, FLASH_MESSAGE, deviations
 
 REFUSED = {

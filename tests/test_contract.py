@@ -5,7 +5,7 @@ import pytest
 
 from harness.conformance import capture, capture_variant, undeclared_failures
 from variants import REGISTRY
-from variants.contract import CASES, CASES_BY_NAME, CHALLENGE, IDIOM_REPLIES, deviations
+from variants.contract import CASES, CASES_BY_NAME, CHALLENGE, SCENARIOS, deviations
 
 
 def contract_params():
@@ -94,7 +94,7 @@ class TestCapturedBytes:
 
     def test_json_dumps_bytes_differ_from_jsonify(self, captured):
         dumps = captured["dumps_headers"]["cases"]["created"]["body"]
-        assert dumps == json.dumps(IDIOM_REPLIES["created"].body) == '{"message": "Done", "code": "SUCCESS"}'
+        assert dumps == json.dumps(SCENARIOS["created"].reply.body) == '{"message": "Done", "code": "SUCCESS"}'
         assert dumps != captured["jsonify_tuple"]["cases"]["created"]["body"]
         assert json.loads(dumps) == json.loads(captured["jsonify_tuple"]["cases"]["created"]["body"])
 
@@ -125,3 +125,11 @@ def test_a_broken_variant_is_reported(monkeypatch):
     assert entry["verdict"] == "BROKEN"
     assert "status 200, expected 201" in entry["cases"]["created"]["deviations"]
     assert "jsonify_tuple" in undeclared_failures({"jsonify_tuple": entry})
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
+def test_each_scenario_sends_a_case_that_expects_its_reply(scenario):
+    """The scenario table pairs a request with the reply its view hands to the idiom."""
+    assert scenario.case.idiom and scenario.case.who is None
+    assert (scenario.case.status, scenario.case.json, scenario.case.headers) == (
+        scenario.reply.status, scenario.reply.body, scenario.reply.headers)

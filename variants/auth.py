@@ -1,21 +1,13 @@
-"""Who is asking: Flask-Login with a Bearer-token ``request_loader``, and ``admin_required``.
+"""Who is asking: Flask-Login with a Bearer-token ``request_loader``.
 
-``admin_required`` keeps the shape of the widely copied decorator this suite started from, with its
-three bugs fixed:
-- Flask-Login's anonymous ``current_user`` is truthy, so ``if current_user and ...`` tested nothing:
-  ask ``is_authenticated``.
-- ``'/api/' in request.url_rule.rule`` sent ``/api`` itself down the HTML branch, and raised (a 500)
-  wherever ``url_rule`` is None (error handlers, ``before_request``): look at ``request.path``.
-- The JSON 401 carried no ``WWW-Authenticate`` challenge, which RFC 9110 requires.
-The JSON 401 itself is built by the variant's idiom; everything here is shared.
+The decorator that lets admins through (``admin_required``) and the hook that hands a reply to the
+idiom (``reply``) are in ``variants/site.py``; everything here is shared by every variant.
 """
 from __future__ import annotations
 
 import hmac
-from functools import wraps
 
-from flask import current_app, flash, redirect, request, url_for
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, UserMixin
 
 from variants import contract
 
@@ -51,28 +43,3 @@ def init_auth(app) -> None:
     """Attach Flask-Login, loading the user from the request's Bearer token."""
     manager = LoginManager(app)
     manager.request_loader(lambda req: user_for(req.headers.get("Authorization")))
-
-
-def reply(r: contract.Reply):
-    """Hand a reply to this app's JSON idiom (installed by ``variants.site.build_app``)."""
-    return current_app.extensions["json_idiom"](*r)
-
-
-def wants_json() -> bool:
-    """True for requests to the JSON API: ``/api`` and everything below it."""
-    return request.path == "/api" or request.path.startswith("/api/")
-
-
-def admin_required(f):
-    """Let admins through; answer anyone else with the idiom's JSON 401, or flash and redirect."""
-
-    @wraps(f)
-    def decorated(*args, **kwargs):
-        if current_user.is_authenticated and current_user.user_type == "admin":
-            return f(*args, **kwargs)
-        if wants_json():
-            return reply(contract.UNAUTHORIZED)
-        flash(contract.FLASH_MESSAGE)
-        return redirect(url_for("main.public_index"))
-
-    return decorated

@@ -1,7 +1,8 @@
 """The contract every variant serves, written once as data.
 
-The replies are what the views hand to the idiom; the cases are what a client must see. Tests, the
-pre-benchmark verification, the microbenchmarks and the locustfile all read this module.
+The replies are what the views hand to the idiom; the cases are what a client must see; the scenarios
+are the status classes whose JSON body the idiom builds, each with the request that produces it. Tests,
+the pre-benchmark verification, the benchmarks, the load test and the report all read this module.
 """
 from __future__ import annotations
 
@@ -33,9 +34,6 @@ UNAUTHORIZED = Reply({"error": "Admin access is required"}, 401, {"WWW-Authentic
 ADMIN = Reply({"success": True, "role": "admin"}, 200, {})
 FLASH_MESSAGE = "Admin access required"
 
-# The replies whose cost differs by idiom, by the name the benchmarks and reports use.
-IDIOM_REPLIES = {"success": STATUS, "created": CREATED, "unauthorized": UNAUTHORIZED}
-
 
 @dataclass(frozen=True)
 class Case:
@@ -51,10 +49,6 @@ class Case:
     headers: dict = field(default_factory=dict)  # headers that must be present, exactly
     location: Optional[str] = None  # path a redirect must point to
     idiom: bool = False  # the body is built by the variant's idiom (a declared divergence may differ)
-
-    @property
-    def id(self) -> str:
-        return self.name
 
     @property
     def request_headers(self) -> dict:
@@ -80,6 +74,35 @@ CASES = (
     Case("index", "GET", "/", None, 200, "text/html"),
 )
 CASES_BY_NAME = {case.name: case for case in CASES}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A status class whose JSON body the idiom builds: the request sent and the reply the view hands over."""
+
+    name: str
+    case: Case
+    reply: Reply
+
+    @property
+    def method(self) -> str:
+        return self.case.method
+
+    @property
+    def path(self) -> str:
+        return self.case.path
+
+    @property
+    def request_headers(self) -> dict:
+        return self.case.request_headers
+
+
+# The one table of status classes: benchmarks, load test and report iterate over it, in this order.
+SCENARIOS = {s.name: s for s in (
+    Scenario("success", CASES_BY_NAME["status"], STATUS),
+    Scenario("created", CASES_BY_NAME["created"], CREATED),
+    Scenario("unauthorized", CASES_BY_NAME["api_admin_anonymous"], UNAUTHORIZED),
+)}
 
 
 def deviations(case: Case, status: int, headers, body: bytes, prefix: str = "") -> list:
