@@ -1,15 +1,9 @@
-"""``python -m bench.stability``: run ``bench.micro`` three times back to back and check the issue's targets.
+"""``python -m bench.stability``: run ``bench.micro`` several times back to back and check the targets
+that only a comparison of runs can (ratios max/min across runs), with the single-run ones at their worst.
 
 Each run is a child process with its own output folder (``reports/out/stability/run-<i>/``), so the
 main ``micro.json`` is left alone; its wall time is measured from outside, start-up included.
-Writes ``reports/out/micro_stability.json``::
-
-    mode, runs: [{"wall_s", "worst_ci_half_width_pct", "planted_ns", "planted_error_pct", "steal_fraction",
-                  "busy_fraction", "ratio_to_floor": {name: estimate}, "sequential_ratio_to_floor":
-                  {name: [pass 1, pass 2]}, "construct_ns": {name: median}}],
-    spread: {"interleaved": {name: max/min across runs}, "sequential": {name: max/min over every pass
-             of every run}, "construct_ns": {name: max/min}},
-    targets: {name: {"target", "measured", "met"}}
+Writes ``reports/out/micro_stability.json`` (schema: ``harness.schemas.micro.MicroStability``).
 
 Same options as ``make micro`` (``QUICK``, ``VARIANTS``) plus ``RUNS`` (default 3). Hold the shared
 lock while it runs: ``flock /tmp/flask-idioms-heavy.lock .venv/bin/python -m bench.stability``.
@@ -21,13 +15,12 @@ import subprocess
 import sys
 import time
 
-from bench.micro import FULL, QUICK
+from bench.config import FULL, QUICK
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.results import OUT, read_json, write_json
+from harness.stats import spread
 
-
-def spread(values) -> float:
-    return round(max(values) / min(values), 4)
+SCHEMA = "flask-json-idioms/micro_stability/1"
 
 
 @entry_point
@@ -81,7 +74,8 @@ def main() -> int:
         "planted_error_pct": {"target": cfg.target_planted_pct, "measured": worst_planted,
                               "met": worst_planted <= cfg.target_planted_pct},
     }
-    write_json(OUT / "micro_stability.json", {"mode": cfg.mode, "runs": runs, "spread": spreads, "targets": targets})
+    write_json(OUT / "micro_stability.json",
+               {"schema": SCHEMA, "mode": cfg.mode, "runs": runs, "spread": spreads, "targets": targets})
     print(f"\n{count} back-to-back {cfg.mode} runs: ratio_to_floor max/min per variant "
           f"(interleaved vs sequential pytest-benchmark-style), construct ns max/min")
     for n in names:

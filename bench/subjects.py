@@ -1,30 +1,30 @@
 """What the microbenchmarks time, defined once: pytest-benchmark (``bench/test_*.py``) and the
-interleaved estimator (``bench/micro.py``) both call ``subject.call``.
+interleaved estimator (``bench/micro.py``, timed by ``bench/timing.py``) both call ``subject.call``.
 
 - **construct**: the idiom's ``respond(*reply)`` plus ``app.make_response(...)`` inside a request
   context pushed beforehand. An exception raised by an abort-style idiom goes through
   ``app.handle_user_exception(e)`` first, as ``Flask.full_dispatch_request`` does.
 - **dispatch**: one WSGI call ``app(environ, start_response)`` with a prepared environ and a fresh
   ``wsgi.input``, the body read to the end and the iterable closed, as a server does.
-- Scenarios: the replies whose code differs by idiom (``contract.IDIOM_REPLIES``): success (200),
-  created (201), unauthorized (401).
+- Scenarios: the status classes of ``contract.SCENARIOS``: success (200), created (201),
+  unauthorized (401), each sent as its contract case's request.
 - Baselines, not idioms and not in the registry: ``raw_wsgi`` (a WSGI callable returning prebuilt
-  bytes; its construct is a call returning them) and ``werkzeug_response`` (a prebuilt
-  ``werkzeug.Response``: construct is ``app.make_response`` of it, dispatch calls it as the WSGI app).
+  bytes; its construct is a call returning them) and ``werkzeug_response`` (the floor of
+  ``harness.measure``: construct is ``app.make_response`` of it, dispatch calls it as the WSGI app).
   ``werkzeug_response`` is the floor every ratio is taken to.
-- Calibration: ``planted`` is jsonify_tuple's success construct plus a busy-wait of ``PLANTED_NS``
-  (timed with ``perf_counter_ns``); ``planted_reference`` is the same with a busy-wait of 0 ns, so the
-  two differ by the wait alone, not by the calls around it. The estimator must recover the difference
-  (the spin overshoots by a fraction of one clock read, ~0.1 us here, on both sides).
+- Calibration: ``planted`` is jsonify_tuple's success construct with ``harness.measure.planted``'s
+  busy-wait of ``PLANTED_NS``; ``planted_reference`` is the same with a 0 ns wait, so the two differ
+  by the wait alone, not by the calls around it. The estimator must recover the difference (the spin
+  overshoots by a fraction of one clock read, ~0.1 us here, on both sides).
 
 A subject's ``call()`` returns something ``outcome()`` turns into ``(status, body bytes)``, checked
-after timing against the contract by ``check()``.
+after timing against the contract by ``check()``. Each app is built once per process; ``create_apps``
+builds them all up front in a random order (``harness.measure.create_in_random_order``).
 """
 from __future__ import annotations
 
 import io
 import json
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -33,20 +33,17 @@ from flask import Flask
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from variants import REGISTRY, contract
+from harness.measure import PLANTED_IDIOM, create_in_random_order, floor_body, floor_response, planted
+from variants import REGISTRY
+from variants.contract import SCENARIOS as SCENARIO_TABLE, Reply
 
-SCENARIOS = tuple(contract.IDIOM_REPLIES)  # success, created, unauthorized
+SCENARIOS = tuple(SCENARIO_TABLE)  # success, created, unauthorized
 KINDS = ("construct", "dispatch")
 FLOOR = "werkzeug_response"
 BASELINES = ("raw_wsgi", FLOOR)
 PLANTED, PLANTED_REFERENCE = "planted", "planted_reference"
 PLANTED_NS = 2000
-PLANTED_IDIOM, PLANTED_SCENARIO = "jsonify_tuple", "success"
-
-# The request each scenario's dispatch sends (an anonymous caller gets the 401 from /api/admin).
-REQUESTS = {"success": ("GET", "/api/status"), "created": ("POST", "/api/things"),
-            "unauthorized": ("GET", "/api/admin")}
-assert set(REQUESTS) == set(SCENARIOS)
+PLANTED_SCENARIO = "success"
 
 
 @dataclass
@@ -78,7 +75,7 @@ class Subject:
     def check(self, result) -> tuple:
         """(status, body) of a result, asserted against the scenario's reply; returns them."""
         status, body = self.outcome(result)
-        reply = contract.IDIOM_REPLIES[self.scenario]
+        reply = SCENARIO_TABLE[self.scenario].reply
         assert status == reply.status, f"{self.key}: status {status}, expected {reply.status}"
         assert json.loads(body) == reply.body, f"{self.key}: body {body[:80]!r}"
         return status, body
@@ -90,7 +87,7 @@ def _response_outcome(response) -> tuple:
     return response.status_code, response.get_data()
 
 
-def construct_call(app: Flask, respond: Callable, reply: contract.Reply) -> Callable[[], object]:
+def construct_call(app: Flask, respond: Callable, reply: Reply) -> Callable[[], object]:
     """The view's return value turned into a response, exactly as Flask would."""
     make_response, handle = app.make_response, app.handle_user_exception
 
@@ -105,15 +102,16 @@ def construct_call(app: Flask, respond: Callable, reply: contract.Reply) -> Call
 
 
 def _request_context(app: Flask, scenario: str):
-    method, path = REQUESTS[scenario]
-    return lambda: app.test_request_context(path, method=method)
+    s = SCENARIO_TABLE[scenario]
+    return lambda: app.test_request_context(s.path, method=s.method, headers=s.request_headers)
 
 
 # --- dispatch --------------------------------------------------------------------------------
 
 def prepared_environ(scenario: str) -> dict:
-    method, path = REQUESTS[scenario]
-    return EnvironBuilder(path=path, method=method, base_url="http://127.0.0.1/").get_environ()
+    s = SCENARIO_TABLE[scenario]
+    return EnvironBuilder(path=s.path, method=s.method, headers=s.request_headers,
+                          base_url="http://127.0.0.1/").get_environ()
 
 
 def dispatch_call(wsgi_app: Callable, environ: dict) -> Callable[[], tuple]:
@@ -147,14 +145,10 @@ def _dispatch_outcome(result) -> tuple:
 
 # --- baselines and calibration ---------------------------------------------------------------
 
-def _reply_bytes(scenario: str) -> bytes:
-    return json.dumps(contract.IDIOM_REPLIES[scenario].body, separators=(",", ":")).encode() + b"\n"
-
-
 def raw_wsgi_app(scenario: str) -> Callable:
     """The floor of any WSGI server's work: prebuilt status, headers and body."""
-    reply = contract.IDIOM_REPLIES[scenario]
-    body = _reply_bytes(scenario)
+    reply = SCENARIO_TABLE[scenario].reply
+    body = floor_body(scenario)
     line = f"{reply.status} {Response(status=reply.status).status.split(' ', 1)[1]}"
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *reply.headers.items()]
 
@@ -166,36 +160,34 @@ def raw_wsgi_app(scenario: str) -> Callable:
     return app
 
 
-def prebuilt_response(scenario: str) -> Response:
-    reply = contract.IDIOM_REPLIES[scenario]
-    return Response(_reply_bytes(scenario), status=reply.status, headers=reply.headers, mimetype="application/json")
-
-
-def busy_wait(ns: int, clock=time.perf_counter_ns) -> None:
-    """Spin for ``ns`` nanoseconds of wall time: the planted, known cost."""
-    end = clock() + ns
-    while clock() < end:
-        pass
-
-
-def planted_respond(respond: Callable, ns: int = PLANTED_NS) -> Callable:
-    def respond_with_planted_cost(body, status, headers):
-        busy_wait(ns)
-        return respond(body, status, headers)
-
-    return respond_with_planted_cost
-
-
 # --- the subjects ----------------------------------------------------------------------------
 
 _APPS: dict = {}
+BASELINE_APP = "baselines"  # the plain Flask app the floor's construct runs in
+CALIBRATION_APP = "calibration"  # the planted pair's own jsonify_tuple app, whatever is selected
+
+
+def _maker(name: str) -> Callable[[], Flask]:
+    if name == CALIBRATION_APP:
+        return REGISTRY[PLANTED_IDIOM].create_app
+    if name in REGISTRY:
+        return REGISTRY[name].create_app
+    return lambda: Flask(f"bench.{name}")
 
 
 def app_for(name: str) -> Flask:
-    """One app per variant (and one for the baselines), built once per process."""
+    """One app per variant (and one each for the baselines and the planted pair), built once per process."""
     if name not in _APPS:
-        _APPS[name] = REGISTRY[name].create_app() if name in REGISTRY else Flask(f"bench.{name}")
+        _APPS[name] = _maker(name)()
     return _APPS[name]
+
+
+def create_apps(names, rng=None) -> None:
+    """Build the apps of ``names``, the baselines and the planted pair, those not built yet, in a random
+    order (``rng``: anything with ``shuffle``): where an app lands in memory moves its time for the
+    life of the process, so every worker process gets a fresh order."""
+    wanted = [name for name in (*names, BASELINE_APP, CALIBRATION_APP) if name not in _APPS]
+    _APPS.update(create_in_random_order({name: _maker(name) for name in wanted}, rng))
 
 
 def variant_subject(name: str, kind: str, scenario: str) -> Subject:
@@ -204,7 +196,7 @@ def variant_subject(name: str, kind: str, scenario: str) -> Subject:
     meta = {"divergence": variant.divergence}
     if kind == "construct":
         return Subject(name, kind, scenario, "variant",
-                       construct_call(app, variant.respond, contract.IDIOM_REPLIES[scenario]),
+                       construct_call(app, variant.respond, SCENARIO_TABLE[scenario].reply),
                        _response_outcome, _request_context(app, scenario), meta=meta)
     return Subject(name, kind, scenario, "variant", dispatch_call(app, prepared_environ(scenario)),
                    _dispatch_outcome, meta=meta)
@@ -220,9 +212,9 @@ def baseline_subject(name: str, kind: str, scenario: str = "success") -> Subject
         return Subject(name, kind, scenario, "baseline", dispatch_call(wsgi, prepared_environ(scenario)),
                        _dispatch_outcome)
     if name == FLOOR:
-        response = prebuilt_response(scenario)
+        response = floor_response(scenario)
         if kind == "construct":
-            app = app_for("baselines")
+            app = app_for(BASELINE_APP)
             make_response = app.make_response
             return Subject(name, kind, scenario, "baseline", lambda: make_response(response),
                            _response_outcome, _request_context(app, scenario))
@@ -234,15 +226,15 @@ def baseline_subject(name: str, kind: str, scenario: str = "success") -> Subject
 def calibration_subjects(planted_ns: int = PLANTED_NS) -> list:
     """The planted subject and its reference: the same construct with and without the busy-wait."""
     variant = REGISTRY[PLANTED_IDIOM]
-    app = variant.create_app()  # an app of their own, so the pair is identical whatever is selected
-    reply = contract.IDIOM_REPLIES[PLANTED_SCENARIO]
+    app = app_for(CALIBRATION_APP)  # an app of their own, so the pair is identical whatever is selected
+    reply = SCENARIO_TABLE[PLANTED_SCENARIO].reply
     context = _request_context(app, PLANTED_SCENARIO)
     reference = Subject(PLANTED_REFERENCE, "construct", PLANTED_SCENARIO, "calibration",
-                        construct_call(app, planted_respond(variant.respond, 0), reply), _response_outcome, context)
-    planted = Subject(PLANTED, "construct", PLANTED_SCENARIO, "calibration",
-                      construct_call(app, planted_respond(variant.respond, planted_ns), reply),
-                      _response_outcome, context, meta={"planted_ns": planted_ns})
-    return [planted, reference]
+                        construct_call(app, planted(variant.respond, 0), reply), _response_outcome, context)
+    with_wait = Subject(PLANTED, "construct", PLANTED_SCENARIO, "calibration",
+                        construct_call(app, planted(variant.respond, planted_ns), reply),
+                        _response_outcome, context, meta={"planted_ns": planted_ns})
+    return [with_wait, reference]
 
 
 def subjects(kind: str, names=None, scenarios=SCENARIOS, baselines=True, calibration=None) -> list:

@@ -1,5 +1,7 @@
-"""The interleaved estimator: its statistics on synthetic data, its subjects, a tiny run, bad options."""
-import json
+"""The interleaved estimator: its figures on synthetic data, its subjects, a tiny run, bad options.
+
+The statistics themselves (intervals, Holm, pairwise) are tested in tests/test_stats.py."""
+import random
 import subprocess
 import sys
 import time
@@ -8,67 +10,75 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bench import micro
-from bench.subjects import (FLOOR, PLANTED, PLANTED_REFERENCE, SCENARIOS, Subject, baseline_subject, busy_wait,
-                            calibration_subjects, subjects)
+from bench import analysis, micro, subjects as subjects_module, timing
+from bench.subjects import (BASELINE_APP, CALIBRATION_APP, FLOOR, PLANTED, PLANTED_REFERENCE, SCENARIOS, Subject,
+                            baseline_subject, calibration_subjects, create_apps, subjects)
+from harness import stats
+from harness.schemas import micro as schemas
+from harness import measure
+from harness.measure import busy_wait
 from harness.results import ROOT, read_json
 from variants import REGISTRY
 
 
-@pytest.mark.parametrize("n", [7, 100, 501])
-def test_exact_bootstrap_matches_resampling(n):
-    rng = np.random.default_rng(n)
-    x = rng.lognormal(0, 0.3, n)
-    exact = micro.bootstrap_median_ci(x)
-    resampled = micro.bootstrap_median_ci_resampled(x, rng, resamples=4000)
-    spread = np.percentile(x, 75) - np.percentile(x, 25)
-    assert exact[0] <= np.median(x) <= exact[1]
-    assert np.allclose(exact, resampled, atol=0.1 * spread)
-
-
-def test_bootstrap_ci_covers_the_true_median_about_95_percent_of_the_time():
-    rng = np.random.default_rng(0)
-    hits = sum(lo <= 1.0 <= hi for lo, hi in (micro.bootstrap_median_ci(rng.lognormal(0, 0.5, 201)) for _ in range(400)))
-    assert 0.90 <= hits / 400 <= 0.99
-
-
-def test_holm():
-    assert micro.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert micro.holm([0.5, 0.9]) == [1.0, 1.0]
-
-
-def workers(rng, cost, count=6, rounds=200, process_sd=0.01, round_sd=0.02):
-    """Synthetic per-round times: a speed drift shared within a round, a bias per process, noise per round."""
-    drift = [rng.uniform(1, 3, rounds) for _ in range(count)]
-    return drift, lambda c: [d * c * rng.lognormal(0, process_sd) * rng.lognormal(0, round_sd, rounds) for d in drift]
-
-
-def test_a_known_ratio_is_recovered_and_called_significant():
-    rng = np.random.default_rng(1)
-    _, times = workers(rng, 1, count=10, process_sd=0.005)
-    (row,) = micro.pairwise({"slow": times(1.5), "fast": times(1.0)}, rng)
-    assert (row["a"], row["b"]) == ("fast", "slow")
-    assert row["ci95"][0] <= 1.5 <= row["ci95"][1] and row["ci95"][1] - row["ci95"][0] < 0.05
-    assert row["significant"] and row["effect_size"] > 0.9
-    assert row["verdict"].startswith(f"fast is {row['ratio']:.3f} ± ") and "faster than slow" in row["verdict"]
-
-
-def test_the_same_cost_is_no_significant_difference():
-    rng = np.random.default_rng(2)
-    _, times = workers(rng, 1)
-    rows = micro.pairwise({"a": times(1.0), "b": times(1.0)}, rng)
-    assert not rows[0]["significant"] and "no significant difference" in rows[0]["verdict"]
-
-
-def test_combine_uses_the_process_as_the_unit_and_trims_an_odd_one():
+def test_summarise_uses_the_process_as_the_unit_and_trims_an_odd_one():
     rng = np.random.default_rng(3)
     per_worker = [rng.normal(10, 0.1, 100) * bias for bias in (1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 3.0)]
-    found = micro.combine(per_worker, rng)
+    found = analysis.summarise(per_worker)
     assert 9.8 < found["estimate"] < 10.2  # the 3x process does not drag the estimate
     lo, hi = found["ci95"]
     assert lo < found["estimate"] < hi and hi - lo > 0.05  # wider than the rounds alone would say
-    one = micro.combine(per_worker[:1], rng)
-    assert one["ci95"] == pytest.approx(micro.bootstrap_median_ci(per_worker[0]), abs=1e-3)
+    assert found["per_worker"] == [round(float(np.median(x)), 4) for x in per_worker]
+    assert found["ci_half_width_pct"] == pytest.approx(100 * (hi - lo) / 2 / found["estimate"], abs=1e-2)
+    one = analysis.summarise(per_worker[:1])
+    assert one["ci95"] == pytest.approx(stats.median_ci_exact(per_worker[0]), abs=1e-3)
+
+
+def synthetic_kind(kind: str, cost: dict, workers=5, rounds=40, seed=4):
+    """Per-round times of every subject of ``kind`` in ``workers`` processes: ``cost[key]`` ns, times a
+    speed drift shared by the round, with a little noise."""
+    rng = np.random.default_rng(seed)
+    keys = list(cost)
+    per_worker = []
+    for _ in range(workers):
+        drift = rng.uniform(1, 3, rounds)[:, None]
+        per_worker.append(drift * np.array([cost[k] for k in keys]) * rng.lognormal(0, 0.002, (rounds, len(keys))))
+    return keys, per_worker
+
+
+def test_the_figures_are_ratios_to_the_floor_over_the_mix_and_the_planted_cost_is_recovered():
+    """Drift cancels in the ratios; a variant's figure is the mean over its scenarios; ranks follow the ratios."""
+    names = ["dear", "cheap"]
+    found = {}
+    for kind in ("construct", "dispatch"):
+        cost = {f"{kind}/{sc}/{name}": base * (i + 1) for name, base in (("dear", 500), ("cheap", 100))
+                for i, sc in enumerate(SCENARIOS)}
+        cost.update({f"{kind}/success/raw_wsgi": 20, f"{kind}/success/{FLOOR}": 100})
+        if kind == "construct":
+            cost.update({f"construct/success/{PLANTED}": 2100, f"construct/success/{PLANTED_REFERENCE}": 100})
+        found[kind] = analysis.analyse(kind, *synthetic_kind(kind, cost), names)
+    construct = found["construct"]
+    assert construct["names"]["cheap"]["ratio_to_floor"]["estimate"] == pytest.approx(2.0, rel=0.01)  # (1+2+3)/3
+    assert construct["subjects"]["construct/unauthorized/dear"]["ratio_to_floor"]["estimate"] == pytest.approx(15, rel=0.01)
+    assert construct["names"]["cheap"]["ratio_to_floor"]["ci_half_width_pct"] < 1  # the drift is gone from the ratio
+    variants, baselines = analysis.by_name(construct, found["dispatch"], names)
+    assert [variants[n]["rank"] for n in ("cheap", "dear")] == [1, 2]
+    assert set(variants["dear"]["scenarios"]) == set(SCENARIOS) and set(baselines[FLOOR]["scenarios"]) == {"success"}
+    assert baselines["raw_wsgi"]["ratio_to_floor"]["estimate"] == pytest.approx(0.2, rel=0.01)
+    calibration = analysis.calibration(construct, 20)
+    assert calibration["measured_ns"] == pytest.approx(2000 * 2, rel=0.3)  # the wait, drift included
+    assert calibration["ci95"][0] < calibration["measured_ns"] < calibration["ci95"][1]
+    (row,) = construct["pairwise"]["all"]
+    assert (row["a"], row["b"]) == ("cheap", "dear") and row["ratio"] == pytest.approx(5, rel=0.01)
+    assert set(construct["pairwise"]) == {"all", *SCENARIOS}
+    drift = analysis.drift(construct)
+    assert 100 <= drift["floor_ns_min"] < drift["floor_ns_max"] <= 310 and drift["max_over_min"] > 1.5
+
+
+def test_a_sequential_pass_is_ratios_of_medians_over_the_mix():
+    ns = {f"construct/{sc}/a": v for sc, v in zip(SCENARIOS, (200.0, 300.0, 400.0))}
+    ns.update({f"construct/success/{FLOOR}": 100.0, "construct/success/raw_wsgi": 20.0})
+    assert analysis.mix_ratios(ns, ["a"]) == {"a": 3.0, "raw_wsgi": 0.2, FLOOR: 1.0}
 
 
 def test_busy_wait_lasts_at_least_its_time():
@@ -92,19 +102,19 @@ def test_check_fails_on_a_wrong_answer():
         wrong.check(None)
 
 
-def test_planted_pair_differs_by_the_wait_alone():
+def test_planted_pair_differs_by_the_wait_alone(monkeypatch):
+    """The pair runs the same construct; only the planted one busy-waits, for exactly its planted time."""
+    waits = []
+    monkeypatch.setattr(measure, "busy_wait", lambda ns: waits.append(ns))
     planted, reference = calibration_subjects(planted_ns=300_000)
     assert (planted.name, reference.name) == (PLANTED, PLANTED_REFERENCE)
-    times = {}
+    answers = {}
     for subject in (planted, reference):
         with subject.entered():
-            subject.check(subject.call())
-            times[subject.name] = min(micro.time_block(subject, 1, 5) for _ in range(3))
-    # The busy-wait guarantees the planted call its 300 us; the two constructs are the same code, but
-    # each is timed on its own (min of 15 calls), so their difference carries the construct's jitter
-    # (CI once saw 299,957 ns): the pair must differ by the wait within 5%, not to the nanosecond.
-    assert times[PLANTED] >= 300_000
-    assert times[PLANTED] - times[PLANTED_REFERENCE] == pytest.approx(300_000, rel=0.05)
+            waits.clear()
+            answers[subject.name] = subject.check(subject.call())
+            assert waits == [300_000 if subject is planted else 0]
+    assert answers[PLANTED] == answers[PLANTED_REFERENCE]
 
 
 def test_floor_is_a_prebuilt_response():
@@ -117,7 +127,7 @@ TINY = replace(micro.QUICK, mode="test", construct_s=0.05, dispatch_s=0.05, bloc
                sequential_s=0.0, min_rounds=12, workers=2)
 
 
-def test_a_tiny_run_writes_the_documented_shape(tmp_path, monkeypatch, capfd):
+def test_a_tiny_run_writes_one_copy_of_its_results(tmp_path, monkeypatch, capfd):
     monkeypatch.setattr(micro, "OUT", tmp_path)
     monkeypatch.setattr(micro, "QUICK", TINY)
     monkeypatch.setenv("QUICK", "1")
@@ -126,24 +136,57 @@ def test_a_tiny_run_writes_the_documented_shape(tmp_path, monkeypatch, capfd):
     assert micro.main() == 0
     raw = read_json(tmp_path / "micro.json")
     assert raw["schema"] == micro.SCHEMA and raw["seed"] == 7
+    assert set(raw) == schemas.MicroResult.__required_keys__
+    assert set(raw["results"]) == set(schemas.MicroResults.__annotations__)
     assert len(raw["config"]["rounds"]["construct"]) == 2 and min(raw["config"]["rounds"]["construct"]) >= 12
     assert [len(w) for w in raw["rounds"]["construct"]["per_call_ns"]["construct/unauthorized/abort_response"]] == raw["config"]["rounds"]["construct"]
     results = raw["results"]
     assert {r["a"] for r in results["pairwise"]["construct"]["all"]} | {r["b"] for r in results["pairwise"]["construct"]["all"]} == {"jsonify_tuple", "abort_response"}
-    summary = read_json(tmp_path / "summary.json")
-    assert set(summary["variants"]) == {"jsonify_tuple", "abort_response"}
-    for entry in [*(v["micro"] for v in summary["variants"].values()), *summary["baselines"].values()]:
+    assert set(results["pairwise"]["construct"]["all"][0]) == set(schemas.MicroPair.__annotations__)
+    for entry in [*results["variants"].values(), *results["baselines"].values()]:  # two workers: t(1), wide
         for key in ("construct_ns", "dispatch_ns"):
             lo, hi = entry[key]["ci95"]
-            assert 0 < lo <= entry[key]["median"] <= hi
+            assert lo <= entry[key]["median"] <= hi and entry[key]["median"] > 0
         lo, hi = entry["ratio_to_floor"]["ci95"]
-        assert 0 < lo <= entry["ratio_to_floor"]["estimate"] <= hi
-    assert summary["baselines"][FLOOR]["ratio_to_floor"]["estimate"] == 1.0
+        assert lo <= entry["ratio_to_floor"]["estimate"] <= hi and entry["ratio_to_floor"]["estimate"] > 0
+    assert sorted(v["rank"] for v in results["variants"].values()) == [1, 2]
+    assert results["baselines"][FLOOR]["ratio_to_floor"]["estimate"] == 1.0
+    assert raw["environment"]["mode"] == "test" and "steal_fraction" in raw["environment"]["cpu"]
+
+    # summary.json: the stage and the headline figures, no second copy of the results
+    summary = read_json(tmp_path / "summary.json")
+    assert summary["stages"]["micro"]["file"] == "micro.json" and summary["stages"]["micro"]["schema"] == micro.SCHEMA
+    assert set(summary) == {"stages", "variants", "calibration"}
+    assert set(summary["variants"]) == {"jsonify_tuple", "abort_response"}
+    for name, v in summary["variants"].items():
+        assert v["micro"] == {"ratio_to_floor": results["variants"][name]["ratio_to_floor"],
+                              "rank": results["variants"][name]["rank"]}
+    assert set(summary["calibration"]["micro"]) == {"planted_ns", "measured_ns", "ci95", "error_pct"}
     assert summary["calibration"]["micro"]["planted_ns"] == 2000
-    assert summary["environment"]["mode"] == "test" and "steal_fraction" in summary["environment"]["cpu"]
-    assert read_json(tmp_path / "micro_history.json")["runs"][-1]["seed"] == 7
-    out = capfd.readouterr().out
-    assert "worker 2/2: construct" in out and "ranked" in out and "calibration: planted 2000 ns" in out
+
+    (record,) = read_json(tmp_path / "micro_history.json")["runs"]
+    assert record["seed"] == 7 and set(record) == set(schemas.MicroHistoryRecord.__annotations__)
+
+    # the workers print nothing; the parent a header, its progress and a short summary
+    captured = capfd.readouterr()
+    assert "worker 2/2" not in captured.out and "Traceback" not in captured.err
+    assert len(captured.out.splitlines()) <= 12, captured.out
+    assert "calibration: planted 2000 ns" in captured.out and "widest CI95" in captured.out
+    assert "cheapest: " in captured.out and "dearest: " in captured.out
+
+
+def test_apps_are_created_in_a_random_order(monkeypatch):
+    """Each worker builds its apps in an order drawn from its seed: different seeds, different orders."""
+    orders = []
+    for seed in range(6):
+        made = []
+        monkeypatch.setattr(subjects_module, "_APPS", {})
+        monkeypatch.setattr(subjects_module, "_maker", lambda name, made=made: lambda: made.append(name) or name)
+        create_apps(["jsonify_tuple", "abort_response", "make_response"], random.Random(seed))
+        assert sorted(made) == sorted(["jsonify_tuple", "abort_response", "make_response", BASELINE_APP, CALIBRATION_APP])
+        assert subjects_module._APPS == {name: name for name in made}
+        orders.append(tuple(made))
+    assert len(set(orders)) > 1
 
 
 @pytest.mark.parametrize("env, message", [({"QUICK": "maybe"}, "QUICK='maybe'"),

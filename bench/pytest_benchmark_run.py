@@ -1,12 +1,12 @@
 """Plain pytest-benchmark over the same subjects, the way most teams measure: one benchmark after another.
 
-``python -m bench.plain`` (run by ``make micro`` after the interleaved estimator) runs
+``python -m bench.pytest_benchmark_run`` (run by ``make micro`` after the interleaved estimator) runs
 ``pytest bench --benchmark-enable`` and keeps its JSON as ``reports/out/pytest_benchmark.json``. From
 it, per variant: the construct median of each scenario, their mean (the same mix as the estimator's),
 and that mix over the floor's (``werkzeug_response``) median, and the same from the minimums. It
-merges them into ``summary.json`` as ``micro.pytest_benchmark`` and appends them to
-``reports/out/pytest_benchmark_history.json``, so the report can show how far these numbers move
-between runs taken minutes apart, beside the interleaved ratios of the same runs.
+appends them to ``reports/out/pytest_benchmark_history.json`` (the last record is this run's; schema
+``harness.schemas.pytest_benchmark``), so the report can show how far these numbers move between runs
+taken minutes apart, beside the interleaved ratios of the same runs.
 """
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ import numpy as np
 from bench.subjects import FLOOR, SCENARIOS
 from harness.cli import entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, git_commit
-from harness.results import OUT, ROOT, ResultError, merge_summary, read_json, read_optional, write_json
+from harness.results import OUT, ROOT, ResultError, append_history, merge_summary, read_json
 
 MAX_TIME_S = {"quick": 0.05, "full": 0.3}  # per benchmark: pytest-benchmark's --benchmark-max-time
-HISTORY_KEEP = 50
 TIMEOUT_S = 600
 
 
@@ -92,17 +91,16 @@ def main() -> int:
     record = {"date": date, "mode": mode, "wall_s": round(time.monotonic() - started, 1), "git_commit": git_commit(),
               "cpu": CpuSnapshot.now().since(before), "max_time_s": MAX_TIME_S[mode],
               "floor_iterations_per_round": iterations, "floor_ns": found[FLOOR]["mix_ns"], "variants": found}
-    merge_summary({"micro": {"pytest_benchmark": {**record, "raw": path.name}}})
     history_path = OUT / "pytest_benchmark_history.json"
-    history = read_optional(history_path) or {}
-    runs = history.get("runs", []) if isinstance(history, dict) else []
-    write_json(history_path, {"runs": [*runs, record][-HISTORY_KEEP:]})
+    runs = len(read_json(append_history(history_path, record))["runs"])
+    merge_summary({"stages": {"pytest-benchmark": {"file": path.name, "history": history_path.name,
+                                                   "started": date}}})
     ranked = sorted((n for n in found if n != FLOOR), key=lambda n: found[n]["ratio_to_floor"])
     print(f"  {'variant':<26} {'median mix':>11} {'x floor':>8} {'x floor (min)':>14}")
     for name in ranked:
         v = found[name]
         print(f"  {name:<26} {v['mix_ns'] / 1e3:>8.2f} us {v['ratio_to_floor']:>8.2f} {v['min_ratio_to_floor']:>14.2f}")
-    print(f"wrote {path} in {record['wall_s']:.0f} s; runs so far in {history_path.name}: {len(runs) + 1}")
+    print(f"wrote {path} in {record['wall_s']:.0f} s; runs so far in {history_path.name}: {runs}")
     return 0
 
 

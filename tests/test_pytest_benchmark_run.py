@@ -1,4 +1,4 @@
-"""``python -m bench.plain``: pytest-benchmark's own JSON kept, its medians turned into ratios to the floor."""
+"""``python -m bench.pytest_benchmark_run``: pytest-benchmark's own JSON kept, its medians turned into ratios to the floor."""
 import os
 import subprocess
 import sys
@@ -6,16 +6,20 @@ import sys
 from harness.results import ROOT, read_json
 
 
-def test_plain_pytest_benchmark_keeps_its_json_and_merges_ratios(tmp_path):
+def test_pytest_benchmark_run_keeps_its_json_and_appends_ratios_to_its_history(tmp_path):
     env = {**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "QUICK": "1", "VARIANTS": "jsonify_tuple,dict_return"}
     for _ in range(2):
-        done = subprocess.run([sys.executable, "-m", "bench.plain"], cwd=ROOT, capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-m", "bench.pytest_benchmark_run"], cwd=ROOT, capture_output=True, text=True,
                               timeout=120, env=env)
         assert done.returncode == 0, done.stderr
     raw = read_json(tmp_path / "pytest_benchmark.json")
     assert any(b["params"].get("variant") == "dict_return" for b in raw["benchmarks"])
     assert not any(b["params"].get("variant") == "plain_string" for b in raw["benchmarks"])  # VARIANTS honoured
-    plain = read_json(tmp_path / "summary.json")["micro"]["pytest_benchmark"]
+    runs = read_json(tmp_path / "pytest_benchmark_history.json")["runs"]
+    assert len(runs) == 2
+    plain = runs[-1]  # this run's record: the one copy of its figures
+    summary = read_json(tmp_path / "summary.json")
+    assert "micro" not in summary and summary["stages"]["pytest-benchmark"]["file"] == "pytest_benchmark.json"
     assert plain["variants"]["werkzeug_response"]["ratio_to_floor"] == 1.0
     assert plain["floor_ns"] == plain["variants"]["werkzeug_response"]["mix_ns"] > 0
     assert plain["floor_iterations_per_round"] >= 1
@@ -23,11 +27,10 @@ def test_plain_pytest_benchmark_keeps_its_json_and_merges_ratios(tmp_path):
         v = plain["variants"][name]
         assert set(v["construct_ns"]) == {"success", "created", "unauthorized"}
         assert v["ratio_to_floor"] > 1 and v["min_ratio_to_floor"] > 1
-    assert len(read_json(tmp_path / "pytest_benchmark_history.json")["runs"]) == 2
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp") or p.startswith(".pytest_benchmark.")]
 
 
-def test_plain_rejects_unknown_variants(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bench.plain"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+def test_pytest_benchmark_run_rejects_unknown_variants(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bench.pytest_benchmark_run"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "VARIANTS": "nope"})
     assert done.returncode == 2 and done.stderr.startswith("error: unknown variant") and "Traceback" not in done.stderr
