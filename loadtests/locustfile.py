@@ -29,13 +29,12 @@ from locust.exception import StopUser
 from locust.runners import WorkerRunner
 
 from harness.results import write_json
-from loadtests.mount import CASES, ENDPOINTS
 from loadtests.server import require_loopback
 from variants import REGISTRY
-from variants.contract import deviations
+from variants.contract import SCENARIOS as SCENARIO_TABLE, deviations
 
 TARGETS = [t for t in os.environ.get("LOAD_TARGETS", "").split(",") if t]
-SCENARIOS = list(ENDPOINTS)
+SCENARIOS = list(SCENARIO_TABLE)
 RATE = float(os.environ.get("LOAD_RATE") or 0)
 DIVERGENT = {name for name, v in REGISTRY.items() if v.divergence}
 TIMING = re.compile(r"app;dur=([0-9.]+), cpu;dur=([0-9.]+)")
@@ -103,11 +102,10 @@ class IdiomUser(FastHttpUser):
     def request(self):
         target, scenario = self.cycle[self.i % len(self.cycle)]
         self.i += 1
-        name, case = TARGETS[target], CASES[SCENARIOS[scenario]]
-        method, path = ENDPOINTS[SCENARIOS[scenario]]
-        with self.client.request(method, f"/{name}{path}", name=f"{name} {SCENARIOS[scenario]}",
+        name, s = TARGETS[target], SCENARIO_TABLE[SCENARIOS[scenario]]
+        with self.client.request(s.method, f"/{name}{s.path}", name=f"{name} {s.name}", headers=s.request_headers,
                                  catch_response=True, context={"target": target, "scenario": scenario}) as r:
-            found = deviations(case, r.status_code, r.headers or {}, r.content or b"", prefix=f"/{name}")
+            found = deviations(s.case, r.status_code, r.headers or {}, r.content or b"", prefix=f"/{name}")
             if name in DIVERGENT:  # declared: the Content-Type differs, nothing else may
                 found = [d for d in found if not d.startswith("Content-Type")]
             if found:

@@ -6,39 +6,29 @@ alone; ``gunicorn 'loadtests.mount:create_load_app()'`` is what the load tests r
 floor and the planted calibration pair, each wrapped in ``ServerTiming``. The variants come from
 FLASK_IDIOMS_VARIANTS (comma-separated, default all).
 
-- ``/_floor``: a prebuilt ``werkzeug.Response`` per endpoint (the same bytes every time): the cost of
-  answering without Flask, the denominator of every ratio.
-- ``/_planted`` and ``/_planted_reference``: one instance of jsonify_tuple's app, the first after a
-  busy-wait of ``PLANTED_US`` (wall time, ``perf_counter_ns``), the second without. The load test must recover the
-  difference: that is how it shows what it can resolve. (The pair gets twice a variant's share of
-  the traffic, so it is compared only with itself.)
+- ``/_floor``: ``harness.measure.floor_app()``, a prebuilt ``werkzeug.Response`` per scenario: the cost
+  of answering without Flask, the denominator of every ratio.
+- ``/_planted`` and ``/_planted_reference``: one instance of jsonify_tuple's app, the first after
+  ``harness.measure.planted``'s busy-wait of ``PLANTED_US``, the second without. The load test must
+  recover the difference. (The pair gets twice a variant's share of the traffic, so it is compared
+  only with itself.)
 - ``/_reference``: another instance of jsonify_tuple's app, with a variant's share of the traffic: the
   reference of ``ratio_to_reference``, and the A/A check against the jsonify_tuple variant itself (two
   instances of the same code, which should not differ).
 """
 from __future__ import annotations
 
-import json
 import os
-import random
 import time
 
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.wrappers import Response
 
-from variants import REGISTRY, contract, select
+from harness.measure import PLANTED_IDIOM, create_in_random_order, floor_app, planted
+from variants import REGISTRY, select
 
 FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE = "_floor", "_planted", "_planted_reference", "_reference"
 PLANTED_US = 20
-PLANTED_IDIOM = "jsonify_tuple"
-
-# The endpoints whose response is built by the idiom, by scenario name; the 401 is an anonymous call.
-ENDPOINTS = {"success": ("GET", "/api/status"), "created": ("POST", "/api/things"),
-             "unauthorized": ("GET", "/api/admin")}
-CASES = {"success": contract.CASES_BY_NAME["status"], "created": contract.CASES_BY_NAME["created"],
-         "unauthorized": contract.CASES_BY_NAME["api_admin_anonymous"]}
-assert set(ENDPOINTS) == set(CASES) == set(contract.IDIOM_REPLIES)
 
 
 def create_app(names: str | None = None):
@@ -65,51 +55,16 @@ class ServerTiming:
         return self.app(environ, timed_start_response)
 
 
-def floor_app():
-    """A WSGI app answering each endpoint with a prebuilt Response of the contract's status and body."""
-    prebuilt = {}
-    for scenario, (method, path) in ENDPOINTS.items():
-        reply = contract.IDIOM_REPLIES[scenario]
-        prebuilt[method, path] = Response(json.dumps(reply.body), reply.status, reply.headers,
-                                          mimetype="application/json")
-    missing = NotFound()
-
-    def app(environ, start_response):
-        response = prebuilt.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")), missing)
-        return response(environ, start_response)
-
-    return app
-
-
-def spin(ns: int) -> None:
-    end = time.perf_counter_ns() + ns
-    while time.perf_counter_ns() < end:
-        pass
-
-
-def planted_app(app, wait_us: int):
-    """``app`` after a busy-wait of ``wait_us`` (0: the same calls, no wait)."""
-
-    def planted(environ, start_response):
-        spin(wait_us * 1000)
-        return app(environ, start_response)
-
-    return planted
-
-
 def create_load_app(names: str | None = None):
     """The variants, the floor, the planted pair and the reference, each in ``ServerTiming``, created in
-    a random order: where an app sits in memory, and when it was made, can move its time by a percent
-    or two (the A/A check saw it), so each server process gets a fresh order and the load test
-    averages over processes."""
+    a random order (``harness.measure.create_in_random_order``): each server process gets a fresh
+    order and the load test averages over processes."""
     variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
     makers = {v.name: v.create_app for v in variants}
     makers[FLOOR] = floor_app
     makers[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app  # the same idiom again: the A/A check
     makers[PLANTED] = REGISTRY[PLANTED_IDIOM].create_app  # one instance behind both planted routes
-    order = list(makers)
-    random.shuffle(order)
-    apps = {name: makers[name]() for name in order}
-    apps[PLANTED_REFERENCE] = planted_app(apps[PLANTED], 0)
-    apps[PLANTED] = planted_app(apps[PLANTED], PLANTED_US)
+    apps = create_in_random_order(makers)
+    apps[PLANTED_REFERENCE] = planted(apps[PLANTED], 0)
+    apps[PLANTED] = planted(apps[PLANTED], PLANTED_US * 1000)
     return DispatcherMiddleware(NotFound(), {f"/{name}": ServerTiming(app) for name, app in apps.items()})

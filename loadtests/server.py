@@ -1,6 +1,7 @@
-"""Start gunicorn on 127.0.0.1, wait for it with a bound, and stop its whole process group.
+"""Start a server from ``loadtests.servers`` on 127.0.0.1, wait for it with a bound, and stop its whole
+process group; and the loopback, process and memory checks the load test shares.
 
-The listening socket is bound here and handed to gunicorn (``--bind fd://N``), so a free port is
+The listening socket is bound here and handed to the server by file descriptor, so a free port is
 found without a race and a busy one is a clear error before anything starts.
 """
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from harness.cli import UsageError
 from harness.processes import stop_group
+from loadtests.servers import DEFAULT, SERVERS, ServerKind
 
 HOST = "127.0.0.1"  # load, fault and stress traffic stays on this machine
 STOP_GRACE_S = 3.0
@@ -92,11 +93,6 @@ def listening_socket(port: int = 0) -> socket.socket:
     return sock
 
 
-def stop(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
-    """SIGTERM the whole process group; SIGKILL whatever of it is left after ``grace_s``."""
-    stop_group(process, grace_s)
-
-
 def pinned(command: list, cpu: int | None) -> list:
     """``command`` run under ``taskset -c cpu`` (unchanged for None)."""
     if cpu is None:
@@ -125,30 +121,34 @@ def wait_ready(url_host: str, port: int, process: subprocess.Popen, path: str, t
 
 
 @contextlib.contextmanager
-def gunicorn(app_spec: str, *, port: int = 0, cpu: int | None = None, env: dict | None = None,
-             ready_path: str = "/", timeout_s: float = 20.0, workers: int = 1):
-    """Serve ``app_spec`` with one sync worker on 127.0.0.1; yields a Server, stops it on exit."""
+def serve(app_spec: str, *, server: ServerKind = SERVERS[DEFAULT], port: int = 0, cpu: int | None = None,
+          env: dict | None = None, ready_path: str = "/", timeout_s: float | None = None, workers: int = 1):
+    """Serve ``app_spec`` with ``server`` on 127.0.0.1 (pinned to ``cpu``, in its own process group);
+    yields a Server once ``ready_path`` answers, and stops the whole group on exit."""
     sock = listening_socket(port)
     port = sock.getsockname()[1]
-    settings = {"app": app_spec, "bind": f"{HOST}:{port}", "workers": workers, "worker_class": "sync",
-                "cpu": cpu, "access_log": False, "graceful_timeout_s": 2}
-    command = pinned([sys.executable, "-m", "gunicorn", "--bind", f"fd://{sock.fileno()}",
-                      "--workers", str(workers), "--worker-class", "sync", "--graceful-timeout", "2",
-                      "--log-level", "warning", app_spec], cpu)
-    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-    process = subprocess.Popen(command, pass_fds=[sock.fileno()], start_new_session=True,
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                               env={**os.environ, **(env or {})})
-    sock.close()
-    log.close()
-    server = Server(f"http://{HOST}:{port}", port, process, settings, log.name)
+    settings = {"server": server.name, "app": app_spec, "bind": f"{HOST}:{port}", "workers": workers,
+                **server.settings, "cpu": cpu}
+    command = pinned(server.command(app_spec, sock.fileno(), workers), cpu)
+    log = tempfile.NamedTemporaryFile(prefix=f"{server.name}-", suffix=".log", delete=False)
+    try:
+        process = subprocess.Popen(command, pass_fds=[sock.fileno()], start_new_session=True,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   env={**os.environ, **(env or {})})
+    except BaseException:
+        os.unlink(log.name)
+        raise
+    finally:
+        sock.close()  # the server holds its own copy of the descriptor
+        log.close()
+    running = Server(f"http://{HOST}:{port}", port, process, settings, log.name)
     try:
         try:
-            wait_ready(HOST, port, process, ready_path, timeout_s)
+            wait_ready(HOST, port, process, ready_path, timeout_s or server.ready_timeout_s)
         except ServerError as e:
-            raise ServerError(f"{app_spec}: {e}; log: {server.log_tail()}") from None
-        yield server
+            raise ServerError(f"{app_spec}: {e}; log: {running.log_tail()}") from None
+        yield running
     finally:
-        stop(process)
+        stop_group(process, STOP_GRACE_S)
         with contextlib.suppress(OSError):
             os.unlink(log.name)

@@ -1,9 +1,10 @@
-"""The contract on the wire: variants served by gunicorn on 127.0.0.1, checked over real HTTP."""
+"""The contract on the wire: variants served by every server of ``loadtests.servers`` on 127.0.0.1, checked over real HTTP."""
 import http.client
 
 import pytest
 
-from loadtests.server import HOST, gunicorn
+from loadtests.server import HOST, serve
+from loadtests.servers import SERVERS
 from variants import REGISTRY
 from variants.contract import CASES, CHALLENGE, deviations
 
@@ -20,10 +21,10 @@ def fetch(port, case, prefix=""):
         conn.close()
 
 
-@pytest.fixture(scope="module")
-def all_variants_server():
-    """One gunicorn serving every variant below /<name>, as the load tests do."""
-    with gunicorn("loadtests.mount:create_app()", ready_path="/jsonify_tuple/api/status") as server:
+@pytest.fixture(scope="module", params=list(SERVERS.values()), ids=list(SERVERS))
+def all_variants_server(request):
+    """One server process serving every variant below /<name>, as the load tests do."""
+    with serve("loadtests.mount:create_app()", server=request.param, ready_path="/jsonify_tuple/api/status") as server:
         yield server
 
 
@@ -42,7 +43,7 @@ def test_contract_on_the_wire(all_variants_server, variant):
 
 def test_single_variant_module_serves_as_documented():
     """``gunicorn variants.<name>:app`` as the README shows, with the 401 challenge intact."""
-    with gunicorn("variants.jsonify_tuple:app", ready_path="/api/status") as server:
+    with serve("variants.jsonify_tuple:app", ready_path="/api/status") as server:
         for case in CASES:
             status, headers, body = fetch(server.port, case)
             assert deviations(case, status, headers, body) == [], case.name

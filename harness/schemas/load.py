@@ -1,0 +1,158 @@
+"""load.json and its headline (make load)."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, TypedDict
+
+from harness.schemas import Interval, Estimate
+
+
+# --- load.json (make load) ---
+# loadtests.run writes LoadResult (saved after every finished shape); summary.json gets LoadHeadline
+# per variant and LoadCalibrationHeadline. Targets are the mounted names: each variant by its name, and
+# the controls "floor", "planted", "planted_reference" and "reference" (a second jsonify_tuple).
+
+class LoadServerUs(TypedDict):
+    p50: float  # median app time (one server process); the mean of the processes' medians (several)
+    p90: float
+    p99: float
+    ci95: Interval  # several processes: Student's t over them; one: block bootstrap over its time windows
+    ci_half_width_pct: float  # what the ci95_half_width_pct target checks
+    mix: float  # mean over windows of the mean over scenarios of the median app time
+
+
+class LoadRatio(TypedDict, total=False):
+    reference: str  # ratio_to_reference only: "jsonify_tuple", or "floor" where no reference was served
+    estimate: float  # mean over server processes of the mean over their windows of the per-window ratio
+    ci95: Interval
+
+
+class LoadShare(TypedDict):
+    app_pct: float  # the app's CPU per request over the server's whole CPU per request
+    idiom_delta_pct: float  # the extra app CPU over the cheapest conforming idiom's, in the same unit
+
+
+class _LoadTargetRequired(TypedDict):
+    requests: int
+    failures: int  # responses that broke the contract (locust's count)
+    rps: float
+    server_us: LoadServerUs  # Server-Timing app wall time
+    server_cpu_us: Dict[str, float]  # p50, mix: Server-Timing thread CPU time
+    ratio_to_floor: LoadRatio
+    ratio_to_reference: LoadRatio
+    latency_ms: Dict[str, float]  # p50, p95, p99: locust's unbucketed response times
+    locust_latency_ms: Dict[str, Optional[float]]  # p50, p95, p99: locust's CSV (bucketed; the worst run)
+    share_of_request: LoadShare
+
+
+class LoadTarget(_LoadTargetRequired, total=False):
+    rank: int  # variants only: by ratio_to_floor, 1 the cheapest
+
+
+class LoadAA(TypedDict):
+    what: str
+    diff_us: float  # jsonify_tuple minus its second instance
+    ci95: Interval
+    pct: float  # diff_us over the reference's mix
+    per_server_pct: List[float]
+
+
+class _LoadCalibrationRequired(TypedDict):
+    planted_us: int
+    measured_us: float  # planted minus planted_reference, estimated as a ratio is
+    ci95: Interval
+    error_pct: float  # what the planted_within_pct target checks
+
+
+class LoadCalibration(_LoadCalibrationRequired, total=False):
+    aa: LoadAA
+
+
+class LoadRss(TypedDict):
+    first_quarter_mb: Optional[float]
+    last_quarter_mb: Optional[float]
+    growth_pct: Optional[float]  # the worst server process's
+
+
+class LoadBottleneck(TypedDict):
+    verdict: str  # "neither" | "server" | "load generator" | "both"
+    detail: str
+
+
+class _LoadShapeRequired(TypedDict):
+    status: str  # "ok"; "incomplete" (and nothing else) while it runs or if it never finished
+
+
+class LoadShape(_LoadShapeRequired, total=False):
+    duration_s: float  # locust seconds, over every server process
+    measured_s: float  # without each run's warm-up and last half second
+    servers: int  # fresh server processes, one locust run each
+    users: int
+    rate_per_user: Optional[float]  # req/s per user (paced); None: as fast as it goes
+    rps: float
+    requests: int
+    failures: int
+    generator_cpu: float  # share of its core, over the measured spans
+    server_cpu: float
+    steal_fraction: float
+    bottleneck: LoadBottleneck
+    server_request_cpu_us: float  # the server's whole CPU per request (the server itself included)
+    rss: LoadRss
+    windows_used: int  # time windows that saw every target and scenario
+    files: List[str]  # locust's CSV and HTML, relative to the results folder
+    targets: Dict[str, LoadTarget]
+    calibration: Optional[LoadCalibration]  # None in the per-variant layout (no planted pair)
+    window_mix_us: Dict[str, List[float]]  # target -> its mix per used window
+
+
+class LoadTargetCheck(TypedDict, total=False):
+    value: Optional[float]
+    target: float
+    met: bool
+
+
+class LoadFiles(TypedDict):
+    locust_csv: List[str]
+    locust_html: List[str]
+    raw: str  # "load.json"
+
+
+class LoadDrift(TypedDict):
+    floor_server_us: List[float]  # the floor's p50 in each variant's server (per-variant layout)
+    max_over_min: float
+
+
+class _LoadResultRequired(TypedDict):
+    schema: str  # "flask-json-idioms/load/1"
+    status: str  # "ok" | "failed" | "incomplete"
+    mode: str  # "quick" | "full"
+    layout: str  # "interleaved" (shapes "closed", "paced") | "per-variant" (one shape per variant, by its name)
+    date: str  # start, ISO 8601 UTC
+    server: str  # the loadtests.servers entry
+    config: dict  # loadtests.run.Config
+    environment: dict  # harness.environment.environment()
+    shapes: Dict[str, LoadShape]
+    warnings: List[str]
+    locust: dict  # version, user_class, workers, users
+
+
+class LoadResult(_LoadResultRequired, total=False):
+    gunicorn: dict  # the server's settings: server, app, bind, workers, worker_class, cpu, ...
+    wall_s: float
+    duration_s: float  # the same as wall_s
+    primary_shape: Optional[str]  # where the figures reported for each variant come from (None: per-variant)
+    incomplete: List[str]  # shapes that did not finish
+    server_request_cpu_us: Optional[float]  # the primary shape's
+    files: LoadFiles
+    drift: LoadDrift  # per-variant layout only
+    targets: Dict[str, LoadTargetCheck]  # zero_failures, ci95_half_width_pct, wall_s, planted_within_pct
+    error: str  # when failed
+
+
+class LoadHeadline(TypedDict):  # summary.json: variants.<name>.load (None when not measured)
+    ratio_to_floor: Estimate
+    ratio_to_reference: Estimate
+    rank: Optional[int]  # None in the per-variant layout
+
+
+class LoadCalibrationHeadline(_LoadCalibrationRequired, total=False):  # summary.json: calibration.load
+    aa: LoadAA

@@ -1,0 +1,210 @@
+"""From locust's samples to the load test's figures: time windows, estimates and their intervals, the
+calibration, shares of a request, and what each shape's processes used.
+
+Every run (one server process) is cut into time windows. In each window a target's cost is the mean
+over the scenarios of its median app time (its "mix"); its ratio to the floor's mix in the same
+window is one sample, so a drift of the machine's speed cancels in the ratio. An estimate is the mean
+over server processes of the mean over their windows. The interval is over the unit that repeats:
+with several server processes, ``harness.stats.over_units`` of the per-process values (the memory
+layout a process gets moves an app's time for its whole life, so windows of one process are not
+independent draws); with one process, a block bootstrap over its windows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.stats import Interval, block_median_ci, hierarchical_mean_ci, over_units
+from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
+from loadtests.server import ServerError
+
+# The controls by the names the results use; every other target is a variant.
+NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_reference", REFERENCE: "reference"}
+SATURATED = 0.9  # a process using this share of its core or more is the bottleneck
+
+
+def windows_for(seconds: float) -> int:
+    """Time windows per run: about 2.5 s each, at least 5."""
+    return max(5, int(seconds // 2.5))
+
+
+@dataclass
+class Units:
+    """Which server process each value came from, and how values become an estimate with its interval."""
+
+    of: np.ndarray  # the server process of each value
+    count: int
+    rng: np.random.Generator
+
+    def split(self, values) -> list:
+        return [g for g in (values[self.of == k] for k in range(self.count)) if len(g)]
+
+    def mean(self, per_window) -> Interval:
+        """The mean over processes of the mean over their windows."""
+        groups = self.split(np.asarray(per_window, dtype=float))
+        if len(groups) > 1:
+            return over_units([g.mean() for g in groups])
+        lo, hi = hierarchical_mean_ci(groups, self.rng)  # one process: the bootstrap over its windows
+        return Interval(float(groups[0].mean()), lo, hi)
+
+    def median(self, values, window) -> Interval:
+        """The mean over processes of each one's median; one process: its median, block bootstrap over windows."""
+        groups = self.split(values)
+        if len(groups) > 1:
+            return over_units([np.median(g) for g in groups])
+        lo, hi = block_median_ci(values, window, self.rng)
+        return Interval(float(np.median(values)), lo, hi)
+
+
+def measured_samples(runs: list, windows: int) -> np.ndarray:
+    """Every run's samples inside its measured span, as rows (t, target, scenario, app us, cpu us,
+    response ms, window, server process); windows are numbered across runs."""
+    parts = []
+    for k, run in enumerate(runs):
+        data = np.array(run["samples"]["samples"], dtype=float).reshape(-1, 6)
+        data = data[(data[:, 0] >= run["from"]) & (data[:, 0] <= run["to"])]
+        local = np.minimum(((data[:, 0] - run["from"]) / (run["to"] - run["from"]) * windows).astype(int), windows - 1)
+        parts.append(np.column_stack([data, local + k * windows, np.full(len(data), k)]))
+    data = np.concatenate(parts)
+    if not len(data):
+        raise ServerError("no request was answered inside the measured window")
+    return data
+
+
+def locust_counts(runs: list) -> dict:
+    """locust's counts per request name, summed over the runs (latency percentiles: the worst run's)."""
+    stats = {}
+    for run in runs:
+        for key, v in run["stats"].items():
+            into = stats.setdefault(key, {"requests": 0, "failures": 0, "rps": 0.0, "p50_ms": 0, "p95_ms": 0, "p99_ms": 0})
+            into["requests"] += v["requests"]
+            into["failures"] += v["failures"]
+            into["rps"] += v["rps"] / len(runs)
+            for q in ("p50_ms", "p95_ms", "p99_ms"):
+                into[q] = max(into[q], v[q])
+    return stats
+
+
+def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
+    """Per target: server-side time, ratio to the floor, latency; calibration; shares of request time.
+    ``runs``: one locust run per server process, ``windows`` time windows each."""
+    targets, scenarios = runs[0]["samples"]["targets"], runs[0]["samples"]["scenarios"]
+    data = measured_samples(runs, windows)
+    _, target, scenario, app, cpu, response, window, _ = data.T
+    window = window.astype(int)
+    windows *= len(runs)
+    # mix[target, window]: mean over scenarios of the median app time in that window
+    mix = np.full((len(targets), windows), np.nan)
+    cpu_mix = np.full(len(targets), np.nan)
+    for i in range(len(targets)):
+        mine = target == i
+        per_scenario = np.full((len(scenarios), windows), np.nan)
+        for k in range(len(scenarios)):
+            for w in range(windows):
+                cell = mine & (scenario == k) & (window == w)
+                if np.any(cell):
+                    per_scenario[k, w] = np.median(app[cell])
+        mix[i] = per_scenario.mean(axis=0)
+        cpu_mix[i] = np.mean([np.median(cpu[mine & (scenario == k)]) for k in range(len(scenarios))])
+    complete = ~np.any(np.isnan(mix), axis=0)
+    if complete.sum() < 3:
+        raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and endpoint")
+    mix = mix[:, complete]
+    by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
+    process = data[:, 7].astype(int)
+    floor = targets.index(FLOOR)
+    reference = targets.index(REFERENCE) if REFERENCE in targets else floor
+    request_cpu_us = sum(r["server_cpu_s"] for r in runs) * 1e6 / len(data)
+    stats = locust_counts(runs)
+    best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
+    found = {}
+    for i, name in enumerate(targets):
+        mine = target == i
+        server_us = Units(process[mine], len(runs), rng).median(app[mine], window[mine])
+        stat = [v for k, v in stats.items() if k.rsplit(" ", 1)[0] == name]
+        found[NAMES.get(name, name)] = {
+            "requests": sum(v["requests"] for v in stat), "failures": sum(v["failures"] for v in stat),
+            "rps": round(sum(v["rps"] for v in stat), 1),
+            "server_us": {"p50": round(server_us.estimate, 2), "p90": round(float(np.percentile(app[mine], 90)), 2),
+                          "p99": round(float(np.percentile(app[mine], 99)), 2),
+                          "ci95": server_us.as_dict(2)["ci95"], "ci_half_width_pct": round(server_us.half_width_pct, 2),
+                          "mix": round(float(mix[i].mean()), 2)},
+            "server_cpu_us": {"p50": round(float(np.median(cpu[mine])), 2), "mix": round(float(cpu_mix[i]), 2)},
+            "ratio_to_floor": by_window.mean(mix[i] / mix[floor]).as_dict(4),
+            "ratio_to_reference": {"reference": PLANTED_IDIOM if reference != floor else "floor",
+                                   **by_window.mean(mix[i] / mix[reference]).as_dict(4)},
+            "latency_ms": {q: round(float(np.percentile(response[mine], p)), 3)
+                           for q, p in (("p50", 50), ("p95", 95), ("p99", 99))},
+            "locust_latency_ms": {q: max((v[f"{q}_ms"] for v in stat), default=None) for q in ("p50", "p95", "p99")},
+            "share_of_request": {"app_pct": round(100 * float(cpu_mix[i]) / request_cpu_us, 2),
+                                 "idiom_delta_pct": round(100 * float(cpu_mix[i] - best) / request_cpu_us, 2)},
+        }
+    ranked = sorted((n for n in found if n not in NAMES.values()), key=lambda n: found[n]["ratio_to_floor"]["estimate"])
+    for rank, name in enumerate(ranked, 1):
+        found[name]["rank"] = rank
+    return {"targets": found, "calibration": calibration(targets, mix, by_window), "windows_used": int(complete.sum()),
+            "servers": len(runs), "requests_measured": len(data), "server_request_cpu_us": round(request_cpu_us, 1),
+            "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
+            "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in mix[i]] for i, n in enumerate(targets)}}
+
+
+def calibration(targets: list, mix: np.ndarray, by_window: Units) -> dict | None:
+    """The planted wait as measured (planted minus its reference), and the A/A check: the planted
+    idiom against a second instance of itself. None when the run served no planted pair."""
+    if PLANTED not in targets or PLANTED_REFERENCE not in targets:
+        return None
+    at = {name: mix[targets.index(name)] for name in targets}
+    measured = by_window.mean(at[PLANTED] - at[PLANTED_REFERENCE])
+    found = {"planted_us": PLANTED_US, "measured_us": round(measured.estimate, 2),
+             "ci95": measured.as_dict(2)["ci95"],
+             "error_pct": round(100 * (measured.estimate - PLANTED_US) / PLANTED_US, 1)}
+    if PLANTED_IDIOM in targets and REFERENCE in targets:
+        diff = at[PLANTED_IDIOM] - at[REFERENCE]
+        aa = by_window.mean(diff)
+        found["aa"] = {"what": f"{PLANTED_IDIOM} against a second instance of itself",
+                       "diff_us": round(aa.estimate, 2), "ci95": aa.as_dict(2)["ci95"],
+                       "pct": round(100 * aa.estimate / float(at[REFERENCE].mean()), 2),
+                       "per_server_pct": [round(100 * float(d.mean() / r.mean()), 2)
+                                          for d, r in zip(by_window.split(diff), by_window.split(at[REFERENCE]))]}
+    return found
+
+
+def rss_growth(rss: list) -> dict:
+    """Server memory in the first and last quarter of one run (one server process)."""
+    q = max(len(rss) // 4, 1)
+    return {"first_quarter_mb": round(float(np.mean(rss[:q])) / 2**20, 2) if rss else None,
+            "last_quarter_mb": round(float(np.mean(rss[-q:])) / 2**20, 2) if rss else None,
+            "growth_pct": round(100 * (np.mean(rss[-q:]) / np.mean(rss[:q]) - 1), 2) if rss else None}
+
+
+def bottleneck(generator: float, server: float, workers: int) -> dict:
+    gen_busy, srv_busy = generator >= SATURATED, server >= SATURATED
+    verdict = ("both" if gen_busy and srv_busy else "load generator" if gen_busy else "server" if srv_busy
+               else "neither")
+    detail = (f"load generator used {generator:.0%} of its core{f' ({workers} workers)' if workers else ''}, "
+              f"the server {server:.0%} of its core")
+    if verdict == "load generator":
+        detail += ": locust, not the server, set the throughput; server-side times are unaffected"
+    return {"verdict": verdict, "detail": detail}
+
+
+def shape_result(runs: list, analysis: dict, users: int, workers: int, rate: float) -> dict:
+    """One finished shape: what its runs did (throughput, CPU, memory, the bottleneck) and its figures."""
+    requests = sum(t["requests"] for t in analysis["targets"].values())
+    measured = sum(r["to"] - r["from"] for r in runs)
+
+    def mean(key):  # over the runs, weighted by their measured time
+        return round(sum(r[key] * (r["to"] - r["from"]) for r in runs) / measured, 4)
+
+    generator, server = mean("generator_cpu"), mean("server_cpu")
+    return {"status": "ok", "duration_s": sum(r["seconds"] for r in runs), "measured_s": round(measured, 1),
+            "servers": len(runs), "users": users, "rate_per_user": round(rate, 3) if rate else None,
+            "rps": round(analysis["requests_measured"] / measured, 1), "requests": requests,
+            "failures": sum(t["failures"] for t in analysis["targets"].values()),
+            "generator_cpu": generator, "server_cpu": server, "steal_fraction": mean("steal_fraction"),
+            "bottleneck": bottleneck(generator, server, workers),
+            "server_request_cpu_us": analysis["server_request_cpu_us"], "rss": analysis["rss"],
+            "windows_used": analysis["windows_used"], "files": [f for r in runs for f in r["files"]],
+            "targets": analysis["targets"], "calibration": analysis["calibration"],
+            "window_mix_us": analysis["window_mix_us"]}
