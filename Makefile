@@ -35,12 +35,12 @@ verify: $(STAMP)
 
 .PHONY: bench  ## the main job: verify, microbenchmarks, load tests, report in reports/out/REPORT.md (QUICK=1 for a fast pass)
 bench: $(STAMP)
-	$(BIN)/python -m harness.bench
+	$(BIN)/python -m harness.pipeline
 
 .PHONY: micro  ## microbenchmarks only: micro.json (interleaved) and pytest_benchmark.json (QUICK=1)
 micro: $(STAMP)
 	$(BIN)/python -m bench.micro
-	$(BIN)/python -m bench.plain
+	$(BIN)/python -m bench.pytest_benchmark_run
 
 .PHONY: load  ## HTTP load tests only: locust against gunicorn, reports/out/load.json (QUICK=1)
 load: $(STAMP)

@@ -6,7 +6,7 @@ Python 3.11; every environment also gets Flask-Login, orjson and blinker (so Fla
 ``got_request_exception`` signal the probe listens to). The project itself is installed with
 ``--no-deps``: its own pins (pyproject.toml) are for the main .venv.
 
-``nox -s "probe(3.1.3)" -- OUT.json [--variants a,b]`` runs the probe (``harness.matrix --probe``)
+``nox -s "probe(3.1.3)" -- OUT.json [--variants a,b]`` runs the probe (``python -m harness.probe``)
 in that environment. Environments are reused between runs and emptied and reinstalled only when their
 pins change (a stamp file in the environment, like the Makefile's).
 """
@@ -68,4 +68,4 @@ def probe(session: nox.Session, flask: str) -> None:
         stamp.write_text(json.dumps(wanted))
     if not session.posargs:
         session.error("usage: nox -s 'probe(VERSION)' -- OUT.json [--variants a,b]")
-    session.run("python", "-m", "harness.matrix", "--probe", *session.posargs, external=False)
+    session.run("python", "-m", "harness.probe", *session.posargs, external=False)

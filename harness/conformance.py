@@ -2,16 +2,21 @@
 
 ``python -m harness.conformance`` writes ``reports/out/conformance.json`` and exits 1 if a variant
 departs from the contract without a declared divergence (the benchmarks must not time a broken idiom).
+
+``capture_variant`` also runs inside the matrix's old-Flask environments (``harness.probe``), so what
+this module imports at its top and in the capture functions is the standard library and ``variants``
+only; the command line's harness imports (options, result files) run only when ``main`` does.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
 
-from harness.cli import entry_point, selected_variants
-from harness.results import OUT, merge_summary, write_json
 from variants.contract import CASES, deviations
 
+SCHEMA = "flask-json-idioms/conformance/2"  # harness.schemas.conformance.Conformance
 SHOWN_HEADERS = ("Content-Type", "Content-Length", "WWW-Authenticate", "Location", "ContentType", "Vary")
 
 
@@ -57,17 +62,27 @@ def undeclared_failures(captured: dict) -> dict:
     }
 
 
-@entry_point
 def main(argv=None) -> int:
+    """``make verify``: exit 0; 1 if a variant breaks the contract without a declared divergence; 2 for bad options."""
+    from harness.cli import entry_point
+
+    return entry_point(_verify)(argv)
+
+
+def _verify(argv=None) -> int:
+    from harness.cli import selected_variants
+    from harness.results import OUT, record_stage
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=None, help="comma-separated names (default: VARIANTS or all)")
     parser.add_argument("--out", default=str(OUT), help="output folder (default: reports/out)")
     args = parser.parse_args(argv)
     variants = selected_variants(args.variants)
     captured = capture(variants)
-    write_json(f"{args.out}/conformance.json", captured)
-    merge_summary({"variants": {name: {"conformance": {"verdict": e["verdict"], "divergence": e["divergence"]}}
-                                for name, e in captured.items()}}, out=args.out)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record_stage("verify", "conformance.json", {"schema": SCHEMA, "started": started, "variants": captured},
+                 headline={"variants": {name: {"conformance": {"verdict": e["verdict"]}} for name, e in captured.items()}},
+                 out=Path(args.out))
     for name, entry in captured.items():
         print(f"  {name:<26} {entry['verdict']}" + (f"  ({entry['divergence']})" if entry["divergence"] else ""))
     broken = undeclared_failures(captured)

@@ -1,16 +1,16 @@
 """Conformance across Flask releases: ``make matrix`` writes ``reports/out/compat.json``.
 
 Each Flask release pinned in ``noxfile.py`` (the only list of them) gets its own cached nox
-environment, where ``python -m harness.matrix --probe OUT.json`` sends every contract case to every
-variant through the test client (``harness.conformance.capture_variant``) and writes the raw captures
+environment, where the probe (``python -m harness.probe OUT.json``) sends every contract case to every
+variant, and to a control app without any idiom, through the test client and writes the raw captures
 to ``reports/out/compat/<flask version>.json``. This process (the main .venv) then classifies them,
 compares the bytes between versions, checks each variant's registry ``min_flask`` and writes
 ``compat.json`` atomically. Exit 0; 1 if a ``min_flask`` disagrees with the matrix or a version's
 environment could not be built (the other versions' results are still written); 2 for bad options.
+Schemas (``harness.schemas.compat``): ``Compat`` (compat.json) and ``CompatProbe`` (a raw capture).
 
 Options: ``--versions 1.1,3.1.3`` (a pinned release or its series; default ``FLASK_VERSIONS`` or all),
-``--variants a,b`` (default ``VARIANTS`` or all), ``--out DIR``. The probe (``--probe OUT.json``)
-imports only the stdlib, ``harness`` and ``variants``, so it runs on Flask 0.12 as well as 3.1.
+``--variants a,b`` (default ``VARIANTS`` or all), ``--out DIR``.
 
 How a cell is decided, per (variant, Flask version):
 - ``ok``: every case meets the contract, or, for a declared divergence, departs from it exactly as it
@@ -19,54 +19,34 @@ How a cell is decided, per (variant, Flask version):
   contract (or from its declared divergence); ``detail`` says how.
 - ``fails``: importing the variant or ``create_app()`` raises, or a request ends in an unhandled
   exception (seen through ``got_request_exception``); ``detail`` is the error, one line.
-Before the variants, a control app (the shared routes and Flask-Login auth, answering with the
-oldest API, ``Response(json.dumps(...), mimetype=...)``) is checked the same way; if it fails, the
-shared code does not run on that version, so every cell there says so with ``cause: "environment"``.
-
-compat.json (read by the report renderer)::
-
-    {
-      "flask_versions": ["1.0.4", "1.1.4", ...],             # pinned releases tested, oldest first
-      "cells": {"<variant>": {"<flask version>": {
-          "status": "ok" | "differs" | "fails",
-          "detail": "one line",
-          "cause": "idiom" | "environment"}}},                 # "cause" only when not ok; "environment"
-                                                               # = outside the idiom (shared code, venv)
-      "byte_changes": {"<variant>": {
-          "changed": bool,                                     # do its JSON responses differ by version?
-          "summary": "one line",
-          "forms": [{"versions": [...],                        # versions sending exactly these responses
-                     "cases": {"<case>": {"status": 200, "headers": {...}, "body": "exact body"}}}]}},
-      "min_flask_check": {"ok": bool, "mismatches": ["one line", ...],
-          "variants": {"<variant>": {"min_flask": "2.2", "consistent": bool,
-                                     "works_from": "2.2.5" | null,   # oldest tested version from which
-                                     "detail": "one line"}}},        # every newer one is ok
-      "versions": {"<flask version>": {"built": bool, "error": null | "one line", "seconds": 1.2,
-                                       "packages": {"flask": "1.1.4", ...}, "control": "ok" | "one line",
-                                       "raw": "compat/<flask version>.json"}},
-      "reference": {"flask": "3.1.3", "why": "..."},
-      "environment": {...}                                     # harness.environment.environment()
-    }
-
+- If the control app fails, the shared code (routes, Flask-Login auth) does not run on that version,
+  so every cell there says so with ``cause: "environment"``.
 Byte comparisons cover the JSON cases (``case.idiom``) of versions where the variant ran (ok or
-differs); headers compared are those ``capture_variant`` records, less Content-Length.
+differs); headers compared are those ``harness.conformance.capture_variant`` records, less Content-Length.
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
-import logging
 import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
-from types import SimpleNamespace
 
 from harness.cli import UsageError, entry_point, selected_variants
-from harness.results import OUT, ROOT, merge_summary, write_json
+from harness.conformance import capture_variant
+from harness.environment import environment
+from harness.progress import Progress
+from harness.results import OUT, ROOT, read_json, record_stage
+from harness.schemas.compat import ByteChange, Compat, CompatCell, CompatProbe, MinFlaskCheck
+from variants.contract import CASES_BY_NAME
 
+SCHEMA = "flask-json-idioms/compat/2"  # harness.schemas.compat.Compat
 NOXFILE = ROOT / "noxfile.py"
 RAW_FOLDER = "compat"
 SESSION_TIMEOUT_S = 900  # one environment build (pip from PyPI) or probe; a hang beyond this is an error
@@ -74,123 +54,8 @@ OK, DIFFERS, FAILS = "ok", "differs", "fails"
 IDIOM, ENVIRONMENT = "idiom", "environment"
 
 
-def one_line(error: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(error).split())
-    line = f"{type(error).__name__}: {text}" if text else type(error).__name__
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
 def version_key(version: str) -> tuple:
     return tuple(int(part) for part in version.split("."))
-
-
-# --------------------------------------------------------------------------------------------------
-# The probe: runs inside each nox environment (stdlib, harness and variants only).
-
-def _control_respond(body, status, headers):
-    from flask import Response
-
-    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
-
-
-def control_variant():
-    """The shared app with no idiom under test: routes and auth, answering with Flask 0.x's own API."""
-    from variants.site import build_app
-
-    return SimpleNamespace(name="(control)", summary="control", min_flask="0.1", divergence=None,
-                           headers="", pitfall="", idiom_lines=0,
-                           create_app=lambda: build_app("variants.site", _control_respond))
-
-
-class ExceptionLog:
-    """Unhandled exceptions in views, by (method, path, Authorization), from ``got_request_exception``."""
-
-    def __init__(self):
-        self.seen = {}
-        self.available = False
-        try:
-            from flask import got_request_exception
-
-            got_request_exception.connect(self._record, weak=False)
-            self.available = True
-        except Exception:  # Flask < 2.3 without blinker: signals unavailable, a 500 is still a deviation
-            pass
-
-    def close(self) -> None:
-        if self.available:
-            from flask import got_request_exception
-
-            got_request_exception.disconnect(self._record)
-
-    def _record(self, sender, exception=None, **extra):
-        from flask import request
-
-        key = (request.method, request.path, request.headers.get("Authorization"))
-        self.seen.setdefault(key, one_line(exception))
-
-    def for_cases(self) -> dict:
-        from variants.contract import CASES
-
-        found = {}
-        for case in CASES:
-            key = (case.method, case.path, case.request_headers.get("Authorization"))
-            if key in self.seen:
-                found[case.name] = self.seen[key]
-        return found
-
-
-def probe_one(variant, log: ExceptionLog) -> dict:
-    """One variant on the installed Flask: its captured cases, or the error that stopped it."""
-    from harness.conformance import capture_variant
-
-    log.seen.clear()
-    try:
-        captured = capture_variant(variant)
-    except Exception as e:  # import or create_app failed: the cell says how, one line
-        return {"error": one_line(e), "cases": {}, "exceptions": {}}
-    return {"error": None, "verdict": captured["verdict"], "cases": captured["cases"], "exceptions": log.for_cases()}
-
-
-def probe(variants) -> dict:
-    """The control and every variant on the Flask installed in this interpreter."""
-    import platform
-    from importlib import metadata
-
-    packages = {}
-    for name in ("flask", "werkzeug", "jinja2", "itsdangerous", "markupsafe", "click", "blinker",
-                 "flask-login", "orjson"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
-    before = logging.root.manager.disable
-    logging.disable(logging.CRITICAL)  # Flask logs each unhandled exception's traceback; we keep one line
-    log = ExceptionLog()
-    try:
-        control = probe_one(control_variant(), log)
-        return {
-            "flask": packages["flask"],
-            "python": platform.python_version(),
-            "packages": packages,
-            "exceptions_observable": log.available,
-            "control": {"problem": control_problem(control), **control},
-            "variants": {variant.name: probe_one(variant, log) for variant in variants},
-        }
-    finally:
-        log.close()
-        logging.disable(before)
-
-
-def control_problem(control: dict):
-    """Why the shared app does not run on this version, one line, or None."""
-    if control["error"]:
-        return control["error"]
-    for case, exception in control["exceptions"].items():
-        return f"{exception} (on {control['cases'][case]['request']})"
-    for case, c in control["cases"].items():
-        if c["deviations"]:
-            return f"{c['request']}: {c['deviations'][0]}"
-    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +70,7 @@ def _deviation_summary(cases: dict) -> str:
     return "; ".join(parts[:2]) + (f"; and {len(parts) - 2} more" if len(parts) > 2 else "")
 
 
-def classify(raw: dict, control_problem_line, declared: dict | None) -> dict:
+def classify(raw: dict, control_problem_line, declared: dict | None) -> CompatCell:
     """The cell for one variant on one version.
 
     ``raw`` is the probe's record for the variant; ``declared`` is None for a variant that must meet
@@ -237,7 +102,7 @@ def classify(raw: dict, control_problem_line, declared: dict | None) -> dict:
                       f"{case}: {unlike[case] or 'conforms'} where the reference has {declared.get(case) or 'none'}"}
 
 
-def not_built_cell(version: str, error: str) -> dict:
+def not_built_cell(version: str, error: str) -> CompatCell:
     return {"status": FAILS, "cause": ENVIRONMENT,
             "detail": f"not run: the Flask {version} environment could not be built or run: {error}"}
 
@@ -274,10 +139,8 @@ def _difference(a: dict, b: dict, only: str | None = None) -> str:
                      for aspect, (cases, example) in found.items())
 
 
-def byte_changes(raws: dict, cells: dict, versions: list) -> dict:
+def byte_changes(raws: dict[str, CompatProbe], cells: dict, versions: list) -> dict[str, ByteChange]:
     """Per variant: the distinct sets of JSON responses across the versions where it ran."""
-    from variants.contract import CASES_BY_NAME
-
     changes = {}
     for name, by_version in cells.items():
         forms = []
@@ -307,7 +170,7 @@ def byte_changes(raws: dict, cells: dict, versions: list) -> dict:
     return changes
 
 
-def check_min_flask(cells: dict, versions: list, min_flask: dict) -> dict:
+def check_min_flask(cells: dict, versions: list, min_flask: dict) -> MinFlaskCheck:
     """Each variant must be ok on every tested version >= its min_flask and not ok on those below.
 
     Cells whose cause is the environment are no evidence either way and are left out.
@@ -345,10 +208,6 @@ def check_min_flask(cells: dict, versions: list, min_flask: dict) -> dict:
 
 def reference_divergences(variants) -> tuple:
     """(Flask version here, {variant: {case: deviations}}) for the variants that declare a divergence."""
-    from importlib import metadata
-
-    from harness.conformance import capture_variant
-
     declared = {}
     for variant in variants:
         if variant.divergence:
@@ -356,10 +215,9 @@ def reference_divergences(variants) -> tuple:
     return metadata.version("flask"), declared
 
 
-def build_compat(raws: dict, failures: dict, variants, versions: list, timings: dict | None = None) -> dict:
+def build_compat(raws: dict[str, CompatProbe], failures: dict, variants, versions: list,
+                 timings: dict | None = None) -> Compat:
     """compat.json's content from the probes (``raws``: version -> probe) and the versions not built."""
-    from harness.environment import environment
-
     reference, declared = reference_divergences(variants)
     cells = {variant.name: {} for variant in variants}
     for version in versions:
@@ -372,6 +230,8 @@ def build_compat(raws: dict, failures: dict, variants, versions: list, timings: 
             cells[variant.name][version] = cell
     timings = timings or {}
     return {
+        "schema": SCHEMA,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "flask_versions": versions,
         "cells": cells,
         "byte_changes": byte_changes(raws, cells, versions),
@@ -395,8 +255,6 @@ def build_compat(raws: dict, failures: dict, variants, versions: list, timings: 
 @functools.lru_cache(maxsize=1)
 def load_pins():
     """The matrix's pins, from noxfile.py (the one place they live)."""
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("_matrix_noxfile", NOXFILE)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -423,7 +281,7 @@ def select_versions(wanted: str | None, pinned: list) -> list:
 def _failure_from_log(log_text: str) -> str:
     """The line of a failed nox session's output that says why."""
     lines = [line.strip() for line in log_text.splitlines() if line.strip()]
-    probe_started = any("harness.matrix --probe" in line for line in lines)
+    probe_started = any("-m harness.probe" in line for line in lines)
     for prefix in ("ERROR: ", "error: "):
         hits = [line for line in lines if line.startswith(prefix)]
         if hits:
@@ -458,7 +316,7 @@ def run_session(noxfile, version: str, raw_path, variants, log_path) -> str | No
     return f"{_failure_from_log(text)} (exit {code}; log: {os.path.relpath(log_path, ROOT)})"
 
 
-def _table(compat: dict) -> str:
+def _table(compat: Compat) -> str:
     versions = compat["flask_versions"]
     mark = {OK: "ok", DIFFERS: "DIFFERS", FAILS: "fails"}
     width = max(len(name) for name in compat["cells"])
@@ -474,9 +332,6 @@ def _table(compat: dict) -> str:
 
 
 def run_matrix(args) -> int:
-    from harness.progress import Progress
-    from harness.results import read_json
-
     noxfile = load_pins()
     versions = select_versions(args.versions, sorted(noxfile.PINS, key=version_key))
     variants = selected_variants(args.variants)
@@ -484,26 +339,25 @@ def run_matrix(args) -> int:
     logs = ROOT / ".nox" / "matrix-logs"
     print(f"make matrix: {len(variants)} variants on Flask {', '.join(versions)} "
           f"(nox environments in .nox/, built once and reused)", flush=True)
-    progress = Progress("matrix", len(versions), every_s=0)
     raws, failures, timings = {}, {}, {}
-    for version in versions:
-        print(f"  Flask {version}: environment and probe ...", flush=True)
-        started = time.monotonic()
-        raw_path = raw_dir / f"{version}.json"
-        error = run_session(noxfile, version, raw_path, variants, logs / f"{version}.log")
-        timings[version] = round(time.monotonic() - started, 1)
-        if error is None:
-            raws[version] = read_json(raw_path)
-            problem = raws[version]["control"]["problem"]
-            note = f"Flask {version} in {timings[version]} s" + (f"; shared app fails: {problem}" if problem else "")
-        else:
-            failures[version] = error
-            note = f"Flask {version}: NOT BUILT: {error}"
-        progress.step(note=note)
+    with Progress("matrix", len(versions), every_s=0) as progress:
+        for version in versions:
+            print(f"  Flask {version}: environment and probe ...", flush=True)
+            started = time.monotonic()
+            raw_path = raw_dir / f"{version}.json"
+            error = run_session(noxfile, version, raw_path, variants, logs / f"{version}.log")
+            timings[version] = round(time.monotonic() - started, 1)
+            if error is None:
+                raws[version] = read_json(raw_path)
+                problem = raws[version]["control"]["problem"]
+                note = f"Flask {version} in {timings[version]} s" + (f"; shared app fails: {problem}" if problem else "")
+            else:
+                failures[version] = error
+                note = f"Flask {version}: NOT BUILT: {error}"
+            progress.step(note=note)
     compat = build_compat(raws, failures, variants, versions, timings)
-    path = write_json(Path(args.out) / "compat.json", compat)
-    merge_summary({"compat": {"flask_versions": versions, "min_flask_ok": compat["min_flask_check"]["ok"],
-                              "not_built": sorted(failures)}}, out=Path(args.out))
+    path = record_stage("matrix", "compat.json", compat, out=Path(args.out), headline={"compat": {
+        "flask_versions": versions, "min_flask_ok": compat["min_flask_check"]["ok"], "not_built": sorted(failures)}})
     print(_table(compat))
     print("  (* = outside the idiom: the shared app or the environment)")
     changed = {n: c["summary"] for n, c in compat["byte_changes"].items() if c["changed"]}
@@ -520,17 +374,6 @@ def run_matrix(args) -> int:
     return status
 
 
-def run_probe(args) -> int:
-    variants = selected_variants(args.variants)
-    result = probe(variants)
-    write_json(args.probe, result)
-    states = {name: ("error" if r["error"] else "exceptions" if r["exceptions"] else r["verdict"])
-              for name, r in result["variants"].items()}
-    print(f"probe: Flask {result['flask']}: control {result['control']['problem'] or 'ok'}; "
-          + ", ".join(f"{n} {s}" for n, s in states.items()))
-    return 0
-
-
 @entry_point
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -538,12 +381,7 @@ def main(argv=None) -> int:
                         help="comma-separated pinned Flask releases or series (default: FLASK_VERSIONS or all)")
     parser.add_argument("--variants", default=None, help="comma-separated names (default: VARIANTS or all)")
     parser.add_argument("--out", default=str(OUT), help="output folder (default: reports/out)")
-    parser.add_argument("--probe", metavar="OUT.json", default=None,
-                        help="internal: probe the Flask installed here and write the raw captures")
-    args = parser.parse_args(argv)
-    if args.probe:
-        return run_probe(args)
-    return run_matrix(args)
+    return run_matrix(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

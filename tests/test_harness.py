@@ -1,8 +1,7 @@
-"""The run infrastructure: atomic results, corrupt files reported, ports, bounded waits, process groups."""
-import json
+"""The run infrastructure: atomic results, corrupt files reported, ports, bounded waits, process groups, progress."""
+import io
 import os
-import signal
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -10,8 +9,10 @@ import time
 import pytest
 
 from harness.cli import UsageError, flag, selected_variants
+from harness.processes import stop_group
+from harness.progress import LIVE_ENV, Progress, is_terminal
 from harness.results import ResultError, merge_summary, read_json, read_optional, write_json
-from loadtests.server import HOST, ServerError, gunicorn, listening_socket, stop
+from loadtests.server import HOST, ServerError, listening_socket, serve
 
 
 def test_write_json_is_atomic_and_leaves_no_temporary_files(tmp_path):
@@ -74,20 +75,20 @@ def test_busy_port_is_a_clear_error():
 def test_a_server_that_never_comes_up_is_a_bounded_error():
     started = time.monotonic()
     with pytest.raises(ServerError, match="exited with code"):
-        with gunicorn("no_such_module_anywhere:app", timeout_s=15):
+        with serve("no_such_module_anywhere:app", timeout_s=120):
             pass
-    assert time.monotonic() - started < 15  # it noticed the exit, it did not wait out the bound
+    assert time.monotonic() - started < 60  # it noticed the exit, it did not wait out the bound
 
 
 def test_a_busy_port_for_gunicorn(monkeypatch):
     with listening_socket() as taken:
         with pytest.raises(UsageError, match="not available"):
-            with gunicorn("variants.jsonify_tuple:app", port=taken.getsockname()[1]):
+            with serve("variants.jsonify_tuple:app", port=taken.getsockname()[1]):
                 pass
 
 
 def test_stop_kills_the_whole_process_group():
-    """Even a grandchild that ignores SIGTERM is gone once stop() returns."""
+    """Even a grandchild that ignores SIGTERM is gone once stop_group() returns."""
     parent = subprocess.Popen([sys.executable, "-c", (
         "import subprocess, sys, time; "
         "c = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
@@ -95,7 +96,7 @@ def test_stop_kills_the_whole_process_group():
         "c.stdout.readline(); print(c.pid, flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True, start_new_session=True)
     child = int(parent.stdout.readline())  # the child ignores SIGTERM from here on
-    stop(parent, grace_s=1.0)
+    stop_group(parent, 1.0)
     time.sleep(0.2)  # let init reap the orphan
     assert parent.poll() is not None and not _alive(child)
 
@@ -110,9 +111,112 @@ def _alive(pid):
 
 
 def test_server_binds_loopback_only():
-    with gunicorn("variants.jsonify_tuple:app", ready_path="/api/status") as server:
+    with serve("variants.jsonify_tuple:app", ready_path="/api/status") as server:
         assert server.url.startswith("http://127.0.0.1:")
         conns = open("/proc/net/tcp").read().splitlines()[1:]
         port_hex = f"{server.port:04X}"
         listening = [c.split()[1] for c in conns if c.split()[1].endswith(":" + port_hex) and c.split()[3] == "0A"]
         assert listening == [f"0100007F:{port_hex}"]
+
+
+class FakeStream(io.StringIO):
+    """What a Progress writes, as a terminal (``tty=True``) or as a pipe or a file would take it."""
+
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+PLAIN_LINE = re.compile(r"^  calibrate: (\d+)/5, \d+ s elapsed, ~\d+ s left( \(.*\))?$")
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """A fake terminal 120 columns wide, where lines can be redrawn and no parent process draws."""
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.delenv(LIVE_ENV, raising=False)
+    return FakeStream(tty=True)
+
+
+def test_progress_off_a_terminal_prints_plain_lines_at_most_every_every_s():
+    sparse, every = FakeStream(tty=False), FakeStream(tty=False)
+    with Progress("calibrate", 5, every_s=3600, stream=sparse) as a, Progress("calibrate", 5, every_s=0, stream=every) as b:
+        for i in range(5):
+            a.step(note=f"item {i}")
+            b.step(note=f"item {i}")
+    lines = sparse.getvalue().splitlines()
+    assert len(lines) == 1 and PLAIN_LINE.match(lines[0]).group(1) == "5" and lines[0].endswith(" (item 4)")
+    lines = every.getvalue().splitlines()  # one per step, greppable, no control codes
+    assert [PLAIN_LINE.match(line).group(1) for line in lines] == ["1", "2", "3", "4", "5"]
+    assert "\x1b" not in every.getvalue()
+
+
+def test_progress_off_a_terminal_closed_early_prints_its_last_count_once():
+    stream = FakeStream(tty=False)
+    progress = Progress("calibrate", 5, every_s=3600, stream=stream)
+    progress.step()
+    progress.step()
+    assert stream.getvalue() == ""  # within every_s of its start
+    progress.close()
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1 and PLAIN_LINE.match(lines[0]).group(1) == "2"
+
+
+def test_progress_on_a_terminal_draws_one_live_line_then_one_summary_line(terminal):
+    with Progress("calibrate", 5, every_s=0, stream=terminal) as progress:
+        assert os.environ.get(LIVE_ENV) == "1"  # what a worker started now inherits
+        for i in range(5):
+            progress.step(note=f"item {i}")
+    out = terminal.getvalue()
+    assert "━" in out and re.search(r"\d+/5", out) and "elapsed" in out and "left" in out and "(item 3)" in out
+    assert not re.search(r"^  calibrate: \d+/5, ", out, re.M)  # none of the plain lines
+    summaries = re.findall(r"  calibrate: 5/5 in \d+ s \(item 4\)\n", out)
+    assert len(summaries) == 1
+    assert out.rstrip("\r").endswith("\x1b[?25h")  # the cursor is shown again
+    assert LIVE_ENV not in os.environ
+
+
+def test_progress_on_a_terminal_keeps_a_line_per_open_progress(terminal):
+    calibrate = Progress("calibrate", 3, stream=terminal)
+    with Progress("workers", 2, stream=terminal) as workers:
+        calibrate.step()
+        workers.step()
+        calibrate.close()  # stopped early
+        workers.step()
+    out = terminal.getvalue()
+    assert re.search(r"  calibrate .*\n  workers ", out)  # two lines at once
+    assert len(re.findall(r"  calibrate: stopped at 1/3 after \d+ s\n", out)) == 1
+    assert len(re.findall(r"  workers: 2/2 in \d+ s\n", out)) == 1
+
+
+def test_a_live_line_never_wraps_on_a_narrow_terminal(terminal, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    with Progress("calibrate", 5, every_s=0, stream=terminal) as progress:
+        progress.step(note="a note far too long to fit on the line beside the bar and the counts")
+        drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())
+    lines = [line for chunk in drawn.split("\n") for line in chunk.split("\r") if line.strip()]
+    assert lines and all(len(line) < 60 for line in lines) and lines[-1].endswith("…")
+
+
+def test_a_worker_of_a_live_line_stays_silent_on_the_terminal(terminal, monkeypatch):
+    monkeypatch.setenv(LIVE_ENV, "1")  # as a process started while its parent's live line is drawn
+    with Progress("calibrate", 5, every_s=0, stream=terminal) as progress:
+        for _ in range(5):
+            progress.step()
+    assert terminal.getvalue() == ""
+    piped = FakeStream(tty=False)  # a pipe or a log still gets every line
+    with Progress("calibrate", 5, every_s=0, stream=piped) as progress:
+        progress.step()
+    assert PLAIN_LINE.match(piped.getvalue().splitlines()[0])
+
+
+def test_a_dumb_terminal_is_not_a_terminal(monkeypatch):
+    monkeypatch.setenv("TERM", "dumb")
+    assert not is_terminal(FakeStream(tty=True))
+    monkeypatch.setenv("TERM", "xterm")
+    assert is_terminal(FakeStream(tty=True)) and not is_terminal(FakeStream(tty=False)) and not is_terminal(object())

@@ -1,13 +1,16 @@
 """The Flask version matrix's code, on the installed Flask only (no nox environment is built here)."""
+import ast
 import copy
+import sys
 import tomllib
 from importlib import metadata
 from types import SimpleNamespace
 
 import pytest
 
-from harness import matrix
-from harness.results import ROOT, read_json
+from harness import matrix, probe
+from harness.schemas import compat as schemas
+from harness.results import ROOT, read_json, write_json
 from variants import REGISTRY, select
 
 INSTALLED = metadata.version("flask")
@@ -17,7 +20,7 @@ CELL_STATUSES = {"ok", "differs", "fails"}
 @pytest.fixture(scope="module")
 def raw():
     """The probe's captures of every variant on the installed Flask."""
-    return matrix.probe(select(""))
+    return probe.probe(select(""))
 
 
 def fake_variant(create_app, name="planted"):
@@ -30,7 +33,17 @@ def declared_of(raw, name):
     return {case: c["deviations"] for case, c in raw["variants"][name]["cases"].items()}
 
 
+def keys_fit(record: dict, schema) -> bool:
+    """``record`` has every key ``schema`` requires and none it does not name."""
+    return schema.__required_keys__ <= set(record) <= set(schema.__annotations__)
+
+
 def assert_schema(compat):
+    assert keys_fit(compat, schemas.Compat) and keys_fit(compat["min_flask_check"], schemas.MinFlaskCheck)
+    assert all(keys_fit(v, schemas.CompatVersion) for v in compat["versions"].values())
+    for change in compat["byte_changes"].values():
+        assert keys_fit(change, schemas.ByteChange) and all(keys_fit(f, schemas.CompatForm) for f in change["forms"])
+    assert all(keys_fit(cell, schemas.CompatCell) for by_version in compat["cells"].values() for cell in by_version.values())
     versions = compat["flask_versions"]
     assert versions == sorted(versions, key=matrix.version_key)
     for name, by_version in compat["cells"].items():
@@ -45,6 +58,8 @@ def assert_schema(compat):
 
 def test_probe_runs_the_control_and_every_variant_on_the_installed_flask(raw):
     assert raw["flask"] == INSTALLED and raw["exceptions_observable"]
+    assert keys_fit(raw, schemas.CompatProbe) and keys_fit(raw["control"], schemas.ProbeControl)
+    assert all(keys_fit(record, schemas.ProbeRecord) for record in raw["variants"].values())
     assert raw["control"]["problem"] is None
     assert list(raw["variants"]) == list(REGISTRY)
     for name, record in raw["variants"].items():
@@ -81,9 +96,9 @@ def test_a_view_that_raises_fails_with_the_error_in_one_line():
     from variants.site import build_app
 
     planted = fake_variant(lambda: build_app("variants.site", lambda body, status, headers: object()))
-    log = matrix.ExceptionLog()
+    log = probe.ExceptionLog()
     try:
-        record = matrix.probe_one(planted, log)
+        record = probe.probe_one(planted, log)
     finally:
         log.close()
     assert set(record["exceptions"]) == {"status", "status_admin", "created", "created_admin",
@@ -98,7 +113,7 @@ def test_an_import_error_fails_with_the_error():
     def create_app():
         raise ModuleNotFoundError("No module named 'flask.json.provider'")
 
-    record = matrix.probe_one(fake_variant(create_app), matrix.ExceptionLog())
+    record = probe.probe_one(fake_variant(create_app), probe.ExceptionLog())
     cell = matrix.classify(record, None, declared=None)
     assert cell == {"status": "fails", "cause": "idiom", "detail": "ModuleNotFoundError: No module named "
                     "'flask.json.provider' (importing the variant or create_app())"}
@@ -112,7 +127,7 @@ def test_a_broken_shared_app_is_reported_outside_the_idiom(monkeypatch):
 
     monkeypatch.setattr(variants.site, "init_auth", broken)
     variants_ = select("jsonify_tuple,dict_return")
-    raw = matrix.probe(variants_)
+    raw = probe.probe(variants_)
     assert raw["control"]["problem"] == "RuntimeError: Flask-Login cannot start here"
     compat = matrix.build_compat({INSTALLED: raw}, {}, variants_, [INSTALLED])
     for by_version in compat["cells"].values():
@@ -178,7 +193,7 @@ def test_a_version_not_built_is_kept_with_its_message_and_the_others_results(raw
     def fake_session(noxfile, version, raw_path, variants, log_path):
         if version == "1.1.4":
             return "pip: ERROR: No matching distribution found for flask==1.1.4 (exit 1; log: x.log)"
-        matrix.write_json(raw_path, matrix.probe(variants))
+        write_json(raw_path, probe.probe(variants))
         return None
 
     monkeypatch.setattr(matrix, "run_session", fake_session)
@@ -234,7 +249,7 @@ def test_noxfile_pins_cover_the_required_series_and_match_the_main_venv():
 @pytest.mark.parametrize("log, expected", [
     ("nox > python -m pip install flask==9\nERROR: No matching distribution found for flask==9\n",
      "pip: ERROR: No matching distribution found for flask==9"),
-    ("nox > python -m harness.matrix --probe x.json\nerror: unknown variant(s): nope\n",
+    ("nox > python -m harness.probe x.json --variants nope\nerror: unknown variant(s): nope\n",
      "probe: error: unknown variant(s): nope"),
     ("nox > Session probe(3.1.3) failed: Python interpreter 3.11 not found.\n",
      "environment not built: nox > Session probe(3.1.3) failed: Python interpreter 3.11 not found."),
@@ -242,3 +257,98 @@ def test_noxfile_pins_cover_the_required_series_and_match_the_main_venv():
 def test_a_failed_session_is_explained_by_one_line_of_its_log(log, expected):
     assert matrix._failure_from_log(log) == expected
 
+
+
+def test_the_probe_command_writes_the_captures_and_rejects_unknown_variants(tmp_path, capsys):
+    out = tmp_path / "compat" / "x.json"
+    assert probe.main([str(out), "--variants", "jsonify_tuple"]) == 0
+    written = read_json(out)
+    assert written["flask"] == INSTALLED and list(written["variants"]) == ["jsonify_tuple"]
+    assert capsys.readouterr().out.startswith(f"probe: Flask {INSTALLED}: control ok; jsonify_tuple conforms")
+    assert [p.name for p in out.parent.iterdir()] == ["x.json"]  # no temporary file left
+    assert probe.main([str(tmp_path / "y.json"), "--variants", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown variant(s): nope") and err.count("\n") == 1 and not (tmp_path / "y.json").exists()
+
+
+# The probe runs inside every old-Flask environment: the standard library, the variants, Flask (the
+# release under test) and the capture in harness.conformance are all it may import.
+PROBE_MAY_IMPORT = ("variants", "flask", "harness.conformance")
+
+
+def _module_of(node) -> list:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        return [f"(relative import at line {node.lineno})"]
+    if node.module == "harness":  # from harness import conformance
+        return [f"harness.{alias.name}" for alias in node.names]
+    return [node.module]
+
+
+def _imports_run_on_import(node):
+    """The import statements a module runs when it is imported: all but those inside functions."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(child, (ast.Import, ast.ImportFrom)):
+            yield child
+        yield from _imports_run_on_import(child)
+
+
+def _functions_reached(tree, names) -> list:
+    """The module's functions (and classes) named, and the ones of the module those call, transitively."""
+    defined = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    todo, seen = [n for n in names if n in defined], set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [n.id for n in ast.walk(defined[name]) if isinstance(n, ast.Name) and n.id in defined]
+    return [defined[name] for name in seen]
+
+
+def imports_outside(module: str, names=None, allowed=PROBE_MAY_IMPORT, source=None) -> list:
+    """Every import of ``module`` (the whole module when ``names`` is None; else what runs on import and
+    in the functions ``names`` reach) that is not stdlib or ``allowed``, following allowed harness modules."""
+    path = ROOT / (module.replace(".", "/") + ".py")
+    tree = ast.parse(source if source is not None else path.read_text())
+    if names is None:
+        nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    else:
+        nodes = list(_imports_run_on_import(tree))
+        nodes += [n for f in _functions_reached(tree, names) for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    found = []
+    for node in nodes:
+        for name in _module_of(node):
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or any(name == a or name.startswith(a + ".") for a in allowed):
+                if top == "harness" and name != module:
+                    used = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) and node.module == name else None
+                    found += imports_outside(name, used, allowed)
+                continue
+            found.append(f"{module} line {node.lineno}: {name}")
+    return found
+
+
+def test_the_probe_imports_only_what_runs_on_flask_0_12():
+    assert imports_outside("harness.probe") == []
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("import numpy", "numpy"),
+    ("from harness.results import write_json", "harness.results"),
+    ("from harness import cli", "harness.cli"),
+    ("def f():\n    from harness.stats import LEVEL", "harness.stats"),
+])
+def test_the_import_check_catches_a_planted_import(line, expected):
+    source = (ROOT / "harness" / "probe.py").read_text() + "\n" + line + "\n"
+    found = imports_outside("harness.probe", source=source)
+    assert len(found) == 1 and found[0].endswith(f": {expected}")
+
+
+def test_the_import_check_follows_the_harness_modules_the_probe_uses():
+    # harness.conformance's command line imports harness.cli and harness.results inside main():
+    # not run by the probe, so allowed; the same imports at its top would run there
+    assert imports_outside("harness.conformance", ["capture_variant"]) == []
+    assert any("harness.results" in f for f in imports_outside("harness.conformance", ["main", "capture_variant"]))

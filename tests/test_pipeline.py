@@ -1,6 +1,9 @@
 """``make bench`` orchestration, with stand-in stages: timeouts, Ctrl-C/SIGTERM, a failed gate, the report always last."""
 import json
 import os
+import pty
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -10,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import bench
+from harness import pipeline
 from harness.results import ROOT
 
 STAND_INS = {
@@ -23,6 +26,15 @@ STAND_INS = {
         with open(os.environ["STAND_IN_PIDS"], "a") as f:
             f.write(f"{os.getpid()} {child.pid}\\n")
         time.sleep(60)
+    """,
+    # a stage that shows progress (as micro and the matrix do) for a while
+    "progress_stage": """
+        import time
+        from harness.progress import Progress
+        with Progress("items", 4, every_s=0) as progress:
+            for _ in range(4):
+                time.sleep(0.15)
+                progress.step()
     """,
     "report_stage": """
         import os
@@ -66,37 +78,69 @@ def pids(folder: Path) -> list:
 
 
 def test_a_stage_past_its_time_limit_is_killed_with_its_children_and_marked_failed(stand_ins):
-    stage = bench.Stage("slow", "standins.slow_stage", "a hang", (1, 1))
+    stage = pipeline.Stage("slow", "standins.slow_stage", "a hang", (1, 1))
     started = time.monotonic()
-    outcome = bench.run_stage(stage, timeout_s=1.5)
+    outcome = pipeline.run_stage(stage, timeout_s=1.5)
     assert outcome["status"] == "failed" and "timed out after 2 s" in outcome["detail"]
-    assert time.monotonic() - started < 1.5 + bench.STOP_GRACE_S + 2
+    assert time.monotonic() - started < 30  # killed at its limit, not after the stage's own 60 s
     assert not any(alive(pid) for pid in pids(stand_ins))
 
 
 def test_stage_outcomes(stand_ins):
-    assert bench.run_stage(bench.Stage("a", "standins.ok_stage", "", (1, 1)))["status"] == "ok"
-    failed = bench.run_stage(bench.Stage("b", "standins.failing_stage", "", (1, 1)))
+    assert pipeline.run_stage(pipeline.Stage("a", "standins.ok_stage", "", (1, 1)))["status"] == "ok"
+    failed = pipeline.run_stage(pipeline.Stage("b", "standins.failing_stage", "", (1, 1)))
     assert failed["status"] == "failed" and failed["detail"] == "exit code 1"
-    missing = bench.run_stage(bench.Stage("c", "standins.not_written_yet", "", (1, 1)))
+    missing = pipeline.run_stage(pipeline.Stage("c", "standins.not_written_yet", "", (1, 1)))
     assert missing == {"status": "missing", "detail": "standins.not_written_yet is not built yet"}
 
 
 DRIVER = """
 import sys
-from harness import bench
-S = bench.Stage
-bench.STAGES = (S("verify", "standins.{verify}", "gate", (1, 1), gate=True),
-                S("micro", "standins.{micro}", "timed", (1, 1)),
-                S("load", "standins.ok_stage", "timed", (1, 1)),
-                S("report", "standins.report_stage", "report", (1, 1), always=True))
-sys.exit(bench.main())
+from harness import pipeline
+S = pipeline.Stage
+pipeline.HEARTBEAT_S = {heartbeat}
+pipeline.STAGES = (S("verify", "standins.{verify}", "gate", (1, 1), gate=True),
+                   S("micro", "standins.{micro}", "timed", (1, 1)),
+                   S("load", "standins.ok_stage", "timed", (1, 1)),
+                   S("report", "standins.report_stage", "report", (1, 1), always=True))
+sys.exit(pipeline.main())
 """
 
 
+def driver(verify="ok_stage", micro="ok_stage", heartbeat=30.0) -> list:
+    return [sys.executable, "-c", DRIVER.format(verify=verify, micro=micro, heartbeat=heartbeat)]
+
+
 def drive(verify="ok_stage", micro="ok_stage") -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", DRIVER.format(verify=verify, micro=micro)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "QUICK": "1"})
+    return subprocess.Popen(driver(verify, micro), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "QUICK": "1"})
+
+
+def on_a_terminal(command: list, env: dict, timeout_s: float = 30) -> str:
+    """Everything ``command`` writes to a pseudo-terminal (its stdout and stderr), once it has exited."""
+    main_fd, child_fd = pty.openpty()
+    process = subprocess.Popen(command, cwd=ROOT, stdin=child_fd, stdout=child_fd, stderr=child_fd,
+                               env={**env, "TERM": "xterm"})
+    os.close(child_fd)
+    out, deadline = b"", time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if select.select([main_fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(main_fd, 65536)
+                except OSError:  # EIO: every writer has closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif process.poll() is not None:
+                break
+    finally:
+        os.close(main_fd)
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+    return out.decode(errors="replace")
 
 
 def stages(folder: Path) -> dict:
@@ -130,7 +174,7 @@ def test_an_interrupted_run_stops_the_stage_group_marks_it_incomplete_and_exits_
     process = drive(micro="slow_stage")
     running = pids(stand_ins)
     process.send_signal(sig)
-    out, err = process.communicate(timeout=bench.STOP_GRACE_S + 10)
+    out, err = process.communicate(timeout=pipeline.STOP_GRACE_S + 10)
     assert process.returncode == 130, err
     found = stages(stand_ins)
     assert found["verify"]["status"] == "ok"
@@ -138,3 +182,22 @@ def test_an_interrupted_run_stops_the_stage_group_marks_it_incomplete_and_exits_
     assert found["load"]["status"] == found["report"]["status"] == "incomplete"
     assert not (stand_ins / "report").exists()
     assert not any(alive(pid) for pid in running)
+
+
+def test_piped_output_gets_plain_lines_and_a_heartbeat_between_stage_lines(stand_ins):
+    done = subprocess.run(driver(micro="progress_stage", heartbeat=0.05), cwd=ROOT, capture_output=True, text=True,
+                          timeout=30, env={**os.environ, "QUICK": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "== stage 2/4: micro: timed [" in done.stdout and "== stage 2/4: micro: ok in " in done.stdout
+    assert re.search(r"^== stage 2/4: micro: \d+:\d\d in this stage", done.stdout, re.M)  # the heartbeat
+    assert "  items: 1/4, " in done.stdout and "  items: 4/4, " in done.stdout  # the stage's plain progress
+    assert "\x1b[" not in done.stdout  # no terminal control codes in a log
+
+
+def test_on_a_terminal_the_stage_draws_a_live_line_and_the_pipeline_adds_none_between(stand_ins):
+    out = on_a_terminal(driver(micro="progress_stage", heartbeat=0.05), {**os.environ, "QUICK": "1"})
+    assert "== stage 2/4: micro: timed [" in out and "== stage 2/4: micro: ok in " in out
+    assert "in this stage" not in out  # no heartbeat through the stage's live line
+    assert "━" in out and "items: 4/4 in " in out  # the stage's bar, then its one summary line
+    assert "items: 1/4, " not in out  # not the plain form
+    assert "make bench: done in " in out

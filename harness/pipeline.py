@@ -3,8 +3,10 @@
 Stages run as child processes (``python -m <module>``), each in its own session (process group), so
 one that crashes, hangs or is interrupted cannot take the finished ones with it:
 
-- progress: ``stage i/N``, the elapsed time and an estimate of the time left (from each stage's
-  expected duration in this mode), at each stage's start and end and every ``HEARTBEAT_S`` between;
+- progress: ``stage i/N: name``, the elapsed time and an estimate of the time left (from each stage's
+  expected duration in this mode) when a stage starts, and one summary line when it ends; between
+  them, when the output is not a terminal, a line every ``HEARTBEAT_S`` (on a terminal the stage's
+  own live progress lines show how it goes, and a line from here would break them);
 - a stage that outlives ``TIMEOUT_FACTOR`` times its expected duration is killed (its whole group)
   and marked ``failed`` ("timed out");
 - Ctrl-C or SIGTERM: the running stage's group gets SIGINT, then SIGTERM, then SIGKILL after
@@ -30,14 +32,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from harness import processes
 from harness.cli import entry_point, flag, selected_variants
+from harness.processes import stop_group
+from harness.progress import clock, is_terminal
 from harness.results import OUT, SUMMARY, merge_summary, write_json
 
 HEARTBEAT_S = 30.0
 TIMEOUT_FACTOR = 3.0
 MIN_TIMEOUT_S = 60.0
 STOP_GRACE_S = 5.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGINT first, as Ctrl-C would; SIGKILL what is left at STOP_GRACE_S
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class Stage:
 STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
     Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 135)),
-    Stage("pytest-benchmark", "bench.plain", "plain pytest-benchmark, one after another, for comparison", (5, 20)),
+    Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
+          (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
     Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 8), always=True),
 )
@@ -80,16 +85,6 @@ def _exists(module: str) -> bool:
         return False
 
 
-def stop_group(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
-    """SIGINT the stage's process group (as Ctrl-C would), SIGTERM half-way, SIGKILL what is left at ``grace_s``."""
-    processes.stop_group(process, grace_s, signals=(signal.SIGINT, signal.SIGTERM))
-
-
-def clock(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None, heartbeat=None) -> dict:
     """Run one stage as ``python -m module`` in its own process group; its outcome.
 
@@ -104,7 +99,7 @@ def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None,
         while True:
             left = timeout_s - (time.monotonic() - started)
             if left <= 0:
-                stop_group(process)
+                stop_group(process, STOP_GRACE_S, signals=STOP_SIGNALS)
                 return {"status": "failed", "seconds": round(time.monotonic() - started, 1),
                         "detail": f"timed out after {timeout_s:.0f} s ({TIMEOUT_FACTOR:g}x its expected duration); killed"}
             try:
@@ -116,7 +111,7 @@ def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None,
     except KeyboardInterrupt:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         try:
-            stop_group(process)
+            stop_group(process, STOP_GRACE_S, signals=STOP_SIGNALS)
         finally:
             signal.signal(signal.SIGINT, previous)
         raise Interrupted({"status": "incomplete", "seconds": round(time.monotonic() - started, 1),
@@ -154,6 +149,8 @@ def main() -> int:
     def left_after(i: int) -> float:
         return sum(s.expected(quick) for s in STAGES[i:])
 
+    quiet_between = is_terminal(sys.stdout)  # the stages draw live lines there; see the module docstring
+
     for i, stage in enumerate(STAGES, 1):
         elapsed = time.monotonic() - started
         if gate_failed and not stage.always:
@@ -170,7 +167,7 @@ def main() -> int:
                       f"{clock(time.monotonic() - started)} elapsed, ~{clock(left)} left", flush=True)
 
             try:
-                outcome = run_stage(stage, quick, heartbeat=heartbeat)
+                outcome = run_stage(stage, quick, heartbeat=None if quiet_between else heartbeat)
             except Interrupted as e:
                 outcome = e.outcome
                 interrupted = True
