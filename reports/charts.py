@@ -1,6 +1,7 @@
 """The report's charts, drawn with matplotlib (Agg) and saved as PNG and SVG.
 
-These functions draw what they are given; ``reports.render`` reads the result files and calls them.
+These functions draw what they are given: a section passes one to ``ctx.chart`` with its data
+(``ctx.chart(charts.ratio_bars, "stem", rows, ...)``), which saves it under ``charts/``.
 Output is deterministic (no dates in the files, a fixed SVG hash salt), so a re-render of the same
 results changes nothing in git.
 """
@@ -79,7 +80,7 @@ def ratio_bars(folder: Path, stem: str, rows: list, *, title: str, xlabel: str, 
 METHOD_STYLES = {
     "sequential": ("#c44e52", "o", "sequential medians inside make micro (pytest-benchmark style), one dot per pass"),
     "interleaved": ("#4c72b0", "D", "interleaved estimate (make micro), one dot per run"),
-    "pytest-benchmark": ("#55a868", "s", "pytest-benchmark itself (bench.plain), one dot per run"),
+    "pytest-benchmark": ("#55a868", "s", "pytest-benchmark itself, one dot per run"),
 }
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from harness.cli import UsageError, entry_point
 from harness.results import OUT, ROOT, merge_summary, read_json, write_json
-from reports.render import FILES, render
+from reports.data import FILES, Results
+from reports.render import render
 
 PUBLISHED = ROOT / "reports" / "published"
 MAX_BYTES = 2 * 1024 * 1024
@@ -48,8 +49,8 @@ def trimmed_micro(path: Path) -> dict:
 
 def copy_locust_csv(results: Path, target: Path) -> list:
     """locust's CSV summaries (small); its HTML pages (about 1 MB each, of scripts) are left out."""
-    summary = read_json(results / "summary.json")
-    files = ((summary.get("load_run") or {}).get("files") or {})
+    load = Results(results).load
+    files = ((load or {}).get("run") or {}).get("files") or {}
     notes = []
     for relative in files.get("locust_csv") or []:
         source = results / relative

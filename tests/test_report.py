@@ -1,4 +1,5 @@
-"""The report: every section filled from the results, self-contained HTML, charts, missing and corrupt inputs, publish."""
+"""The report: every section filled from the stages' own files, self-contained HTML, charts, missing, corrupt
+and stale inputs, publish."""
 import json
 import os
 import re
@@ -12,7 +13,9 @@ import pytest
 from harness.cli import UsageError
 from harness.results import ROOT, merge_summary, write_json
 from reports import publish as publish_module
+from reports.data import Results
 from reports.render import render
+from reports.sections import SECTIONS as SECTION_MODULES
 from variants import REGISTRY
 
 FLOOR_NS = 124.8
@@ -80,7 +83,7 @@ def micro_json():
                                "ci_half_width_pct": {n: 0.61 for n in names}, "per_worker_spread": {n: 1.01 for n in names}}}
     return {
         "schema": "flask-json-idioms/micro/1", "mode": "full", "seed": 1, "started": STARTED, "wall_s": 131.0,
-        "measured_s": 130.0, "environment": environment(),
+        "measured_s": 130.0, "environment": environment(), "ratio_definition": "RATIO-DEFINITION",
         "config": {"floor": "werkzeug_response", "planted_ns": 2000, "variants": names, "rounds": {"construct": [40, 40]}},
         "subjects": {}, "rounds": {"construct": {"t_s": [[0.0, 0.1]], "per_call_ns": {}}},
         "results": {
@@ -112,42 +115,41 @@ def history():
 
 
 def load_entry(i, name=None):
+    """One target's figures in one load shape."""
     server = 300.0 + 3.25 * i
-    entry = {"requests": 5000 + i, "failures": 3 if name == "abort_response" else 0, "rps": 1234.5 - i,
-             "server_us": {"p50": server, "p90": server * 1.4, "p99": server * 2.5, "ci95": [server - 2, server + 2],
-                           "ci_half_width_pct": 0.6, "mix": server + 1},
-             "server_cpu_us": {"p50": server * 0.9, "mix": server * 0.9},
-             "ratio_to_floor": est(round(server / 210.0, 4), 0.01),
-             "ratio_to_reference": {"reference": "jsonify_tuple", **est(round(server / 326.0, 4), 0.01)},
-             "latency_ms": {"p50": 2.5 + 0.01 * i, "p95": 6.75, "p99": 11.0},
-             "locust_latency_ms": {"p50": 3.0, "p95": 7.0, "p99": 11.0},
-             "share_of_request": {"app_pct": 71.5, "idiom_delta_pct": round(1.1 * i, 2)}, "rank": i + 1}
-    entry["by_shape"] = {"closed": {k: v for k, v in entry.items() if k != "by_shape"} | {"rps": 2222.0},
-                         "paced": {k: v for k, v in entry.items() if k != "by_shape"}}
-    return entry
+    return {"requests": 5000 + i, "failures": 3 if name == "abort_response" else 0, "rps": 1234.5 - i,
+            "server_us": {"p50": server, "p90": server * 1.4, "p99": server * 2.5, "ci95": [server - 2, server + 2],
+                          "ci_half_width_pct": 0.6, "mix": server + 1},
+            "server_cpu_us": {"p50": server * 0.9, "mix": server * 0.9},
+            "ratio_to_floor": est(round(server / 210.0, 4), 0.01),
+            "ratio_to_reference": {"reference": "jsonify_tuple", **est(round(server / 326.0, 4), 0.01)},
+            "latency_ms": {"p50": 2.5 + 0.01 * i, "p95": 6.75, "p99": 11.0},
+            "locust_latency_ms": {"p50": 3.0, "p95": 7.0, "p99": 11.0},
+            "share_of_request": {"app_pct": 71.5, "idiom_delta_pct": round(1.1 * i, 2)}, "rank": i + 1}
 
 
-def load_summary():
-    shape = {"duration_s": 60.0, "measured_s": 57.0, "users": 8, "rate_per_user": None, "rps": 1200.0, "requests": 70000,
-             "failures": 3, "generator_cpu": 0.97, "server_cpu": 0.81, "steal_fraction": 0.002,
+def load_json():
+    """load.json as the load stage writes it: per shape its facts and every target's figures."""
+    targets = {n: load_entry(i, n) for i, n in enumerate(ORDER)} | {"floor": load_entry(-30) | {"rank": None}}
+    shape = {"status": "ok", "duration_s": 60.0, "measured_s": 57.0, "users": 8, "rate_per_user": None, "rps": 1200.0,
+             "requests": 70000, "failures": 3, "generator_cpu": 0.97, "server_cpu": 0.81, "steal_fraction": 0.002,
              "bottleneck": {"verdict": "load generator", "detail": "LOCUST-AT-97-PERCENT"}, "server_request_cpu_us": 287.5,
-             "rss": {"first_quarter_mb": 31.8, "last_quarter_mb": 31.9, "growth_pct": 0.3}}
-    return {
-        "variants": {n: {"load": load_entry(i, n)} for i, n in enumerate(ORDER)},
-        "baselines": {"floor": {"load": load_entry(-30) | {"rank": None}}},
-        "load_run": {"status": "ok", "mode": "full", "layout": "interleaved", "primary_shape": "paced",
-                     "date": "2026-11-25T10:05:00+00:00", "duration_s": 180.0, "incomplete": [],
-                     "shapes": {"closed": shape | {"bottleneck": {"verdict": "server", "detail": "server busy"}},
-                                "paced": shape},
-                     "gunicorn": {"workers": 1, "worker_class": "sync"},
-                     "locust": {"version": "2.47.0", "user_class": "FastHttpUser", "workers": 1},
-                     "server_request_cpu_us": 287.5, "files": {"locust_csv": ["load/paced_stats.csv"], "locust_html": ["load/paced.html"],
-                               "raw": "load.json"},
-                     "warnings": ["LOAD-WARNING-TEXT"], "targets": {"duration": {"target": 240, "met": True}}},
-        "calibration": {"load": {"planted_us": 20, "measured_us": 19.4, "ci95": [17.9, 21.0], "error_pct": -3.0,
-                                 "aa": {"what": "jsonify_tuple against a second instance of itself", "diff_us": 0.37,
-                                        "ci95": [-0.2, 0.9], "pct": 0.29}}},
-    }
+             "rss": {"first_quarter_mb": 31.8, "last_quarter_mb": 31.9, "growth_pct": 0.3},
+             "files": ["load/paced_stats.csv", "load/paced.html"], "targets": targets,
+             "calibration": {"planted_us": 20, "measured_us": 19.4, "ci95": [17.9, 21.0], "error_pct": -3.0,
+                             "aa": {"what": "jsonify_tuple against a second instance of itself", "diff_us": 0.37,
+                                    "ci95": [-0.2, 0.9], "pct": 0.29}},
+             "window_mix_us": {}}
+    closed = shape | {"bottleneck": {"verdict": "server", "detail": "server busy"}, "files": [],
+                      "targets": {n: t | {"rps": 2222.0} for n, t in targets.items()}}
+    return {"schema": "flask-json-idioms/load/1", "status": "ok", "mode": "full", "layout": "interleaved",
+            "date": "2026-11-25T10:05:00+00:00", "wall_s": 180.0, "config": {}, "environment": environment(),
+            "shapes": {"closed": closed, "paced": shape},
+            "gunicorn": {"workers": 1, "worker_class": "sync"},
+            "locust": {"version": "2.47.0", "user_class": "FastHttpUser", "workers": 1},
+            "warnings": ["LOAD-WARNING-TEXT"], "targets": {"duration": {"target": 240, "met": True}},
+            "primary_shape": "paced", "duration_s": 180.0, "incomplete": [], "server_request_cpu_us": 287.5,
+            "files": {"locust_csv": ["load/paced_stats.csv"], "locust_html": ["load/paced.html"], "raw": "load.json"}}
 
 
 def compat_json():
@@ -165,28 +167,27 @@ def compat_json():
 
 
 def plain_record(k=0):
-    """One bench.plain run, as merged into summary.micro.pytest_benchmark and its history."""
+    """One pytest-benchmark run, as its history records it (the last record is this run's)."""
     variants = {n: {"construct_ns": {sc: RATIO[n] * 60 for sc in SCENARIOS}, "mix_ns": RATIO[n] * 60,
                     "ratio_to_floor": round(RATIO[n] * (0.52 + 0.01 * k), 4),
                     "min_ratio_to_floor": round(RATIO[n] * 0.55, 4)} for n in ORDER}
     variants["werkzeug_response"] = {"construct_ns": {"success": 120.0}, "mix_ns": 120.0, "ratio_to_floor": 1.0,
                                      "min_ratio_to_floor": 1.0}
     return {"date": STARTED, "mode": "full", "wall_s": 20.0, "git_commit": "abc1234", "cpu": {}, "max_time_s": 0.3,
-            "variants": variants}
+            "floor_iterations_per_round": 1, "floor_ns": 120.0, "variants": variants}
 
 
-def summary_parts(micro):
-    res = micro["results"]
-    return {"run": {"mode": "full", "variants": list(REGISTRY), "started": STARTED},
-            "stages": {"verify": {"status": "ok", "seconds": 1.0}, "micro": {"status": "ok", "seconds": 131.0},
-                       "load": {"status": "ok", "seconds": 200.0}},
-            "environment": micro["environment"],
-            "variants": {n: {"micro": v} for n, v in res["variants"].items()},
-            "baselines": res["baselines"],
-            "micro": {"mode": "full", "date": STARTED, "floor": "werkzeug_response", "ratio_definition": "RATIO-DEFINITION",
-                      "pairwise": res["pairwise"]["construct"]["all"], "methods": res["methods"], "drift": res["drift"],
-                      "targets": micro["targets"], "warnings": micro["warnings"], "environment": micro["environment"],
-                      "raw": "micro.json", "pytest_benchmark": {**plain_record(1), "raw": "pytest_benchmark.json"}}}
+def summary(micro=True, load=True, hist=True):
+    """summary.json: the run, the stages that left their files, and headline figures (the report reads no figures here)."""
+    stages = {"verify": {"status": "ok", "seconds": 1.0, "file": "conformance.json"}}
+    if micro:
+        stages["micro"] = {"status": "ok", "seconds": 131.0, "file": "micro.json"}
+    if hist:
+        stages["pytest-benchmark"] = {"status": "ok", "seconds": 20.0, "file": "pytest_benchmark_history.json"}
+    if load:
+        stages["load"] = {"status": "ok", "seconds": 200.0, "file": "load.json"}
+    return {"run": {"mode": "full", "variants": list(REGISTRY), "started": STARTED}, "stages": stages,
+            "variants": {n: {"micro": {"ratio_to_floor": est(RATIO[n])}} for n in ORDER}}
 
 
 @pytest.fixture(scope="module")
@@ -199,28 +200,29 @@ def conformance_json(tmp_path_factory):
 
 
 def write_results(folder: Path, conformance: dict, *, micro=True, load=True, compat=True, hist=True) -> Path:
+    """A results folder as make bench leaves it: each stage's own file, and the summary as its index."""
     folder.mkdir(parents=True, exist_ok=True)
+    merge_summary(summary(micro, load, hist), out=folder)
     write_json(folder / "conformance.json", conformance)
-    merge_summary({"variants": {n: {"conformance": {"verdict": e["verdict"], "divergence": e["divergence"]}}
-                                for n, e in conformance.items()}}, out=folder)
-    m = micro_json()
     if micro:
-        write_json(folder / "micro.json", m)
-        merge_summary(summary_parts(m), out=folder)
-    else:
-        merge_summary({"run": summary_parts(m)["run"]}, out=folder)
+        write_json(folder / "micro.json", micro_json())
     if hist:
         write_json(folder / "micro_history.json", history())
         write_json(folder / "pytest_benchmark_history.json", {"runs": [plain_record(0), plain_record(1)]})
     if load:
-        parts = load_summary()
-        merge_summary(parts, out=folder)
-        write_json(folder / "load.json", parts)
+        write_json(folder / "load.json", load_json())
         (folder / "load").mkdir(exist_ok=True)
         (folder / "load" / "paced_stats.csv").write_text("Type,Name,Request Count\n")
     if compat:
         write_json(folder / "compat.json", compat_json())
     return folder
+
+
+def edit_json(path: Path, change) -> None:
+    """Rewrite a result file with ``change(data)`` applied."""
+    data = json.loads(path.read_text())
+    change(data)
+    write_json(path, data)
 
 
 @pytest.fixture(scope="module")
@@ -281,6 +283,14 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "KeyError: 1 (on GET /)" in compat and "BYTES-CHANGE-SUMMARY" in compat
     env = section(md, "7. Environment and raw data")
     assert "Test CPU 9000" in env and "`abc1234`" in env and "[micro.json](micro.json)" in env
+
+
+def test_the_headings_and_the_contents_come_from_the_one_list_of_sections(full):
+    _, md, _ = full
+    assert [f"{i}. {m.TITLE}" for i, m in enumerate(SECTION_MODULES, 1)] == SECTIONS
+    assert " · ".join(f"[{t}](#{t.lower().replace('.', '').replace(' ', '-')})" for t in SECTIONS) in md
+    assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == SECTIONS
+    assert "the network are the rest of a request (section 5)" in section(md, "1. Verdict")
 
 
 def test_relative_links_point_at_files_beside_the_report(full):
@@ -350,50 +360,83 @@ def test_an_empty_folder_still_renders_every_section(tmp_path):
     assert "Correctness unknown" in md and "Could not render" not in md
 
 
-@pytest.mark.parametrize("name", ["micro.json", "compat.json", "conformance.json"])
+@pytest.mark.parametrize("name", ["micro.json", "compat.json", "conformance.json", "load.json"])
 def test_a_corrupt_file_is_warned_about_and_ignored(tmp_path, conformance_json, capsys, name):
-    folder = write_results(tmp_path, conformance_json, load=False, compat=name == "compat.json")
+    folder = write_results(tmp_path, conformance_json, load=name == "load.json", compat=name == "compat.json")
     (folder / name).write_text('{"truncated": ')
-    if name == "micro.json":  # without micro.json the summary's copy would be used; drop it too
-        summary = json.loads((folder / "summary.json").read_text())
-        del summary["micro"]
-        write_json(folder / "summary.json", summary)
     md = render(folder)["markdown"].read_text()
     assert f"warning: ignoring {folder / name}: not valid JSON" in capsys.readouterr().err
     assert f"`{name}` ignored: not valid JSON" in md
     assert "Could not render" not in md
 
 
-def test_results_from_an_earlier_run_are_not_mixed_in(tmp_path, conformance_json):
-    folder = write_results(tmp_path, conformance_json, load=False)
-    merge_summary({"run": {"started": "2026-11-26T00:00:00+00:00"},
-                   "stages": {"micro": {"status": "failed", "detail": "exit code 1"}}}, out=folder)
-    summary = json.loads((folder / "summary.json").read_text())
-    del summary["micro"]
-    write_json(folder / "summary.json", summary)
+def test_a_file_whose_shape_cannot_be_read_is_ignored_with_a_note(tmp_path, conformance_json, capsys):
+    folder = write_results(tmp_path, conformance_json, compat=False)
+    edit_json(folder / "load.json", lambda d: d.update(shapes=["not", "a", "dict"]))
     md = render(folder)["markdown"].read_text()
-    assert "from an earlier run (started 2026-11-25T10:00:00+00:00), not used" in md
-    assert "24.85" not in md
+    assert "warning: ignoring" in capsys.readouterr().err
+    assert "`load.json` ignored: unexpected shape (AttributeError" in section(md, "5. Load over HTTP")
+    assert "Could not render" not in md
+
+
+def test_the_summary_copies_of_stage_results_are_not_read(tmp_path, conformance_json):
+    """Stage figures come from the stage's own file only: copies in summary.json (the old layout) are ignored."""
+    folder = write_results(tmp_path, conformance_json, micro=False, load=False, hist=False, compat=False)
+    res = micro_json()["results"]
+    merge_summary({"variants": {n: {"micro": v} for n, v in res["variants"].items()}, "baselines": res["baselines"],
+                   "micro": {"pairwise": res["pairwise"]["construct"]["all"], "methods": res["methods"],
+                             "pytest_benchmark": plain_record(1)},
+                   "load_run": {"status": "ok", "primary_shape": "paced", "shapes": {}}}, out=folder)
+    md = render(folder)["markdown"].read_text()
+    assert "**Missing:**" in section(md, "3. Construction cost") and "24.85" not in md
+    assert "**Missing:**" in section(md, "5. Load over HTTP")
+
+
+@pytest.mark.parametrize("stage, name", [("micro", "micro.json"), ("load", "load.json")])
+def test_results_from_an_earlier_run_are_not_mixed_in(tmp_path, conformance_json, stage, name):
+    folder = write_results(tmp_path, conformance_json)
+    merge_summary({"run": {"started": "2026-11-26T00:00:00+00:00"},
+                   "stages": {stage: {"status": "failed", "detail": "exit code 1"}}}, out=folder)
+    md = render(folder)["markdown"].read_text()
+    assert f"`{name}` ignored: from an earlier run" in md
+    if stage == "micro":
+        assert "from an earlier run (started 2026-11-25T10:00:00+00:00), not used" in md
+        assert "24.85" not in md
+    else:
+        assert "from an earlier run (2026-11-25T10:05:00+00:00), not used" in md
+        assert "1,234.5" not in md and "Over HTTP: no load results" in section(md, "1. Verdict")
 
 
 def test_a_section_with_malformed_data_says_so_and_the_rest_renders(tmp_path, conformance_json, capsys):
     folder = write_results(tmp_path, conformance_json, compat=False)
-    merge_summary({"load_run": {"shapes": "not a dict"}}, out=folder)
+    edit_json(folder / "load.json", lambda d: d.update(gunicorn="not a dict"))
     md = render(folder)["markdown"].read_text()
     assert "**Could not render:**" in section(md, "5. Load over HTTP")
-    assert "could not be rendered" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "could not be rendered" in err and "reports/sections/load.py:" in err
     assert "Could not render" not in section(md, "3. Construction cost")
 
 
 def test_without_pytest_benchmark_the_methods_section_says_so(tmp_path, conformance_json):
     folder = write_results(tmp_path, conformance_json, load=False, compat=False, hist=False)
-    summary = json.loads((folder / "summary.json").read_text())
-    del summary["micro"]["pytest_benchmark"]
-    summary["stages"]["pytest-benchmark"] = {"status": "failed", "seconds": 2.0, "detail": "exit code 1"}
-    write_json(folder / "summary.json", summary)
+    merge_summary({"stages": {"pytest-benchmark": {"status": "failed", "seconds": 2.0, "detail": "exit code 1"}}},
+                  out=folder)
     methods = section(render(folder)["markdown"].read_text(), "4. Methods side by side")
     assert "pytest-benchmark itself: The pytest-benchmark stage failed in this run: failed (exit code 1)." in methods
     assert "SEQUENTIAL-WHAT" in methods and "pytest-benchmark, last run" not in methods
+
+
+def test_pytest_benchmark_from_an_earlier_run_is_history_not_this_run(tmp_path, conformance_json):
+    """The history's last record is this run's figures only if the stage did not fail after it was written."""
+    folder = write_results(tmp_path, conformance_json, load=False, compat=False)
+    assert Results(folder).plain["variants"] == plain_record(1)["variants"]
+    merge_summary({"run": {"started": "2026-11-26T00:00:00+00:00"},
+                   "stages": {"pytest-benchmark": {"status": "failed", "detail": "exit code 1"}}}, out=folder)
+    results = Results(folder)
+    assert results.plain is None and len(results.plain_history) == 2
+    methods = section(render(folder)["markdown"].read_text(), "4. Methods side by side")
+    assert "pytest-benchmark, 2 runs" in methods  # the history still shows how far its figures move
+    assert f"{RATIO['orjson_response'] * 0.53:.1f} (min:" not in methods
 
 
 def test_the_command_honours_FLASK_IDIOMS_OUT(tmp_path, conformance_json):
@@ -445,27 +488,44 @@ def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, confor
         publish_module.publish(folder, tmp_path / "other")
 
 
-def test_load_json_is_read_when_the_summary_has_no_load(tmp_path, conformance_json):
-    """load.json in the load stage's own shape (shapes.<shape>.targets) stands in for the summary's copy."""
-    folder = write_results(tmp_path, conformance_json, load=False, compat=False)
-    parts = load_summary()
-    targets = {n: {k: v for k, v in e["load"].items() if k != "by_shape"} for n, e in parts["variants"].items()}
-    targets["floor"] = parts["baselines"]["floor"]["load"]
-    shape = parts["load_run"]["shapes"]["paced"] | {"status": "ok", "targets": targets,
-                                                    "calibration": parts["calibration"]["load"]}
-    write_json(folder / "load.json", {"status": "ok", "mode": "full", "layout": "interleaved", "date": STARTED,
-                                      "shapes": {"paced": shape}, "warnings": [], "locust": {}, "gunicorn": {}})
-    md = render(folder)["markdown"].read_text()
-    load = section(md, "5. Load over HTTP")
-    assert "Source: `load.json`" in load and "1,234.5" in load and "**Missing:**" not in load
+def test_load_json_with_one_shape_and_without_the_run_facts(tmp_path, conformance_json):
+    """A load run that finished only its paced shape, in a load.json from before the stage recorded its
+    primary shape, unfinished shapes and files: the reader completes them from the shapes."""
+    folder = write_results(tmp_path, conformance_json, compat=False)
+
+    def older(data):
+        data["shapes"]["closed"] = {"status": "incomplete"}
+        for key in ("primary_shape", "duration_s", "incomplete", "server_request_cpu_us", "files"):
+            del data[key]
+
+    edit_json(folder / "load.json", older)
+    load = Results(folder).load
+    assert load["source"] == "load.json" and load["run"]["primary_shape"] == "paced"
+    assert load["run"]["incomplete"] == ["closed"] and list(load["variants"]["orjson_response"]["by_shape"]) == ["paced"]
+    assert load["run"]["files"]["locust_csv"] == ["load/paced_stats.csv"] and load["run"]["duration_s"] == 180.0
+    text = section(render(folder)["markdown"].read_text(), "5. Load over HTTP")
+    assert "Source: `load.json`" in text and "1,234.5" in text and "**Missing:**" not in text and "180 s" in text
+    assert "shapes not finished: closed" in text and "The closed shape, per idiom" not in text
+    assert "[load/paced_stats.csv](load/paced_stats.csv)" in text
+
+
+def test_load_json_of_the_per_variant_layout(tmp_path, conformance_json):
+    """One server per variant, one after another: each shape is named after its variant and holds it and the floor."""
+    folder = write_results(tmp_path, conformance_json, compat=False)
+    paced = load_json()["shapes"]["paced"]
+    shapes = {n: {**paced, "targets": {n: paced["targets"][n], "floor": paced["targets"]["floor"]}, "calibration": None}
+              for n in ORDER[:3]}
+    edit_json(folder / "load.json", lambda d: d.update(layout="per-variant", shapes=shapes))
+    load = Results(folder).load
+    assert list(load["variants"]) == ORDER[:3] and load["floor"] is None and load["run"]["primary_shape"] is None
+    text = section(render(folder)["markdown"].read_text(), "5. Load over HTTP")
+    assert "Layout per-variant" in text and "Could not render" not in text and "floor (baseline)" not in text
 
 
 @pytest.mark.parametrize("aa_pct, shows", [(0.29, True), (20.0, False)])
 def test_http_differences_smaller_than_the_aa_check_are_not_claimed(tmp_path, conformance_json, aa_pct, shows):
     folder = write_results(tmp_path, conformance_json)
-    summary = json.loads((folder / "summary.json").read_text())
-    summary["calibration"]["load"]["aa"]["pct"] = aa_pct
-    write_json(folder / "summary.json", summary)
+    edit_json(folder / "load.json", lambda d: d["shapes"]["paced"]["calibration"]["aa"].update(pct=aa_pct))
     verdict = section(render(folder)["markdown"].read_text(), "1. Verdict")
     assert ("a difference that shows through the server's noise" in verdict) is shows
     assert ("closer than the A/A check" in verdict) is not shows

@@ -1,0 +1,34 @@
+"""What a section is given to build its blocks: the results, the output folder and a way to draw charts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reports.data import Results
+from reports.document import code_span
+
+
+@dataclass
+class Context:
+    data: Results
+    out: Path  # where REPORT.md goes; charts go to out/charts
+    sections: tuple = ()  # the report's sections in order, for references such as "section 5"
+    chart_files: list = field(default_factory=list)
+
+    def chart(self, draw, stem: str, *args, **kwargs) -> None:
+        """Draw charts/<stem>.png and .svg with ``draw`` (a function of ``reports.charts``)."""
+        self.chart_files += draw(Path(self.out) / "charts", stem, *args, **kwargs)
+
+    def ref(self, section) -> str:
+        """The words "section N" that refer to one of the report's section modules."""
+        return f"section {self.sections.index(section) + 1}"
+
+    def link(self, path) -> str:
+        """A Markdown link to a raw file beside the report (or its name, marked, if it is not there)."""
+        folder = self.data.folder
+        path = Path(path)
+        try:
+            rel = path.resolve().relative_to(folder.resolve()) if path.is_absolute() else path
+        except ValueError:
+            return code_span(str(path))
+        return f"[{rel}]({rel})" if (folder / rel).exists() else f"{code_span(str(rel))} (not present)"

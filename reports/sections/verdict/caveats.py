@@ -1,0 +1,71 @@
+"""What limits the verdict: the run's mode, each stage's calibration and warnings, bottlenecks, the machine."""
+from __future__ import annotations
+
+from reports.format import f_ci, f_num, f_pct, f_share, names_of
+from reports.sections import load as load_section
+from reports.sections.verdict import http
+
+
+def caveats(ctx) -> list:
+    r = ctx.data
+    notes = []
+    if r.mode == "quick":
+        notes.append("A quick run: fewer rounds and shorter load tests; see a full run before deciding on small gaps.")
+    if r.micro:
+        notes += micro_caveats(ctx)
+    if r.load:
+        notes += load_caveats(r)
+    divergent = [n for n in r.names if r.kind(n) == "divergent"]
+    if divergent:
+        notes.append(f"Declared divergences ({names_of(divergent)}) are timed for comparison "
+                     f"but do not serve JSON; they are never the recommendation.")
+    env = r.environment()
+    if env.get("cores"):
+        notes.append(f"One machine: {env.get('cpu_model', 'unknown CPU')}, {env['cores']} cores; ratios travel "
+                     f"between machines better than absolute times.")
+    return notes
+
+
+def micro_caveats(ctx) -> list:
+    micro = ctx.data.micro
+    notes = []
+    cal = micro.get("calibration") or {}
+    if cal.get("planted_ns"):
+        notes.append(f"Microbenchmark calibration: a planted {cal['planted_ns']:,} ns was measured as "
+                     f"{f_num(cal.get('measured_ns'), 0)} ns {f_ci(cal.get('ci95'), 0)} "
+                     f"({cal.get('error_pct', 0):+.1f}%).")
+    notes += [f"Microbenchmarks: {w}" for w in micro["warnings"]]
+    notes.append("Construction cost is only the line that builds the response; routing, auth, the server "
+                 f"and the network are the rest of a request ({ctx.ref(load_section)}).")
+    return notes
+
+
+def load_caveats(r) -> list:
+    notes = []
+    run = r.load["run"]
+    for shape, facts in (run.get("shapes") or {}).items():
+        bottleneck = facts.get("bottleneck") or {}
+        if bottleneck.get("verdict") in ("load generator", "both"):
+            notes.append(f"**The load generator was a bottleneck** ({shape}: {bottleneck.get('detail', '')}): "
+                         f"that shape's throughput measures locust as much as the server; the times inside "
+                         f"the server are still the server's.")
+    shape, facts = r.primary_shape()
+    bottleneck = facts.get("bottleneck") or {}
+    if bottleneck.get("verdict") not in (None, "load generator", "both"):
+        notes.append(f"Load bottleneck ({shape} shape, the primary one): {bottleneck['verdict']}"
+                     + (f"; {bottleneck['detail']}" if bottleneck.get("detail") else "") + ".")
+    if (facts.get("steal_fraction") or 0) >= 0.01:
+        notes.append(f"Steal time during the {shape} load: {f_share(facts['steal_fraction'])} of CPU time.")
+    cal = r.load.get("calibration") or {}
+    if cal.get("planted_us") is not None:
+        notes.append(f"Load calibration: a planted {cal['planted_us']} µs per request was measured as "
+                     f"{f_num(cal.get('measured_us'), 1)} µs {f_ci(cal.get('ci95'), 1)} ({cal.get('error_pct', 0):+.1f}%).")
+    aa = http.aa_pct(r)
+    if aa is not None:
+        notes.append(f"Load resolution: the same idiom served twice, by two app instances in one server, "
+                     f"differed by {f_pct(aa, 2)} (A/A check); over HTTP, idioms closer than that "
+                     f"are not told apart here, whatever their intervals say.")
+    notes += [f"Load: {w}" for w in run.get("warnings") or []]
+    if run.get("status") not in (None, "ok") or run.get("incomplete"):
+        notes.append(f"The load run is {run.get('status')}; shapes not finished: {', '.join(run.get('incomplete') or []) or 'none'}.")
+    return notes
