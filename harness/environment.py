@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from harness.results import ROOT
+ROOT = Path(__file__).resolve().parent.parent  # harness.results.ROOT; not imported, so the probe can use this module
 
 PACKAGES = ("flask", "werkzeug", "flask-login", "orjson", "gunicorn", "locust", "pytest-benchmark", "numpy", "scipy")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -42,14 +42,20 @@ def git_commit() -> str | None:
         return None
 
 
+def installed_versions(names) -> dict:
+    """Each distribution's installed version, None where it is not installed."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
 def environment(mode: str | None = None) -> dict:
     """The machine and software a result was measured on."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = installed_versions(PACKAGES)
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": mode,

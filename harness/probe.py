@@ -2,9 +2,10 @@
 
 ``python -m harness.probe OUT.json [--variants a,b]`` runs inside each Flask release's nox environment
 (``noxfile.py``), from Flask 0.12 to 3.1, and writes the raw captures that ``harness.matrix`` classifies
-in the main .venv (schema: ``harness.schemas.CompatProbe``). So that it runs on every one of those
+in the main .venv (schema: ``harness.schemas.compat.CompatProbe``). So that it runs on every one of those
 releases, this module imports only the standard library, ``variants``, ``harness.conformance`` (the
-capture of one variant, shared with ``make verify``) and Flask itself; ``tests/test_matrix.py`` parses
+capture of one variant, shared with ``make verify``), ``harness.environment`` (installed versions) and
+Flask itself; ``tests/test_matrix.py`` parses
 it and fails on any other import, here or in the harness modules it pulls in.
 
 Before the variants, a control app (the shared routes and Flask-Login auth, answering with the oldest
@@ -20,11 +21,11 @@ import os
 import platform
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
 
 from harness.conformance import capture_variant
+from harness.environment import installed_versions
 from variants import select
 
 PACKAGES = ("flask", "werkzeug", "jinja2", "itsdangerous", "markupsafe", "click", "blinker", "flask-login", "orjson")
@@ -99,13 +100,7 @@ def probe_one(variant, log: ExceptionLog) -> dict:
 
 
 def installed_packages() -> dict:
-    found = {}
-    for name in PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    return installed_versions(PACKAGES)
 
 
 def probe(variants) -> dict:

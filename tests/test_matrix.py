@@ -273,7 +273,7 @@ def test_the_probe_command_writes_the_captures_and_rejects_unknown_variants(tmp_
 
 # The probe runs inside every old-Flask environment: the standard library, the variants, Flask (the
 # release under test) and the capture in harness.conformance are all it may import.
-PROBE_MAY_IMPORT = ("variants", "flask", "harness.conformance")
+PROBE_MAY_IMPORT = ("variants", "flask", "harness.conformance", "harness.environment")
 
 
 def _module_of(node) -> list:

@@ -108,6 +108,7 @@ class LoadTargetCheck(TypedDict, total=False):
     value: Optional[float]
     target: float
     met: bool
+    of: str  # the figure checked, where the name does not say (ci95_half_width_pct: "ratio_to_floor")
 
 
 class LoadFiles(TypedDict):
