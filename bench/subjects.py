@@ -108,8 +108,9 @@ def _request_context(app: Flask, scenario: str):
 
 # --- dispatch --------------------------------------------------------------------------------
 
-def prepared_environ(scenario: str) -> dict:
-    s = SCENARIO_TABLE[scenario]
+def prepared_environ(scenario) -> dict:
+    """The WSGI environ of a scenario's request: a name in ``contract.SCENARIOS`` or a ``Scenario``."""
+    s = SCENARIO_TABLE[scenario] if isinstance(scenario, str) else scenario
     return EnvironBuilder(path=s.path, method=s.method, headers=s.request_headers,
                           base_url="http://127.0.0.1/").get_environ()
 

@@ -66,6 +66,8 @@ STAGES = (
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
+    Stage("count", "bench.counts", "instructions and allocations per request under valgrind (skipped without it)",
+          (50, 150)),
     Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 8), always=True),
 )
 

@@ -69,6 +69,8 @@ def build(ctx) -> list:
             p = plain_now.get(n) or {}
             row += [f"{f_num(p.get('ratio_to_floor'), 1)} (min: {f_num(p.get('min_ratio_to_floor'), 1)})" if p else "n/a",
                     span(plain_all.get(n, []))]
+        if r.counts and r.counts["variants"]:
+            row.append(counted_ratio(r.counts, n))
         rows.append(row)
     worst_seq = max(((spread(seq_all[n]) or 1, n) for n in names), default=(None, None))
     worst_int = max(((spread(inter_all.get(n, [])) or 1, n) for n in names), default=(None, None))
@@ -79,6 +81,11 @@ def build(ctx) -> list:
                     f"`pytest bench --benchmark-enable`, one benchmark after another "
                     f"({f_num((r.plain or {}).get('max_time_s'), 2)} s each); each idiom's median construct time over "
                     f"the three scenarios, over the floor's median (and the same from the minimums).")
+    if r.counts and r.counts["variants"]:
+        what.append(f"**Instruction counts** (`make count`, {r.counts.get('mode')} run): the instructions of a whole "
+                    f"request (one WSGI call), counted by valgrind, as a ratio to {r.counts['reference']}'s on the same "
+                    f"status class, averaged over the classes. A different quantity (the whole request, not the "
+                    f"response's construction), but one that does not move between runs.")
     blocks = [Bullets(what)]
     if not with_plain:
         blocks.append(Note("Missing", "pytest-benchmark itself: " + r.stage_note("pytest-benchmark", "pytest-benchmark",
@@ -95,6 +102,8 @@ def build(ctx) -> list:
             "sequential, this run's passes", f"sequential, all {passes} passes"]
     if with_plain:
         head += ["pytest-benchmark, last run", f"pytest-benchmark, {plural(len(plain_runs) or 1, 'run')}"]
+    if r.counts and r.counts["variants"]:
+        head.append(f"instructions, whole request (× {r.counts['reference']})")
     blocks += [Figure("methods", "The methods side by side",
                       "Per idiom, every sequential pass, every run's interleaved estimate and every pytest-benchmark "
                       "run, as % off the idiom's median interleaved ratio; the line spans min to max. A tighter row "
@@ -107,6 +116,13 @@ def build(ctx) -> list:
                                        f"{f_num(h.get('wall_s'), 0)} s", f_share((h.get('cpu') or {}).get("steal_fraction")),
                                        f_num(h.get("planted_ns"), 0)] for h in runs], "llllrr")]))
     return blocks
+
+
+def counted_ratio(counts: dict, name: str) -> str:
+    """An idiom's instructions per request over the reference's, averaged over the status classes both were counted on."""
+    mine, ref = counts["variants"].get(name) or {}, counts["variants"].get(counts["reference"]) or {}
+    ratios = [mine[c]["instructions"] / ref[c]["instructions"] for c in mine if c in ref and ref[c].get("instructions")]
+    return f"{statistics.mean(ratios):.3f}" if ratios else "n/a"
 
 
 def plain_summary(names, plain_all, reference, runs, plain=None, floor_ns=None) -> str:

@@ -1,0 +1,238 @@
+"""The process ``make count`` (``bench.counts``) runs: ``python -m bench.count_worker``, one job line (JSON) per
+variant on standard input, its results as JSON lines on standard output; nothing else is printed unless it fails.
+
+After the imports, the process forks a child per job line, one after another, and reads nothing itself
+(``serve``: every child starts from the same state, so a variant's count does not depend on the others
+counted with it). A child reads its line, builds the variant's app, sends ``warmup`` rounds of every
+class's request (checking each answer against the contract), collects the garbage and freezes what is
+left (``gc.freeze``: collections during the measurement then see only the requests' own garbage, as in a
+long-running server whose start-up objects sit in the oldest generation), and then measures each class in
+a grandchild of its own, so that every class starts from the same state:
+
+- ``mode: count`` (under valgrind): grandchildren forked one after another: one that sends nothing, then per
+  class one that sends ``n`` requests, each followed by one that sends nothing. valgrind counts each
+  grandchild's instructions from the start of the root process to the grandchild's exit, so a counting
+  grandchild minus the mean of the two empty ones beside it is the cost of its ``n`` requests: start-up,
+  imports, app creation and warm-up cancel exactly, and so does the fork between them (to within the
+  difference of the two empty ones, which is recorded).
+- ``mode: alloc`` (natively): per class, garbage collections over ``gc_requests`` requests
+  (``gc.get_stats`` deltas), tracemalloc over ``trace_requests`` requests and the Python functions called
+  (cProfile call counts, which do not depend on the clock) over ``profile_requests``.
+
+The requests are ``bench.subjects.dispatch_call``: one WSGI call ``app(environ, start_response)`` with a
+prepared environ, the body read and the iterable closed. The classes are ``CLASSES``.
+"""
+from __future__ import annotations
+
+import cProfile
+import gc
+import json
+import os
+import tracemalloc
+from statistics import median
+
+from bench.subjects import dispatch_call, prepared_environ
+from variants import REGISTRY
+from variants.contract import ADMIN, CASES_BY_NAME, SCENARIOS, Scenario
+
+# The status classes counted: the contract's scenarios, and the admin 200 (``GET /api/admin`` as admin).
+# The admin class is not one of ``SCENARIOS`` because the floor (``harness.measure.floor_app``) answers by
+# method and path, and the admin 200 and the 401 share both; the other stages time only SCENARIOS.
+CLASSES = {**SCENARIOS, "admin": Scenario("admin", CASES_BY_NAME["api_admin_admin"], ADMIN)}
+
+
+def emit(event: dict) -> None:
+    """One JSON line on standard output, written whole (forked processes share the pipe)."""
+    data = (json.dumps(event) + "\n").encode()
+    while data:
+        data = data[os.write(1, data):]
+
+
+def check(name: str, cls: str, result) -> None:
+    line, body = result
+    case = CLASSES[cls].case
+    status = int(line.split(" ", 1)[0])
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if status != case.status or parsed != case.json:
+        emit({"event": "error", "variant": name, "class": cls,
+              "error": f"answered {line!r} {body[:80]!r}, expected {case.status} {case.json!r}"})
+        os._exit(3)
+
+
+def prepared(name: str, classes: list, warmup: int) -> tuple:
+    """The variant's app, warmed up on every class, garbage collected and frozen: (app, {class: call})."""
+    app = REGISTRY[name].create_app()
+    calls = {cls: dispatch_call(app, prepared_environ(CLASSES[cls])) for cls in classes}
+    for cls, call in calls.items():
+        check(name, cls, call())
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    gc.collect()
+    gc.freeze()
+    return app, calls
+
+
+def in_grandchild(work) -> int:
+    """Fork; the child runs ``work()`` and exits at once (no interpreter shutdown); the parent waits.
+    Returns the child's pid, or raises if it failed."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            work()
+        except BaseException as e:  # noqa: BLE001: reported, and the child must never return
+            emit({"event": "error", "error": f"{type(e).__name__}: {e}"})
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(5)
+    return pid
+
+
+def count(name: str, classes: list, calls: dict, n: int) -> None:
+    """Empty, count, empty, count, ..., empty: the grandchildren whose instructions are compared."""
+
+    def requests(call, n):
+        def work():
+            gc.enable()
+            for _ in range(n):
+                call()
+        return work
+
+    gc.disable()  # no collection in this process between the forks
+    plan = [(None, 0)]
+    for cls in classes:
+        plan += [(cls, n), (None, 0)]
+    for index, (cls, k) in enumerate(plan):
+        pid = in_grandchild(requests(calls[cls] if cls else None, k))
+        emit({"event": "fork", "variant": name, "class": cls, "n": k, "index": index, "pid": pid})
+
+
+def allocations(name: str, cls: str, app, requests: dict) -> dict:
+    """Garbage collections, tracemalloc figures and Python calls per request for one class."""
+    environ = prepared_environ(CLASSES[cls])
+    call = dispatch_call(app, environ)
+    gc.enable()
+    before = gc.get_stats()
+    for _ in range(requests["gc_requests"]):
+        call()
+    after = gc.get_stats()
+    per_1000 = 1000 / requests["gc_requests"]
+    collections = [round((a["collections"] - b["collections"]) * per_1000, 2) for a, b in zip(after, before)]
+    collected = round(sum(a["collected"] - b["collected"] for a, b in zip(after, before)) * per_1000, 1)
+
+    # tracemalloc from here on only: its traces are the blocks allocated since, so counting them is cheap
+    gc.collect()
+    gc.disable()  # a collection inside a request would free older requests' garbage into its figures
+    held, peaks = [], []
+
+    def measured(environ, start_response):
+        start_blocks = len(tracemalloc.take_snapshot().traces)
+        start_bytes = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+
+        def start(status, headers, exc_info=None):
+            held.append((len(tracemalloc.take_snapshot().traces) - start_blocks,
+                         tracemalloc.get_traced_memory()[0] - start_bytes))
+            return start_response(status, headers, exc_info)
+
+        starts.append(start_bytes)
+        return app(environ, start)
+
+    starts = []
+    traced = dispatch_call(measured, environ)
+    tracemalloc.start(1)
+    for _ in range(requests["trace_requests"]):
+        traced()
+        peaks.append(tracemalloc.get_traced_memory()[1] - starts[-1])
+    tracemalloc.stop()
+    gc.enable()
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(requests["profile_requests"]):
+        call()
+    profile.disable()
+    profile.create_stats()
+    calls = {}
+    for (path, line, function), stats in profile.stats.items():
+        where = python_function(path, line, function)
+        if where:
+            calls[where] = round(stats[1] / requests["profile_requests"], 2)  # all calls, recursive ones too
+    return {"event": "alloc", "variant": name, "class": cls,
+            "alloc_blocks": median(b for b, _ in held), "alloc_bytes": median(s for _, s in held),
+            "peak_bytes": median(peaks), "gc_collections_per_1000": collections, "gc_collected_per_1000": collected,
+            "python_calls": calls}
+
+
+def python_function(path: str, line: int, function: str):
+    """``package/module.py:line(function)`` for code in the packages the idioms use, else None."""
+    for marker in ("site-packages/", f"{os.sep}variants{os.sep}"):
+        if marker in path:
+            rest = path.split(marker, 1)[1]
+            return f"{'variants/' if marker != 'site-packages/' else ''}{rest}:{line}({function})"
+    return None
+
+
+NO_MORE = 100  # a child's exit code: standard input had no job left
+SETTLE = 2  # forks that do nothing first (see serve)
+
+
+def read_line(fd: int = 0) -> bytes:
+    """One line from ``fd``, a byte at a time: the children share the pipe, and a buffered read would take
+    the next child's line too."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line
+
+
+def next_job() -> int:
+    """In a fresh child: read one job line ({"mode", "variant", "classes", "n", "warmup", "requests"}) and do it."""
+    line = read_line()
+    if not line.strip():
+        return NO_MORE
+    job = json.loads(line)
+    name, classes = job["variant"], job["classes"]
+    app, calls = prepared(name, list(CLASSES), job["warmup"])
+    if job["mode"] == "count":
+        count(name, classes, calls, job["n"])
+    else:
+        for cls in classes:
+            in_grandchild(lambda cls=cls: emit(allocations(name, cls, app, job["requests"])))
+    emit({"event": "done", "variant": name})
+    return 0
+
+
+def serve() -> None:
+    """Fork a child per job line on standard input, one after another, until a child finds none.
+
+    This process reads nothing itself and keeps nothing between forks, so every child starts from the
+    same state whatever the jobs before it were: where an object lands in memory moves a request's
+    instruction count (objects hashed by identity, allocator pools) by up to a few tenths of a percent,
+    and a variant's count must not depend on which others were counted with it. The first forks
+    do nothing: they bring this process to the state it then keeps from one fork to the next."""
+    settle = SETTLE
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if settle else next_job())
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if settle:
+            settle -= 1
+        elif code == NO_MORE:
+            return
+        elif code != 0:
+            emit({"event": "failed", "exit": code})
+
+
+if __name__ == "__main__":
+    serve()

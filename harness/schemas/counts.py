@@ -1,0 +1,126 @@
+"""counts.json, its headline and history (make count, bench.counts)."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, TypedDict
+
+
+# --- counts.json (make count) ---
+# bench.counts writes CountsResult; summary.json gets CountsHeadline per variant and class; each run appends
+# a CountsHistoryRecord to counts_history.json. Classes: "success", "created", "unauthorized", "admin".
+
+class CountsHeadline(TypedDict):
+    """summary.json's variants.<name>.counts.<class>."""
+    instructions: float  # per request, headline seed and environment; the same to the instruction run to run
+    delta_pct: Optional[float]  # against jsonify_tuple on the same class
+    seed_spread_pct: Optional[float]  # (max - min) / min over the headline and spread seeds; null where not measured
+    alloc_blocks: Optional[float]  # tracemalloc: blocks allocated in the request, still held at start_response (median)
+    alloc_bytes: Optional[float]  # the same in bytes
+    gc_collections_per_1000: Optional[List[float]]  # [gen0, gen1, gen2] per 1,000 requests
+    gc_collected_per_1000: Optional[float]  # objects the collector freed per 1,000 requests
+
+
+class CountsCell(CountsHeadline):
+    peak_bytes: Optional[float]  # tracemalloc's peak during the request above its start (median)
+    raw: List[int]  # valgrind's counts: [counting process, empty before, empty after]
+    n: int  # requests in the counting process
+
+
+class CountsFunction(TypedDict):
+    function: str  # a C function (callgrind), outside the interpreter's re-entry cycles
+    instructions: float  # inclusive difference per request against the reference
+    share_pct: Optional[float]  # of the whole difference; inclusive shares overlap
+    calls: float  # difference in calls per request
+
+
+class CountsFile(TypedDict):
+    file: str  # a CPython source file ("Objects/dictobject.c"), or another library's path
+    role: str  # what that code does, where known
+    instructions: float  # self-cost difference per request; the shares of all files add up to 100%
+    share_pct: Optional[float]
+
+
+class CountsPythonCall(TypedDict):
+    function: str  # "flask/app.py:744(handle_http_exception)"
+    calls: float  # difference in calls per request (cProfile's call counts)
+
+
+class CountsAttribution(TypedDict):
+    variant: str
+    # "class" (a Python keyword, so not declared here): the status class
+    delta_pct: Optional[float]
+    difference: float  # instructions per request against the reference, as callgrind counted them
+    functions: List[CountsFunction]  # the top five
+    files: List[CountsFile]  # the top five
+    bytecode: dict  # {"instructions", "share_pct"}: _PyEval_EvalFrameDefault's own instructions
+    python_calls: List[CountsPythonCall]  # the top five
+
+
+class CountsSeedSpread(TypedDict):
+    seeds: List[int]  # the headline seed first
+    cells: List[str]  # "<variant>/<class>" measured on every seed
+    max_pct: Optional[float]
+    per_seed: Dict[str, Dict[str, float]]  # seed -> cell -> instructions per request
+    delta_pct_range: Dict[str, List[float]]  # cell -> [lowest, highest] delta_pct over the seeds (not the reference)
+    how: str
+
+
+class CountsChange(TypedDict):
+    variant: str
+    # "class": the status class
+    published: float
+    now: float
+    change_pct: float
+
+
+class CountsPublished(TypedDict, total=False):
+    file: Optional[str]  # reports/published/counts.json, or None when there is none
+    compared: int
+    flagged: List[CountsChange]  # cells that moved more than config.change_pct
+    published_commit: Optional[str]
+    published_mode: Optional[str]
+
+
+class CountsJob(TypedDict):
+    kind: str  # "headline" | "spread" | "alloc" | "attribution"
+    seed: int
+    tool: Optional[str]  # "cachegrind" | "callgrind" | None (natively)
+    cells: int
+    seconds: float
+    problem: Optional[str]
+
+
+class _CountsResult(TypedDict):
+    schema: str  # "flask-json-idioms/counts/1"
+    status: str  # "ok" | "incomplete" | "skipped" (valgrind missing: then only "reason" and "started" besides)
+    started: str
+    variants: Dict[str, Dict[str, CountsCell]]  # name -> class -> figures
+
+
+class CountsResult(_CountsResult, total=False):
+    reason: str  # why it was skipped
+    mode: str  # "quick" | "full"
+    wall_s: float
+    what: str
+    reference: str  # "jsonify_tuple"
+    classes: Dict[str, dict]  # class -> method, path, who, status
+    config: dict  # bench.counts.Mode's fields, seeds, thresholds, variants
+    environment: dict  # harness.environment.environment() + valgrind, process_environment, commands
+    seed_spread: CountsSeedSpread
+    allocations_what: str
+    attribution: List[CountsAttribution]
+    published: CountsPublished
+    jobs: List[CountsJob]
+    problems: List[str]
+
+
+class CountsHistoryRecord(TypedDict):
+    started: str
+    mode: str
+    git_commit: Optional[str]
+    wall_s: float
+    seed_spread_max_pct: Optional[float]
+    instructions: Dict[str, float]  # "<variant>/<class>" -> per request
+
+
+class CountsHistory(TypedDict):
+    runs: List[CountsHistoryRecord]  # the last 50

@@ -1,0 +1,315 @@
+"""``make count`` (bench.counts): the differential, the plan, the results' keys, the comparison with the published
+counts, callgrind's profiles read and compared, the report section; and, where valgrind is installed, two counts
+of the same request at the same seed and environment, which must be identical to the instruction."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from bench import callgrind, counts
+from bench.count_worker import CLASSES
+from harness.results import ROOT, read_json
+from reports.context import Context
+from reports.data import Results
+from reports.sections import counts as section
+
+HEADLINE_KEYS = {"instructions", "delta_pct", "seed_spread_pct", "alloc_blocks", "alloc_bytes",
+                 "gc_collections_per_1000", "gc_collected_per_1000"}
+
+
+def test_the_classes_are_the_scenarios_and_the_admin_200():
+    assert list(CLASSES) == ["success", "created", "unauthorized", "admin"]
+    admin = CLASSES["admin"]
+    assert (admin.method, admin.path, admin.case.who, admin.reply.status) == ("GET", "/api/admin", "admin", 200)
+    assert admin.request_headers == {"Authorization": "Bearer admin-token"}
+
+
+def forks(variant, plan):
+    """Fork events as the worker writes them: ``plan`` is [(class or None, n, pid)] in order."""
+    return [{"event": "fork", "variant": variant, "class": c, "n": n, "index": i, "pid": pid}
+            for i, (c, n, pid) in enumerate(plan)]
+
+
+def test_each_count_is_the_counting_process_less_the_mean_of_the_empty_ones_beside_it(tmp_path):
+    # per request 1,000 on success and 3,000 on unauthorized; each fork adds 10 instructions to what follows
+    raw = {1: 5_000_000, 2: 5_000_010 + 200 * 1000, 3: 5_000_020, 4: 5_000_030 + 200 * 3000, 5: 5_000_040}
+    for pid, n in raw.items():
+        (tmp_path / f"vg.{pid}").write_text(f"==1== I   refs:      {n:,}\n")
+    events = forks("a", [(None, 0, 1), ("success", 200, 2), (None, 0, 3), ("unauthorized", 200, 4), (None, 0, 5)])
+    cells = counts.counted_cells({"events": list(reversed(events)), "folder": tmp_path})
+    assert cells[("a", "success")]["instructions"] == 1000.0
+    assert cells[("a", "unauthorized")]["instructions"] == 3000.0
+    assert cells[("a", "success")]["raw"] == [raw[2], raw[1], raw[3]]
+    (tmp_path / "vg.5").unlink()  # a process whose count is missing leaves its cell out, never a wrong figure
+    assert set(counts.counted_cells({"events": events, "folder": tmp_path})) == {("a", "success")}
+
+
+def test_deltas_and_the_cells_chosen_for_attribution():
+    ins = {("jsonify_tuple", "success"): 1000.0, ("jsonify_tuple", "unauthorized"): 2000.0,
+           ("dear", "success"): 1010.0, ("dear", "unauthorized"): 2600.0, ("cheap", "success"): 900.0,
+           ("cheap", "unauthorized"): 1900.0, ("same", "success"): 1015.0}
+    d = counts.deltas(ins)
+    assert d[("dear", "unauthorized")] == 30.0 and d[("cheap", "success")] == -10.0 and d[("jsonify_tuple", "success")] == 0
+    # one cell per idiom (its largest), largest first, over 2% only, at most the limit
+    assert counts.attribution_cells(ins, 5) == [("dear", "unauthorized"), ("cheap", "success")]
+    assert counts.attribution_cells(ins, 1) == [("dear", "unauthorized")]
+    jobs = counts.plan_attribution(counts.FULL, counts.attribution_cells(ins, 5), list(CLASSES))
+    planned = {p["variant"]: p["classes"] for j in jobs for p in j.plan}
+    assert planned == {"jsonify_tuple": ["success", "unauthorized"], "dear": ["unauthorized"], "cheap": ["success"]}
+    assert all(j.tool == "callgrind" and j.seed == counts.HEADLINE_SEED for j in jobs)
+
+
+def test_the_plan_counts_every_cell_once_on_the_headline_seed_and_some_on_other_seeds():
+    names = ["jsonify_tuple", "dict_return", "abort_response"]
+    headline, others = counts.plan_jobs(counts.FULL, names, list(CLASSES))
+    cells = [(p["variant"], c) for j in headline for p in j.plan for c in p["classes"]]
+    assert sorted(cells) == sorted((n, c) for n in names for c in CLASSES)
+    assert {j.seed for j in headline} == {counts.HEADLINE_SEED} and {j.tool for j in headline} == {"cachegrind"}
+    spread = [j for j in others if j.kind == "spread"]
+    assert sorted(j.seed for j in spread) == sorted(counts.SPREAD_SEEDS) and len(spread) >= 3
+    assert counts.HEADLINE_SEED not in counts.SPREAD_SEEDS
+    assert [j.tool for j in others if j.kind == "alloc"] == [None]
+    for job in headline + others:
+        lines = job.worker_input().decode().splitlines()
+        assert [json.loads(x)["variant"] for x in lines] == [p["variant"] for p in job.plan]
+        assert job.timeout_s() > 60
+    env = counts.fixed_environment(3)
+    assert env["PYTHONHASHSEED"] == "3" and set(env) == {"PATH", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE"}
+
+
+def test_the_seed_spread_and_the_comparison_with_the_published_counts():
+    headline = {("a", "success"): 1000.0, ("b", "success"): 2000.0}
+    spreads = {1: {("a", "success"): 1002.0}, 2: {("a", "success"): 999.0}, 3: {("a", "success"): 1001.0}}
+    assert counts.seed_spreads(headline, spreads) == {("a", "success"): 0.3}  # 1002 / 999; b not measured on them
+    now = {"a": {"success": {"instructions": 1006.0}, "admin": {"instructions": 500.0}},
+           "b": {"success": {"instructions": 2004.0}}}
+    published = {"variants": {"a": {"success": {"instructions": 1000.0}, "admin": {"instructions": 500.0}},
+                              "b": {"success": {"instructions": 2000.0}}, "gone": {"success": {"instructions": 1.0}}},
+                 "environment": {"git_commit": "abc1234"}, "mode": "full"}
+    found = counts.compare_published(now, published)
+    assert found["compared"] == 3 and found["published_commit"] == "abc1234"
+    assert found["flagged"] == [{"variant": "a", "class": "success", "published": 1000.0, "now": 1006.0,
+                                 "change_pct": 0.6}]  # b moved 0.2%: under the 0.5% that is flagged
+    assert counts.compare_published(now, None)["flagged"] == []
+
+
+def fake_counts(status="ok") -> dict:
+    classes = list(CLASSES)
+    figures = {"jsonify_tuple": 770_000.0, "abort_response": 1_020_000.0, "orjson_response": 720_000.0}
+    variants = {n: {c: {"instructions": x + i, "delta_pct": round(100 * ((x + i) / (770_000.0 + i) - 1), 3),
+                        "seed_spread_pct": 0.2 if n == "jsonify_tuple" else None, "alloc_blocks": 62.0,
+                        "alloc_bytes": 4500.0, "peak_bytes": 4900.0, "gc_collections_per_1000": [10.0, 0.5, 0.0],
+                        "gc_collected_per_1000": 7900.0, "raw": [1, 2, 3], "n": 200}
+                    for i, c in enumerate(classes)} for n, x in figures.items()}
+    return {"schema": counts.SCHEMA, "status": status, "mode": "full", "started": "2026-01-01T00:00:00+00:00",
+            "wall_s": 100.0, "what": "instructions", "reference": "jsonify_tuple",
+            "classes": {c: {} for c in classes}, "variants": variants,
+            "config": {"n": 200, "headline_seed": 0, "attribute_pct": 2.0, "change_pct": 0.5},
+            "environment": {"process_environment": counts.fixed_environment(0)},
+            "seed_spread": {"seeds": [0, 1, 2, 3], "cells": ["jsonify_tuple/success"], "max_pct": 0.2},
+            "attribution": [{"variant": "abort_response", "class": "unauthorized", "delta_pct": 32.5, "difference": 250_000.0,
+                             "functions": [{"function": "visit_decref", "instructions": 6000.0, "share_pct": 2.4, "calls": 480.0}],
+                             "files": [{"file": "Modules/gcmodule.c", "role": "garbage collection", "instructions": 18000.0,
+                                        "share_pct": 7.2}],
+                             "bytecode": {"instructions": 57000.0, "share_pct": 22.8},
+                             "python_calls": [{"function": "flask/app.py:744(handle_http_exception)", "calls": 1.0}]}],
+            "published": {"file": "reports/published/counts.json", "compared": 12, "published_commit": "abc1234",
+                          "published_mode": "full", "flagged": [{"variant": "abort_response", "class": "unauthorized",
+                                                                 "published": 1_000_000.0, "now": 1_020_002.0,
+                                                                 "change_pct": 2.0}]},
+            "problems": []}
+
+
+def test_the_headline_has_exactly_the_issues_keys():
+    found = counts.headline(fake_counts())["variants"]
+    assert set(found) == {"jsonify_tuple", "abort_response", "orjson_response"}
+    for name, entry in found.items():
+        assert set(entry) == {"counts"} and set(entry["counts"]) == set(CLASSES)
+        for cell in entry["counts"].values():
+            assert set(cell) == HEADLINE_KEYS
+
+
+def render(tmp_path, data: dict, micro: dict | None = None) -> str:
+    (tmp_path / "counts.json").write_text(json.dumps(data))
+    if micro:
+        (tmp_path / "micro.json").write_text(json.dumps(micro))
+    ctx = Context(Results(tmp_path), tmp_path, sections=(section,))
+    from reports.document import to_markdown
+    return to_markdown(section.build(ctx))
+
+
+def test_the_report_section_shows_deltas_allocations_attribution_and_flagged_changes(tmp_path):
+    text = render(tmp_path, fake_counts())
+    assert "+250,000 (+32.5%)" in text  # abort_response on success: 1,020,000 vs 770,000
+    assert "770,000" in text and "0.20%" in text
+    assert "Modules/gcmodule.c" in text and "visit_decref" in text and "handle_http_exception" in text
+    assert "abort_response on unauthorized 1,000,000 → 1,020,002 (+2.00%)" in text
+    assert (tmp_path / "charts" / "counts_delta.png").exists()
+
+
+def test_the_report_names_pairs_that_counts_and_timings_order_differently(tmp_path):
+    def timed(ns):
+        return {"scenarios": {c: {"dispatch_ns": {"median": ns, "ci95": [ns * 0.99, ns * 1.01]}} for c in CLASSES}}
+
+    # orjson_response executes ~7% fewer instructions than jsonify_tuple but is timed slower
+    micro = {"started": "2026-01-01T00:00:00+00:00", "mode": "full",
+             "results": {"variants": {"jsonify_tuple": timed(250_000.0), "orjson_response": timed(260_000.0),
+                                      "abort_response": timed(340_000.0)}}}
+    text = render(tmp_path, fake_counts(), micro)
+    assert "Counts and timings disagree" in text and "`jsonify_tuple` executes" in text
+    assert "`orjson_response`" in text.split("Counts and timings disagree")[1]
+    assert "abort_response` executes" not in text  # ordered alike by both
+
+
+def test_a_skipped_count_says_how_to_get_valgrind(tmp_path):
+    env = {**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "PATH": str(tmp_path), "QUICK": "1"}
+    done = subprocess.run([sys.executable, "-m", "bench.counts"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == [f"count: skipped: valgrind is not installed ({counts.INSTALL_HINT})"]
+    assert read_json(tmp_path / "counts.json")["status"] == "skipped"
+    assert "apt-get install valgrind" in render(tmp_path, read_json(tmp_path / "counts.json"))
+
+
+CALLGRIND = """# callgrind format
+version: 1
+positions: line
+events: Ir
+summary: 1000
+
+fl=(1) /build/Python-3.11.7/Python/ceval.c
+fn=(1) main
+1 100
+cfl=(1)
+cfn=(2) encode
+calls=1 5
+2 600
+cfn=(3) alloc
+calls=2 9
+3 50
+
+fn=(2)
+5 200
+cfn=(2)
+calls=1 5
+6 300
+fi=(2) /build/Python-3.11.7/Objects/obmalloc.c
+7 40
+fe=(1)
+8 10
+cfn=(3)
+calls=3 9
+9 50
+
+fl=(2)
+fn=(3)
+9 100
+"""
+
+
+def test_callgrind_profiles_are_read_with_recursion_counted_once_and_costs_by_file(tmp_path):
+    path = tmp_path / "cg.1"
+    path.write_text(CALLGRIND)
+    p = callgrind.parse(path)
+    assert p.total == 1000
+    assert p.self_cost == {"main": 100, "encode": 250, "alloc": 100}
+    assert p.calls == {"encode": 2, "alloc": 5}  # the recursive call too
+    inclusive = p.inclusive()
+    assert inclusive["encode"] == 600  # its own recursive call (300) is inside the 600, not added to it
+    assert inclusive["alloc"] == 100 and inclusive["main"] == 100 + 600 + 50
+    assert p.files == {"/build/Python-3.11.7/Python/ceval.c": 310, "/build/Python-3.11.7/Objects/obmalloc.c": 140}
+
+
+def test_attribution_leaves_out_the_spine_and_cycles_and_its_file_shares_add_up():
+    def cell(total, encode, alloc, eval_self, edges):
+        return {"total": total, "inclusive": {"main": total, "encode": encode, "alloc": alloc, "eval": total * 2},
+                "self": {"_PyEval_EvalFrameDefault": eval_self}, "calls": {"alloc": alloc / 10},
+                "files": {"/b/Python/ceval.c": eval_self, "/b/Objects/obmalloc.c": total - eval_self}, "edges": edges}
+
+    edges = {("main", "eval"), ("eval", "call"), ("call", "eval"), ("eval", "encode"), ("encode", "alloc")}
+    assert callgrind.reentrant(edges) == {"eval", "call"}
+    found = callgrind.attribute(cell(1300, 500, 200, 400, edges), cell(1000, 300, 100, 300, edges))
+    assert found["difference"] == 300
+    assert [f["function"] for f in found["functions"]] == ["encode", "alloc"]  # not main (spine), not eval (cycle)
+    assert found["functions"][0]["share_pct"] == pytest.approx(66.7) and found["functions"][1]["calls"] == 10
+    assert sum(f["share_pct"] for f in found["files"]) == pytest.approx(100)
+    assert found["files"][0]["file"] == "Objects/obmalloc.c" and found["bytecode"]["instructions"] == 100
+
+
+needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None,
+                                    reason="valgrind is not installed (Debian/Ubuntu: apt-get install valgrind)")
+
+
+@needs_valgrind
+def test_two_counts_at_the_same_seed_and_environment_are_identical_to_the_instruction(tmp_path):
+    """Two worker processes in parallel, the same tiny job: every process's count, and so the differential."""
+    job = counts.Job("headline", "cachegrind", counts.HEADLINE_SEED,
+                     [{"variant": "jsonify_tuple", "classes": ["unauthorized"]}], n=3, warmup=2)
+    runner = counts.Runner(shutil.which("valgrind"), tmp_path)
+    outcomes = [None, None]
+
+    def run(i):
+        outcomes[i] = runner.run(job, i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert all(o and o["problem"] is None for o in outcomes), outcomes
+    first, second = (counts.counted_cells(o)[("jsonify_tuple", "unauthorized")] for o in outcomes)
+    assert first["raw"] == second["raw"]  # the counting process and both empty ones, to the instruction
+    assert first["instructions"] == second["instructions"]
+    # and it is a request's worth: hundreds of thousands of instructions, not start-up (hundreds of millions)
+    assert 100_000 < first["instructions"] < 5_000_000
+
+
+def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
+    from harness.schemas import counts as schemas
+
+    names, classes = ["jsonify_tuple", "abort_response"], ["success", "unauthorized"]
+    per_request = {("jsonify_tuple", "success"): 1000, ("jsonify_tuple", "unauthorized"): 2000,
+                   ("abort_response", "success"): 1000, ("abort_response", "unauthorized"): 2600}
+
+    def counted(kind, seed, extra=0):
+        folder = tmp_path / f"{kind}-{seed}"
+        folder.mkdir()
+        events, pid = [], 100
+        for name in names:
+            plan = [(None, 0)] + [x for c in classes for x in ((c, 10), (None, 0))]
+            for i, (c, n) in enumerate(plan):
+                pid += 1
+                count = 10_000_000 + pid + (n * per_request[(name, c)] + extra * n if c else 0)
+                (folder / f"vg.{pid}").write_text(f"I   refs:  {count:,}\n")
+                events.append({"event": "fork", "variant": name, "class": c, "n": n, "index": i, "pid": pid})
+        job = counts.Job(kind, "cachegrind", seed, [{"variant": n, "classes": classes} for n in names], 10)
+        return {"job": job, "events": events, "folder": folder, "problem": None, "seconds": 1.0}
+
+    alloc = {"job": counts.Job("alloc", None, 0, []), "folder": tmp_path, "problem": None, "seconds": 1.0,
+             "events": [{"event": "alloc", "variant": n, "class": c, "alloc_blocks": 62.0, "alloc_bytes": 4500.0,
+                         "peak_bytes": 4900.0, "gc_collections_per_1000": [10.0, 0.5, 0.0],
+                         "gc_collected_per_1000": 7900.0, "python_calls": {"flask/app.py:1(f)": 1.0}}
+                        for n in names for c in classes]}
+    outcomes = [counted("headline", 0), alloc, *(counted("spread", s, extra=s) for s in counts.SPREAD_SEEDS)]
+    found = counts.assemble(counts.QUICK, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
+    assert found["status"] == "ok" and not found["problems"]
+    assert set(found) <= set(schemas.CountsResult.__annotations__)
+    assert set(schemas.CountsResult.__required_keys__) <= set(found)
+    cell = found["variants"]["abort_response"]["unauthorized"]
+    assert set(cell) == set(schemas.CountsCell.__annotations__)
+    assert cell["instructions"] == 2600.0 and cell["delta_pct"] == 30.0
+    # seed 3 adds 3 instructions per request (harness.stats.spread: max / min to 4 places)
+    assert cell["seed_spread_pct"] == pytest.approx(100 * 3 / 2600, abs=0.01)
+    assert found["seed_spread"]["max_pct"] == pytest.approx(0.3, abs=0.01)  # 3 over 1000 on success
+    lo, hi = found["seed_spread"]["delta_pct_range"]["abort_response/unauthorized"]  # 2603 / 2003 on seed 3
+    assert lo == pytest.approx(100 * (2603 / 2003 - 1), abs=0.001) and hi == 30.0
+    assert set(counts.history_record(found)) == set(schemas.CountsHistoryRecord.__annotations__)
+    headline = counts.headline(found)["variants"]["jsonify_tuple"]["counts"]["success"]
+    assert set(headline) == set(schemas.CountsHeadline.__annotations__) == HEADLINE_KEYS
+    del outcomes[0]["events"][1]  # a counting process lost: its cell is reported, not invented
+    broken = counts.assemble(counts.QUICK, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
+    assert broken["status"] == "incomplete" and "jsonify_tuple/success" in broken["problems"][-1]
