@@ -1,8 +1,10 @@
 # Settable on the command line: make bench QUICK=1 VARIANTS=jsonify_tuple,dict_return
-PYTHON ?= python3.11
+# PYTHON: the interpreter .venv/ is built with; empty: the newest supported one that runs (harness/bootstrap.sh).
+PYTHON ?=
 VENV ?= .venv
 QUICK ?=
 VARIANTS ?=
+BASE ?= reports/published
 export QUICK VARIANTS
 
 BIN := $(VENV)/bin
@@ -15,15 +17,20 @@ help:
 	@echo "usage: make TARGET [QUICK=1] [VARIANTS=a,b]"
 	@grep -hE '^\.PHONY: [a-z-]+ +## ' $(MAKEFILE_LIST) | sed -E 's/^\.PHONY: ([a-z-]+) +## (.*)/  \1|\2/' | column -t -s '|'
 
-# The virtual environment, rebuilt only when the pinned dependencies change.
-$(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=..." >&2; exit 2; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@touch $@
+# The virtual environment: exactly uv.lock, updated only when the pins change (and rebuilt when PYTHON= names
+# another interpreter than the one it has: the script checks that, so it runs whenever PYTHON is given).
+$(STAMP): pyproject.toml uv.lock $(if $(strip $(PYTHON)),FORCE)
+	@PYTHON='$(PYTHON)' VENV='$(VENV)' sh harness/bootstrap.sh install
 
-.PHONY: install  ## create .venv/ with the pinned dependencies
+.PHONY: FORCE
+FORCE:
+
+.PHONY: install  ## create .venv/ with exactly the locked versions (uv.lock); PYTHON=/path/to/python3.X picks the interpreter
 install: $(STAMP)
+
+.PHONY: lock  ## regenerate uv.lock after changing a pin in pyproject.toml (make install refuses a lock that does not match)
+lock:
+	$(if $(wildcard $(BIN)/uv),$(BIN)/uv,uv) lock
 
 .PHONY: test  ## run the test suite (correctness, auth, properties, gunicorn on the wire, benchmark smoke runs)
 test: $(STAMP)
@@ -46,6 +53,10 @@ micro: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m loadtests.run
 
+.PHONY: count  ## instructions and allocations per request under valgrind (a stage of bench): reports/out/counts.json (QUICK=1)
+count: $(STAMP)
+	$(BIN)/python -m bench.counts
+
 .PHONY: matrix  ## conformance across Flask releases (nox, one venv per version): reports/out/compat.json
 matrix: $(STAMP)
 	$(BIN)/python -m harness.matrix
@@ -57,6 +68,10 @@ report: $(STAMP)
 .PHONY: publish  ## copy a full run's report and raw data into reports/published/ (committed; refuses a quick run)
 publish: $(STAMP)
 	$(BIN)/python -m reports.publish
+
+.PHONY: compare  ## compare reports/out with another run (BASE=folder with summary.json, default reports/published); exit 1 on a regression
+compare: $(STAMP)
+	$(BIN)/python -m reports.compare --base $(BASE)
 
 .PHONY: clean  ## remove generated results (reports/out/) and caches; keeps .venv/
 clean:

@@ -1,8 +1,11 @@
-"""What every result records: versions, CPU, governor, git commit, and steal/CPU time from /proc."""
+"""What every result records: every installed distribution and the lock's hash, CPU, governor, git commit,
+and steal/CPU time from /proc."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # harness.results.ROOT; not imported, so the probe can use this module
 
-PACKAGES = ("flask", "werkzeug", "flask-login", "orjson", "gunicorn", "locust", "pytest-benchmark", "numpy", "scipy")
+LOCK = ROOT / "uv.lock"
+# The distributions a reader looks for first (the report lists them by name, and counts the rest).
+HEADLINE_PACKAGES = ("flask", "werkzeug", "flask-login", "orjson", "gunicorn", "locust", "pytest-benchmark", "numpy",
+                     "scipy")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -53,15 +59,39 @@ def installed_versions(names) -> dict:
     return found
 
 
+def normalized(name: str) -> str:
+    """A distribution's name as PEP 503 compares them: "Flask_Login" -> "flask-login"."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_distributions() -> dict:
+    """Every distribution this interpreter can import from: normalized name -> version, sorted by name (where
+    a name is installed twice, the one found first on sys.path, as import finds it)."""
+    found = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found.setdefault(normalized(name), dist.version)
+    return dict(sorted(found.items()))
+
+
+def lock_sha256(path: Path = LOCK) -> str | None:
+    """The SHA-256 of uv.lock, the exact versions `make install` installed; None where there is no lock."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def environment(mode: str | None = None) -> dict:
     """The machine and software a result was measured on."""
-    versions = installed_versions(PACKAGES)
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": mode,
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
-        "packages": versions,
+        "packages": installed_distributions(),
+        "lock_sha256": lock_sha256(),
         "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
         "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),

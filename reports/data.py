@@ -8,7 +8,8 @@ Each stage's data comes from the stage's own file, never from a copy elsewhere:
 - pytest-benchmark: ``pytest_benchmark_history.json`` (``bench.pytest_benchmark_run``): every run's
   figures, the last one this run's;
 - load: ``load.json`` (``loadtests.run``);
-- Flask versions: ``compat.json`` (``make matrix``, not part of ``make bench``).
+- Flask versions: ``compat.json`` (``make matrix``, not part of ``make bench``);
+- instructions and allocations per request: ``counts.json`` (``bench.counts``, ``make count``).
 
 The files' shapes are in ``harness.schemas``. A missing file is noted (a section then says which
 stage did not leave it, and why); a corrupt file, or one whose shape cannot be read, is reported on
@@ -25,8 +26,8 @@ from harness.results import ResultError, read_json
 
 # The result files beside a report, in the order the report lists them.
 FILES = ("summary.json", "conformance.json", "micro.json", "micro_history.json", "pytest_benchmark.json",
-         "pytest_benchmark_history.json", "load.json", "compat.json")
-MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro", "load": "load"}
+         "pytest_benchmark_history.json", "load.json", "compat.json", "counts.json")
+MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro", "load": "load", "count": "count"}
 # Targets of the load test that are controls, not idioms.
 LOAD_CONTROLS = ("floor", "planted", "planted_reference", "reference")
 KINDS = {"conforms": "correct", "declared divergence": "divergent", "BROKEN": "broken"}
@@ -57,6 +58,7 @@ class Results:
         self.plain = self._plain()
         self.load = self._view("load.json", self._load)
         self.compat = self.read("compat.json")
+        self.counts = self._view("counts.json", self._counts)
         self.names = self._names()
 
     def read(self, name: str):
@@ -159,12 +161,34 @@ class Results:
                                                   for s, v in shapes.items()})
         return {"source": name, "variants": variants, "floor": floor, "run": run, "calibration": calibration}
 
+    def _counts(self, name: str, raw: dict):
+        """counts.json as the report reads it: per variant and class the figures (``variants``), the
+        attribution, the seed spread, the comparison with the published counts; a run skipped for want of
+        valgrind as ``{"skipped": reason}``."""
+        if raw.get("status") == "skipped":
+            return {"source": name, "skipped": raw.get("reason") or "skipped", "variants": {}}
+        variants = {n: c for n, c in (raw.get("variants") or {}).items() if isinstance(c, dict) and c}
+        if not variants:
+            return None
+        if self._stale("count", raw.get("started")):
+            self.problems[name] = (f"from an earlier run (started {raw.get('started')}), not used: the count stage "
+                                   f"of this run did not succeed")
+            return None
+        return {"source": name, "skipped": None, "variants": variants, "reference": raw.get("reference", "jsonify_tuple"),
+                "classes": list(raw.get("classes") or {}), "mode": raw.get("mode"), "started": raw.get("started"),
+                "what": raw.get("what"), "allocations_what": raw.get("allocations_what"),
+                "seed_spread": raw.get("seed_spread") or {}, "attribution": raw.get("attribution") or [],
+                "published": raw.get("published") or {}, "config": raw.get("config") or {},
+                "environment": raw.get("environment") or {}, "problems": raw.get("problems") or [],
+                "wall_s": raw.get("wall_s")}
+
     def _names(self) -> list:
         """The variants of this run, in the registry's order (then any the registry does not know)."""
         from variants import REGISTRY
 
         found = set(self.run.get("variants") or [])
-        for source in (self.conformance, self.micro and self.micro["variants"], self.load and self.load["variants"]):
+        for source in (self.conformance, self.micro and self.micro["variants"], self.load and self.load["variants"],
+                       self.counts and self.counts["variants"]):
             found.update(source or {})
         return [n for n in REGISTRY if n in found] + sorted(found - set(REGISTRY))
 

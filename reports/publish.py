@@ -1,7 +1,10 @@
 """``make publish``: a full run's report and raw data, copied into ``reports/published/`` (committed).
 
 Refuses (exit 2, one line) unless ``reports/out/summary.json`` is from a full run (``run.mode`` is
-"full"): a quick pass is not the answer to publish. Then it copies the raw JSON files beside the
+"full"): a quick pass is not the answer to publish; and unless the git work tree is clean (no change to
+a tracked file, committed or not; untracked files do not count): the published summary.json records the
+commit it was published from (``published.commit``), and the report states it, so that commit must be
+exactly the code and settings in the tree. Then it copies the raw JSON files beside the
 report into ``reports/published/`` and renders the report there from those copies, so every link in
 the published REPORT.md points at a file that is published with it. Files over ``MAX_BYTES`` are
 not published as they are (``summary.json`` and ``conformance.json`` always are): ``micro.json`` loses its per-round samples (``rounds``; the estimates,
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.cli import UsageError, entry_point
@@ -22,6 +27,7 @@ from reports.data import FILES, Results
 from reports.render import render
 
 PUBLISHED = ROOT / "reports" / "published"
+REPO = ROOT  # the work tree whose commit a publication records
 MAX_BYTES = 2 * 1024 * 1024
 ALWAYS = ("summary.json", "conformance.json")  # the report cannot be rendered without them, whatever their size
 
@@ -36,6 +42,30 @@ def check_full_run(results: Path) -> dict:
         raise UsageError(f"{path} is from a {mode or 'unknown'} run, not a full one: run `make bench` without QUICK=1 "
                          f"before `make publish`")
     return summary
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UsageError(f"cannot run git in {repo} ({e}): `make publish` records the commit it publishes from") from None
+
+
+def clean_commit(repo: Path) -> dict:
+    """The commit checked out in ``repo`` (``commit``, ``short``); UsageError if a tracked file differs from it."""
+    head = _git(repo, "rev-parse", "HEAD")
+    if head.returncode != 0:
+        why = (head.stderr.strip().splitlines() or ["no commit"])[0]
+        raise UsageError(f"{repo} is not a git work tree with a commit ({why}): `make publish` records the commit it "
+                         f"publishes from")
+    changed = _git(repo, "status", "--porcelain", "--untracked-files=no").stdout.splitlines()
+    if changed:
+        paths = [line[3:] for line in changed]
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        raise UsageError(f"the work tree has uncommitted changes to {len(paths)} tracked file(s) ({shown}): commit them "
+                         f"first, so that the published report names the commit it is from")
+    commit = head.stdout.strip()
+    return {"commit": commit, "short": _git(repo, "rev-parse", "--short", "HEAD").stdout.strip() or commit[:7]}
 
 
 def trimmed_micro(path: Path) -> dict:
@@ -62,9 +92,15 @@ def copy_locust_csv(results: Path, target: Path) -> list:
     return notes
 
 
-def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
+def measured_at(results: Path) -> str | None:
+    """The commit the run's results were measured at, as their environment recorded it ("-dirty" if changed)."""
+    return Results(results).environment().get("git_commit")
+
+
+def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = None) -> list:
     """Copy the raw files and render the report into ``target``; the notes on what was left out."""
     check_full_run(results)
+    origin = clean_commit(REPO if repo is None else repo)
     if target.exists():
         if any(target.iterdir()) and not (target / "REPORT.md").exists():
             raise UsageError(f"{target} holds files that are not a published report; not replacing them")
@@ -87,7 +123,13 @@ def publish(results: Path = OUT, target: Path = PUBLISHED) -> list:
     if (results / "compat").is_dir():
         shutil.copytree(results / "compat", target / "compat")
     notes += copy_locust_csv(results, target)
-    merge_summary({"published": {"from": str(results), "omitted": omitted}}, out=target)
+    measured = measured_at(results)
+    if not (measured and not measured.endswith("-dirty") and origin["commit"].startswith(measured)):
+        notes.append(f"the results were measured at {measured or 'an unrecorded commit'}, not at the commit published "
+                     f"from ({origin['short']}); the report says so")
+    merge_summary({"published": {"from": str(results), "omitted": omitted, "commit": origin["commit"],
+                                 "commit_short": origin["short"], "measured_at": measured,
+                                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}}, out=target)
     (target / "summary.json.lock").unlink(missing_ok=True)
     render(target, target)
     return notes
@@ -102,7 +144,8 @@ def main(argv=None) -> int:
     notes = publish(Path(args.results), Path(args.to))
     for note in notes:
         print(f"  note: {note}")
-    print(f"published {Path(args.to) / 'REPORT.md'} and its data; commit {Path(args.to)} to share it")
+    print(f"published {Path(args.to) / 'REPORT.md'} and its data from commit "
+          f"{read_json(Path(args.to) / 'summary.json')['published']['commit_short']}; commit {Path(args.to)} to share it")
     return 0
 
 

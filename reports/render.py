@@ -48,10 +48,25 @@ def head(ctx: Context) -> list:
                    + f"; rendered {datetime.now(timezone.utc).isoformat(timespec='seconds')} by "
                      f"`python -m reports.render` from the raw results beside this file ({found})."),
               Para(" · ".join(f"[{t}](#{slug(t)})" for t in (heading(i, s) for i, s in enumerate(SECTIONS, 1))))]
+    published = r.summary.get("published") or {}
+    if published.get("commit"):
+        blocks.append(Para(published_from(published)))
     if mode == "quick":
         blocks.append(Note("Quick run", "fewer rounds and shorter load tests than a full run; the figures are "
                                         "indicative. `make bench` (without QUICK=1) is the run to publish."))
     return blocks
+
+
+def published_from(published: dict) -> str:
+    """The commit a published report is from (``make publish`` refuses a tree with uncommitted changes)."""
+    commit, measured = published["commit"], published.get("measured_at")
+    text = f"Published from commit `{published.get('commit_short') or commit[:7]}` (a clean work tree)"
+    if published.get("date"):
+        text += f" on {published['date']}"
+    if measured and not measured.endswith("-dirty") and commit.startswith(measured):
+        return text + ", the commit the results were measured at."
+    return text + (f"; the results were measured at `{measured}`, which is not that commit: the code measured may differ "
+                   f"from it." if measured else "; the results do not record the commit they were measured at.")
 
 
 def section(ctx: Context, number: int, module) -> list:

@@ -28,7 +28,8 @@ RATIO["jsonify_tuple"] = round(RATIO["json_provider"] * 1.004, 4)
 SCENARIOS = ("success", "created", "unauthorized")
 STARTED = "2026-11-25T10:00:00+00:00"
 SECTIONS = ["1. Verdict", "2. Conformance matrix", "3. Construction cost", "4. Methods side by side",
-            "5. Load over HTTP", "6. Flask version compatibility", "7. Environment and raw data"]
+            "5. Load over HTTP", "6. Instructions and allocations per request", "7. Flask version compatibility", "8. Environment and raw data",
+            "9. Comparison with a base run"]
 
 
 def est(x, spread=0.005):
@@ -199,7 +200,7 @@ def conformance_json(tmp_path_factory):
     return json.loads((folder / "conformance.json").read_text())
 
 
-def write_results(folder: Path, conformance: dict, *, micro=True, load=True, compat=True, hist=True) -> Path:
+def write_results(folder: Path, conformance: dict, *, micro=True, load=True, compat=True, hist=True, counts=True) -> Path:
     """A results folder as make bench leaves it: each stage's own file, and the summary as its index."""
     folder.mkdir(parents=True, exist_ok=True)
     merge_summary(summary(micro, load, hist), out=folder)
@@ -215,6 +216,9 @@ def write_results(folder: Path, conformance: dict, *, micro=True, load=True, com
         (folder / "load" / "paced_stats.csv").write_text("Type,Name,Request Count\n")
     if compat:
         write_json(folder / "compat.json", compat_json())
+    if counts:
+        from tests.test_counts import fake_counts  # make count's results, as tests/test_counts.py fakes them
+        write_json(folder / "counts.json", fake_counts())
     return folder
 
 
@@ -279,9 +283,9 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "[load/paced_stats.csv](load/paced_stats.csv)" in load and "`load/paced.html` (not present)" in load
     assert "19.4 µs" in load  # load calibration
     assert "A/A check: jsonify_tuple against a second instance of itself differs by 0.37 µs" in load
-    compat = section(md, "6. Flask version compatibility")
+    compat = section(md, "7. Flask version compatibility")
     assert "KeyError: 1 (on GET /)" in compat and "BYTES-CHANGE-SUMMARY" in compat
-    env = section(md, "7. Environment and raw data")
+    env = section(md, "8. Environment and raw data")
     assert "Test CPU 9000" in env and "`abc1234`" in env and "[micro.json](micro.json)" in env
 
 
@@ -318,7 +322,7 @@ def test_html_is_self_contained_and_shows_what_the_markdown_shows(full):
 def test_charts_exist_as_png_and_svg(full):
     folder, md, _ = full
     stems = re.findall(r"\(charts/([\w-]+)\.png\)", md)
-    assert set(stems) == {"construction_cost", "methods", "load_ratio", "load_latency", "compat"}
+    assert set(stems) == {"construction_cost", "methods", "load_ratio", "load_latency", "compat", "counts_delta"}
     for stem in stems:
         assert (folder / "charts" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (folder / "charts" / f"{stem}.svg").read_text()
@@ -348,7 +352,7 @@ def test_missing_stages_and_files_are_reported_not_crashed_on(tmp_path, conforma
     assert "Could not render" not in md
     assert "The micro stage failed in this run: failed (exit code 1)" in section(md, "3. Construction cost")
     assert "The load stage did not run in this run: missing (loadtests.run is not built yet)" in section(md, "5. Load over HTTP")
-    assert "`make matrix` has not run" in section(md, "6. Flask version compatibility")
+    assert "`make matrix` has not run" in section(md, "7. Flask version compatibility")
     assert "Construction cost unknown" in section(md, "1. Verdict")
     assert not list((folder / "charts").glob("construction_cost.*"))
 
@@ -460,7 +464,50 @@ def test_publish_refuses_a_quick_run_or_no_run(tmp_path, conformance_json):
         publish_module.publish(tmp_path / "nothing", tmp_path / "pub")
 
 
-def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, conformance_json, monkeypatch):
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def clean_repo(tmp_path, monkeypatch):
+    """A git work tree with one commit and nothing changed, as the tree make publish records."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    (repo / "tracked.txt").write_text("one\n")
+    git(repo, "add", "tracked.txt")
+    git(repo, "commit", "--quiet", "-m", "one")
+    monkeypatch.setattr(publish_module, "REPO", repo)
+    return repo
+
+
+def test_publish_refuses_a_dirty_tree_and_records_the_clean_commit(tmp_path, conformance_json, clean_repo, capsys):
+    folder = write_results(tmp_path / "out", conformance_json, load=False, compat=False)
+    target = tmp_path / "published"
+    (clean_repo / "tracked.txt").write_text("two\n")
+    with pytest.raises(SystemExit) as stopped:
+        publish_module.main(["--results", str(folder), "--to", str(target)])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("error: the work tree has uncommitted changes to 1 tracked file(s) (tracked.txt): commit")
+    assert not target.exists()
+    git(clean_repo, "commit", "--quiet", "-am", "two")
+    (clean_repo / "untracked.txt").write_text("not part of the tree's state\n")
+    assert publish_module.main(["--results", str(folder), "--to", str(target)]) == 0
+    head, short = git(clean_repo, "rev-parse", "HEAD"), git(clean_repo, "rev-parse", "--short", "HEAD")
+    published = json.loads((target / "summary.json").read_text())["published"]
+    assert published["commit"] == head and published["commit_short"] == short and published["measured_at"] == "abc1234"
+    assert f"from commit {short};" in capsys.readouterr().out
+    md = (target / "REPORT.md").read_text()
+    assert f"Published from commit `{short}` (a clean work tree)" in md
+    assert "the results were measured at `abc1234`, which is not that commit" in md
+    assert f"| published from commit | `{head}` (a clean work tree)" in section(md, "8. Environment and raw data")
+    with pytest.raises(UsageError, match="not a git work tree"):
+        publish_module.clean_commit(tmp_path / "out")
+
+
+def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, conformance_json, monkeypatch, clean_repo):
     folder = write_results(tmp_path / "out", conformance_json)
     target = tmp_path / "published"
     monkeypatch.setattr(publish_module, "MAX_BYTES", 100_000)  # micro.json (~106 kB) is over it, load.json not

@@ -1,6 +1,7 @@
 """Environment and raw data: the machine, the stages of this run, and every result file beside the report."""
 from __future__ import annotations
 
+from harness.environment import HEADLINE_PACKAGES
 from reports.data import FILES
 from reports.document import Heading, Note, Para, Table, code_span
 from reports.format import f_num, f_share, name_of
@@ -24,15 +25,30 @@ def machine(r) -> list:
             ["microbenchmarks measured", (r.micro or {}).get("started") or env.get("date", "n/a")],
             ["load measured", ((r.load or {}).get("run") or {}).get("date", "n/a")],
             ["Flask matrix measured", ((r.compat or {}).get("environment") or {}).get("date", "n/a")],
-            ["git commit", code_span(env.get("git_commit") or "unknown")],
+            ["git commit (measured at)", code_span(env.get("git_commit") or "unknown")],
             ["Python", f"{env.get('python', '?')} ({env.get('implementation', '?')})"],
             ["CPU", f"{env.get('cpu_model', '?')}, {env.get('cores', '?')} cores, governor {env.get('governor') or 'n/a'}"],
             ["kernel", env.get("kernel", "n/a")],
             ["steal / busy (microbenchmarks)", f"{f_share(cpu.get('steal_fraction'))} / {f_share(cpu.get('busy_fraction'))}"],
-            ["packages", ", ".join(f"{k} {v}" for k, v in packages.items() if v)]]
+            ["packages", packages_text(packages)],
+            ["uv.lock SHA-256", code_span(env["lock_sha256"]) if env.get("lock_sha256") else "not recorded"]]
+    published = r.summary.get("published") or {}
+    if published.get("commit"):
+        rows.insert(6, ["published from commit", f"{code_span(published['commit'])} (a clean work tree), "
+                                                 f"{published.get('date', 'date not recorded')}"])
     if r.run.get("variants"):
         rows.append(["variants selected", ", ".join(name_of(n) for n in r.run["variants"])])
     return [Table(["what", "value"], rows)]
+
+
+def packages_text(packages: dict) -> str:
+    """The headline distributions by name, then how many others (every one is in the raw files' environment)."""
+    named = [f"{k} {packages[k]}" for k in HEADLINE_PACKAGES if packages.get(k)]
+    others = [k for k, v in packages.items() if v and k not in HEADLINE_PACKAGES]
+    if not others:
+        return ", ".join(named)
+    return ", ".join(named) + (f"; and {len(others)} more, every one with its version in the raw files' "
+                               f"`environment.packages`")
 
 
 def stages(r) -> list:
