@@ -115,8 +115,10 @@ def method_strips(folder: Path, stem: str, names: list, series: dict, *, title: 
     return save(fig, folder, stem)
 
 
-def percentile_bars(folder: Path, stem: str, names: list, series: dict, *, title: str, xlabel: str) -> list:
-    """Grouped horizontal bars: one group per name, one bar per series (e.g. p50/p95/p99 latency)."""
+def grouped_bars(folder: Path, stem: str, names: list, series: dict, *, title: str, xlabel: str,
+                 zero_line: bool = False) -> list:
+    """Grouped horizontal bars: one group per name, one bar per series (p50/p95/p99 latency; with
+    ``zero_line``, differences such as Δ% per status class)."""
     fig, ax = plt.subplots(figsize=(8.6, 0.9 + 0.42 * len(names)))
     ys = list(range(len(names)))[::-1]
     width = 0.8 / max(len(series), 1)
@@ -124,6 +126,8 @@ def percentile_bars(folder: Path, stem: str, names: list, series: dict, *, title
     for i, (label, values) in enumerate(series.items()):
         offs = [y + width * ((len(series) - 1) / 2 - i) for y in ys]  # the group centred on its tick, first on top
         ax.barh(offs, [values.get(n) or 0 for n in names], height=width, color=colours[i % 4], label=label)
+    if zero_line:
+        ax.axvline(0, color="#555555", linewidth=0.8)
     ax.set_yticks(ys, names)
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
@@ -156,24 +160,4 @@ def status_heatmap(folder: Path, stem: str, names: list, versions: list, cells: 
     ax.set_yticks([y - 0.5 for y in range(1, len(names))], minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="both", length=0)
-    return save(fig, folder, stem)
-
-
-def delta_bars(folder: Path, stem: str, names: list, series: dict, *, title: str, xlabel: str) -> list:
-    """Grouped horizontal bars around zero: one group per name, one bar per series (e.g. Δ% per status class)."""
-    fig, ax = plt.subplots(figsize=(8.6, 0.9 + 0.42 * len(names)))
-    ys = list(range(len(names)))[::-1]
-    width = 0.8 / max(len(series), 1)
-    colours = ("#4c72b0", "#55a868", "#c44e52", "#8172b2")
-    for i, (label, values) in enumerate(series.items()):
-        offs = [y + width * ((len(series) - 1) / 2 - i) for y in ys]
-        ax.barh(offs, [values.get(n) or 0 for n in names], height=width, color=colours[i % 4], label=label)
-    ax.axvline(0, color="#555555", linewidth=0.8)
-    ax.set_yticks(ys, names)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.5 / (0.9 + 0.42 * len(names)) - 0.06),
-              ncol=len(series), frameon=False)
     return save(fig, folder, stem)

@@ -96,6 +96,14 @@ class Results:
         run_started, data_started = parse_time(self.run.get("started")), parse_time(started)
         return bool(status not in (None, "ok") and run_started and data_started and data_started < run_started)
 
+    def _stale_file(self, name: str, stage: str, started) -> bool:
+        """True (with a note on ``name``) when the file is from an earlier run whose stage failed in this one."""
+        if not self._stale(stage, started):
+            return False
+        self.problems[name] = (f"from an earlier run (started {started}), not used: the {stage} stage of this run "
+                               f"did not succeed")
+        return True
+
     @staticmethod
     def _conformance(name: str, raw: dict):
         """Per variant its verdict and every case's capture (``variants``; a file from before the schema was
@@ -107,9 +115,7 @@ class Results:
         res = raw.get("results")
         if not isinstance(res, dict) or not res.get("variants"):
             return None
-        if self._stale("micro", raw.get("started")):
-            self.problems[name] = (f"from an earlier run (started {raw.get('started')}), not used: the micro stage "
-                                   f"of this run did not succeed")
+        if self._stale_file(name, "micro", raw.get("started")):
             return None
         return {"source": name, "mode": raw.get("mode"), "started": raw.get("started"),
                 "ratio_definition": raw.get("ratio_definition"),
@@ -134,9 +140,7 @@ class Results:
         shapes = {k: v for k, v in every.items() if isinstance(v, dict) and v.get("targets")}
         if not shapes:
             return None
-        if self._stale("load", raw.get("date")):
-            self.problems[name] = (f"from an earlier run ({raw.get('date')}), not used: the load stage of "
-                                   f"this run did not succeed")
+        if self._stale_file(name, "load", raw.get("date")):
             return None
         if raw.get("layout") == "per-variant":  # one server per variant: each shape is named after its variant
             primary, floor, calibration = None, None, None
@@ -170,9 +174,7 @@ class Results:
         variants = {n: c for n, c in (raw.get("variants") or {}).items() if isinstance(c, dict) and c}
         if not variants:
             return None
-        if self._stale("count", raw.get("started")):
-            self.problems[name] = (f"from an earlier run (started {raw.get('started')}), not used: the count stage "
-                                   f"of this run did not succeed")
+        if self._stale_file(name, "count", raw.get("started")):
             return None
         return {"source": name, "skipped": None, "variants": variants, "reference": raw.get("reference", "jsonify_tuple"),
                 "classes": list(raw.get("classes") or {}), "mode": raw.get("mode"), "started": raw.get("started"),

@@ -407,7 +407,7 @@ def test_results_from_an_earlier_run_are_not_mixed_in(tmp_path, conformance_json
         assert "from an earlier run (started 2026-11-25T10:00:00+00:00), not used" in md
         assert "24.85" not in md
     else:
-        assert "from an earlier run (2026-11-25T10:05:00+00:00), not used" in md
+        assert "from an earlier run (started 2026-11-25T10:05:00+00:00), not used" in md
         assert "1,234.5" not in md and "Over HTTP: no load results" in section(md, "1. Verdict")
 
 

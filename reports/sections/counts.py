@@ -33,10 +33,10 @@ def build(ctx) -> list:
                    f"environment ({code_span(env_line(c['environment'].get('process_environment')))}), so that the "
                    f"same commit gives the same count to the instruction (a test checks it). Source: {ctx.link(c['source'])}."),
               Para(seed_text(spread))]
-    ctx.chart(charts.delta_bars, "counts_delta", order, {cls: {n: v[n].get(cls, {}).get("delta_pct") for n in order}
+    ctx.chart(charts.grouped_bars, "counts_delta", order, {cls: {n: v[n].get(cls, {}).get("delta_pct") for n in order}
                                                           for cls in classes},
               title=f"Instructions per request against {ref}, by status class",
-              xlabel=f"instructions per request, % more than {ref} on the same class")
+              xlabel=f"instructions per request, % more than {ref} on the same class", zero_line=True)
     blocks += [Figure("counts_delta", "Instructions per request against the reference idiom",
                       f"Each idiom's instructions per whole request as % more (or fewer) than {ref}'s on the same status "
                       f"class; counted, not timed, so the bars do not move between runs."),

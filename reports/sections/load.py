@@ -31,7 +31,7 @@ def build(ctx) -> list:
     blocks += idiom_table(ctx, names, primary, facts)
     series = {p: {n: (lv[n].get("latency_ms") or {}).get(p) for n in names} for p in PERCENTILES}
     if any(x for sr in series.values() for x in sr.values()):
-        ctx.chart(charts.percentile_bars, "load_latency", names, series,
+        ctx.chart(charts.grouped_bars, "load_latency", names, series,
                   title=f"Response time seen by the client ({primary or 'each run'}, locust)", xlabel="latency (ms)")
         blocks.append(Figure("load_latency", "Latency percentiles per idiom",
                              "Response-time percentiles per idiom as locust saw them: network, queueing and server together."))
