@@ -334,6 +334,8 @@ def test_a_server_that_dies_mid_run_is_one_line_exit_1_and_the_finished_shape_ke
     process = start(tmp_path, LOAD_SECONDS="6", VARIANTS="jsonify_tuple")
     try:
         wait_for(lambda: closed_done(tmp_path), 180, "the closed shape to finish")
+        # mid-run: the paced shape's locust is up, so its server has answered (a busy machine is slow to get there)
+        wait_for(lambda: len(ours(str(tmp_path))) >= 4, 60, "the paced run's locust")  # run, gunicorn x2, locust
         time.sleep(1)
         masters = [p for p in ours(str(tmp_path))
                    if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes() and
