@@ -71,7 +71,7 @@ def alive(pid: int) -> bool:
 
 
 def pids(folder: Path) -> list:
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # a busy machine is slow to start the stand-in
     while not (folder / "pids").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return [int(p) for p in (folder / "pids").read_text().split()]
