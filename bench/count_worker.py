@@ -33,12 +33,10 @@ from statistics import median
 
 from bench.subjects import dispatch_call, prepared_environ
 from variants import REGISTRY
-from variants.contract import ADMIN, CASES_BY_NAME, SCENARIOS, Scenario
+from variants.contract import SCENARIOS
 
-# The status classes counted: the contract's scenarios, and the admin 200 (``GET /api/admin`` as admin).
-# The admin class is not one of ``SCENARIOS`` because the floor (``harness.measure.floor_app``) answers by
-# method and path, and the admin 200 and the 401 share both; the other stages time only SCENARIOS.
-CLASSES = {**SCENARIOS, "admin": Scenario("admin", CASES_BY_NAME["api_admin_admin"], ADMIN)}
+# The status classes counted: the contract's scenarios.
+CLASSES = SCENARIOS
 
 
 def emit(event: dict) -> None:

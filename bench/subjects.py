@@ -7,7 +7,7 @@ interleaved estimator (``bench/micro.py``, timed by ``bench/timing.py``) both ca
 - **dispatch**: one WSGI call ``app(environ, start_response)`` with a prepared environ and a fresh
   ``wsgi.input``, the body read to the end and the iterable closed, as a server does.
 - Scenarios: the status classes of ``contract.SCENARIOS``: success (200), created (201),
-  unauthorized (401), each sent as its contract case's request.
+  unauthorized (401), admin (the 200 behind the admin check), each sent as its contract case's request.
 - Baselines, not idioms and not in the registry: ``raw_wsgi`` (a WSGI callable returning prebuilt
   bytes; its construct is a call returning them) and ``werkzeug_response`` (the floor of
   ``harness.measure``: construct is ``app.make_response`` of it, dispatch calls it as the WSGI app).
@@ -37,7 +37,7 @@ from harness.measure import PLANTED_IDIOM, create_in_random_order, floor_body, f
 from variants import REGISTRY
 from variants.contract import SCENARIOS as SCENARIO_TABLE, Reply
 
-SCENARIOS = tuple(SCENARIO_TABLE)  # success, created, unauthorized
+SCENARIOS = tuple(SCENARIO_TABLE)  # success, created, unauthorized, admin
 KINDS = ("construct", "dispatch")
 FLOOR = "werkzeug_response"
 BASELINES = ("raw_wsgi", FLOOR)

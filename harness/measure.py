@@ -38,12 +38,15 @@ def floor_response(scenario: str) -> Response:
 
 
 def floor_app() -> Callable:
-    """A WSGI app answering every scenario's request with its prebuilt response (404 otherwise)."""
-    prebuilt = {(s.method, s.path): floor_response(name) for name, s in SCENARIOS.items()}
+    """A WSGI app answering every scenario's request with its prebuilt response (404 otherwise), chosen
+    by method, path and Authorization header (the 401 and the admin 200 share method and path)."""
+    prebuilt = {(s.method, s.path, s.request_headers.get("Authorization")): floor_response(name)
+                for name, s in SCENARIOS.items()}
     missing = NotFound()
 
     def app(environ, start_response):
-        response = prebuilt.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")), missing)
+        key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("HTTP_AUTHORIZATION"))
+        response = prebuilt.get(key, missing)
         return response(environ, start_response)
 
     return app

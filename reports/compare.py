@@ -56,9 +56,9 @@ def status_label(status: str) -> str:
     """"unauthorized (401)"; "all" is the mix of the status classes."""
     if status == ALL:
         return "all (mix)"
-    from variants.contract import ADMIN, SCENARIOS
+    from variants.contract import SCENARIOS
 
-    reply = SCENARIOS[status].reply if status in SCENARIOS else ADMIN if status == "admin" else None
+    reply = SCENARIOS[status].reply if status in SCENARIOS else None
     return f"{status} ({reply.status})" if reply else status
 
 
@@ -67,7 +67,7 @@ def statuses_in_order(statuses) -> list:
     from variants.contract import SCENARIOS
 
     statuses = set(statuses)
-    known = [ALL] + list(SCENARIOS) + ["admin"]
+    known = [ALL] + list(SCENARIOS)
     return [s for s in known if s in statuses] + sorted(statuses - set(known))
 
 

@@ -58,7 +58,8 @@ def test_the_figures_are_ratios_to_the_floor_over_the_mix_and_the_planted_cost_i
             cost.update({f"construct/success/{PLANTED}": 2100, f"construct/success/{PLANTED_REFERENCE}": 100})
         found[kind] = analysis.analyse(kind, *synthetic_kind(kind, cost), names)
     construct = found["construct"]
-    assert construct["names"]["cheap"]["ratio_to_floor"]["estimate"] == pytest.approx(2.0, rel=0.01)  # (1+2+3)/3
+    mean_multiple = np.mean(np.arange(1, len(SCENARIOS) + 1))  # the classes cost 1x, 2x, 3x... the base
+    assert construct["names"]["cheap"]["ratio_to_floor"]["estimate"] == pytest.approx(mean_multiple, rel=0.01)
     assert construct["subjects"]["construct/unauthorized/dear"]["ratio_to_floor"]["estimate"] == pytest.approx(15, rel=0.01)
     assert construct["names"]["cheap"]["ratio_to_floor"]["ci_half_width_pct"] < 1  # the drift is gone from the ratio
     variants, baselines = analysis.by_name(construct, found["dispatch"], names)
@@ -76,9 +77,9 @@ def test_the_figures_are_ratios_to_the_floor_over_the_mix_and_the_planted_cost_i
 
 
 def test_a_sequential_pass_is_ratios_of_medians_over_the_mix():
-    ns = {f"construct/{sc}/a": v for sc, v in zip(SCENARIOS, (200.0, 300.0, 400.0))}
+    ns = {f"construct/{sc}/a": 100.0 * (i + 2) for i, sc in enumerate(SCENARIOS)}  # 200, 300, 400...
     ns.update({f"construct/success/{FLOOR}": 100.0, "construct/success/raw_wsgi": 20.0})
-    assert analysis.mix_ratios(ns, ["a"]) == {"a": 3.0, "raw_wsgi": 0.2, FLOOR: 1.0}
+    assert analysis.mix_ratios(ns, ["a"]) == {"a": (len(SCENARIOS) + 3) / 2, "raw_wsgi": 0.2, FLOOR: 1.0}
 
 
 def test_busy_wait_lasts_at_least_its_time():

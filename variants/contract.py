@@ -102,6 +102,7 @@ SCENARIOS = {s.name: s for s in (
     Scenario("success", CASES_BY_NAME["status"], STATUS),
     Scenario("created", CASES_BY_NAME["created"], CREATED),
     Scenario("unauthorized", CASES_BY_NAME["api_admin_anonymous"], UNAUTHORIZED),
+    Scenario("admin", CASES_BY_NAME["api_admin_admin"], ADMIN),  # the 200 behind the admin check
 )}
 
 

@@ -32,7 +32,7 @@ def build(ctx) -> list:
                    f"Error bars and brackets: 95% CI over worker processes. Source: `{m['source']}`, {m.get('mode')} run "
                    f"started {m.get('started')}."),
               Figure("construction_cost", "Construction cost, ratio to the floor with 95% CI",
-                     "Construction cost per response (mean of success, created and unauthorized), as a ratio to "
+                     "Construction cost per response (mean over the status classes), as a ratio to "
                      "the floor; bar labels: ratio and absolute time per call.")]
     table = []
     for name in ranked:
