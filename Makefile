@@ -49,6 +49,10 @@ micro: $(STAMP)
 	$(BIN)/python -m bench.micro
 	$(BIN)/python -m bench.pytest_benchmark_run
 
+.PHONY: request  ## the whole request in process per status class against jsonify_tuple: reports/out/request.json (QUICK=1; a stage of bench)
+request: $(STAMP)
+	$(BIN)/python -m bench.request
+
 .PHONY: load  ## HTTP load tests only: locust against gunicorn, reports/out/load.json (QUICK=1)
 load: $(STAMP)
 	$(BIN)/python -m loadtests.run

@@ -1,0 +1,231 @@
+"""``make request``: what each idiom costs a whole request, per status class, against ``jsonify_tuple``.
+
+The quantity a team decides on is the request, not the construction of its response: an idiom that
+raises pays most of its price after the view returns (``handle_user_exception``, ``force_type``, a
+second WSGI round trip). So this stage times every variant's WSGI callable end to end, in process,
+per status class of ``variants.contract.SCENARIOS``, interleaved with the reference in shuffled
+rounds, garbage collection on as in production (``bench/request_worker.py``), in worker processes run
+one after another, each with its own hash seed and app creation order: the process is the unit that
+repeats and the intervals are over processes (``bench/request_analysis.py``).
+
+Each run carries its own checks: an A/A pair (a second ``jsonify_tuple`` app) whose interval is the
+stage's resolution, a planted busy-wait of ``PLANTED_NS`` and a planted cost that allocates cyclic
+garbage, both to be recovered within the mode's target.
+
+Options, from the environment: ``QUICK=1``, ``VARIANTS=a,b`` (``jsonify_tuple`` is always timed: it is
+the reference), ``REQUEST_GC=off`` (collector disabled in the timed rounds: a labelled variant of the
+method, not the default), ``REQUEST_SEED``. Writes ``request.json``, the headline in ``summary.json``
+and a record in ``request_history.json`` (run-to-run spread of the headline differences).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from bench import request_analysis as analysis
+from bench.request_worker import AA, CALIBRATION_CLASS, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
+from harness.cli import UsageError, entry_point, flag, selected_variants
+from harness.environment import CpuSnapshot, environment
+from harness.progress import Progress
+from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
+from variants.contract import SCENARIOS
+
+SCHEMA = "flask-json-idioms/request/1"
+PLANTED_NS = 1000  # sized like the differences claimed: one microsecond of CPU-bound work
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    workers: int  # processes, one after another
+    seconds: float  # timed rounds per worker
+    block_ms: float  # one block of calls lasts about this long
+    k: int  # blocks per subject and round, back to back; the fastest counts
+    min_rounds: int
+    # targets this stage checks and reports (never asserted by make test)
+    target_ci_us: tuple  # CI half-width of a difference: (success, created, admin), unauthorized
+    target_planted_pct: float
+    target_wall_s: float
+
+
+FULL = Config("full", workers=10, seconds=9.0, block_ms=0.3, k=3, min_rounds=20, target_ci_us=(0.5, 1.0),
+              target_planted_pct=20, target_wall_s=150)
+QUICK = Config("quick", workers=4, seconds=3.5, block_ms=0.3, k=3, min_rounds=10, target_ci_us=(1.5, 3.0),
+               target_planted_pct=30, target_wall_s=35)
+
+
+def run_workers(cfg: Config, names: list, gc_mode: str, rng, progress: Progress) -> list:
+    """The worker processes, one after another (never two at once), each with its own hash seed."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="request-") as tmp:
+        for index in range(cfg.workers):
+            job = {"names": names, "index": index, "seed": int(rng.integers(2**32)), "gc": gc_mode,
+                   "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
+                   "planted_ns": PLANTED_NS}
+            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
+            write_json(job_path, job)
+            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
+            done = subprocess.run([sys.executable, "-m", "bench.request_worker", str(job_path), str(result_path)], env=env)
+            if done.returncode != 0:
+                raise ResultError(f"whole-request worker {index + 1}/{cfg.workers} failed (exit code {done.returncode})")
+            result = read_json(result_path)
+            results.append(result)
+            progress.step(note=f"worker {index + 1}: {result['rounds']} rounds")
+    return results
+
+
+def half_width(x: dict) -> float:
+    return (x["ci95"][1] - x["ci95"][0]) / 2
+
+
+def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
+    """The targets one run can check, on the figures it reports, and what it could not resolve."""
+    widest = {}
+    for name, by_class in results["variants"].items():
+        for cls, cell in by_class.items():
+            if cell["delta_us"]["verdict"] != "reference":
+                widest[cls] = max(widest.get(cls, 0.0), half_width(cell["delta_us"]))
+    target = {cls: cfg.target_ci_us[1] if SCENARIOS[cls].reply.status >= 400 else cfg.target_ci_us[0] for cls in SCENARIOS}
+    cal = results["calibration"]
+    aa_covers = {cls: a["ci95"][0] <= 0 <= a["ci95"][1] for cls, a in cal["aa"]["by_class"].items()}
+    targets = {
+        "mode": cfg.mode,
+        "ci95_half_width_us": {cls: {"target": target[cls], "worst": round(widest.get(cls, 0.0), 3),
+                                     "met": widest.get(cls, 0.0) <= target[cls]} for cls in widest},
+        "planted_within_pct": {"target": cfg.target_planted_pct, "error_pct": cal["error_pct"],
+                               "met": abs(cal["error_pct"]) <= cfg.target_planted_pct},
+        "aa_interval_covers_0": {"by_class": aa_covers, "met": all(aa_covers.values())},
+        "wall_s": {"target": cfg.target_wall_s, "value": None, "met": None},
+    }
+    warnings = []
+    for cls, t in targets["ci95_half_width_us"].items():
+        if not t["met"]:
+            warnings.append(f"{cls}: differences under ±{t['worst']:.2f} µs are not resolved by this run "
+                            f"(target ±{t['target']:g} µs)")
+    if not targets["planted_within_pct"]["met"]:
+        warnings.append(f"planted {cal['planted_ns']} ns measured as {cal['measured_ns']:.0f} ns "
+                        f"({cal['error_pct']:+.1f}%, target ±{cfg.target_planted_pct:g}%)")
+    if not targets["aa_interval_covers_0"]["met"]:
+        off = [cls for cls, ok in aa_covers.items() if not ok]
+        warnings.append(f"A/A: two instances of jsonify_tuple differ on {', '.join(off)}: the interval is too narrow "
+                        f"or the instances differ (a memory-layout effect); read small differences with care")
+    if cpu["steal_fraction"] > 0.02:
+        warnings.append(f"steal time was {100 * cpu['steal_fraction']:.1f}% of CPU time: the hypervisor took the CPU")
+    if cpu["busy_fraction"] > 1.15 / (os.cpu_count() or 1):
+        warnings.append(f"the machine was {100 * cpu['busy_fraction']:.0f}% busy while this run used one core: "
+                        f"other work ran alongside")
+    return targets, warnings
+
+
+@entry_point
+def main() -> int:
+    cfg = QUICK if flag("QUICK") else FULL
+    names = [v.name for v in selected_variants()]
+    if REFERENCE not in names:
+        names.insert(0, REFERENCE)
+    gc_mode = os.environ.get("REQUEST_GC", "on").strip().lower() or "on"
+    if gc_mode not in ("on", "off"):
+        raise UsageError(f"REQUEST_GC={gc_mode!r}: expected on or off")
+    try:
+        seed = int(os.environ.get("REQUEST_SEED") or time.time_ns() % 2**32)
+    except ValueError:
+        raise UsageError(f"REQUEST_SEED={os.environ['REQUEST_SEED']!r}: expected an integer") from None
+    rng = np.random.default_rng(seed)
+    classes = list(SCENARIOS)
+    started, wall_start, first = time.monotonic(), datetime.now(timezone.utc), CpuSnapshot.now()
+    print(f"make request: {cfg.mode} run, the whole request of {len(names)} variants x {len(classes)} status classes "
+          f"against {REFERENCE}, with an A/A pair and planted costs; GC {gc_mode}; {cfg.workers} worker processes "
+          f"x {cfg.seconds:g} s; seed {seed}", flush=True)
+    workers = run_workers(cfg, names, gc_mode, rng, Progress("request: workers", cfg.workers))
+    cpu = CpuSnapshot.now().since(first)
+    results = analysis.analyse(workers, names, classes, REFERENCE, AA, {
+        "class": CALIBRATION_CLASS, "planted": PLANTED, "planted_reference": PLANTED_REFERENCE,
+        "planted_alloc": PLANTED_ALLOC, "planted_ns": PLANTED_NS, "within_pct": cfg.target_planted_pct})
+    targets, warnings = checks(cfg, results, cpu)
+    wall_s = round(time.monotonic() - started, 1)
+    targets["wall_s"].update(value=wall_s, met=wall_s <= cfg.target_wall_s)
+    env = environment(cfg.mode)
+    env.update({"cpu": cpu, "workers": [{"index": w["index"], "hash_seed": w["hash_seed"], "rounds": w["rounds"],
+                                         "process_cpu_s": w["process_cpu_s"]} for w in workers]})
+    found = {
+        "schema": SCHEMA, "mode": cfg.mode, "seed": seed, "started": wall_start.isoformat(timespec="seconds"),
+        "wall_s": wall_s, "environment": env, "reference": REFERENCE, "classes": classes, "gc": gc_mode,
+        "what": "the whole request in process: each app's WSGI callable (a prepared environ, the body read, the "
+                "iterable closed), interleaved in shuffled rounds; per worker process the median over rounds of the "
+                "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request",
+        "config": {**asdict(cfg), "planted_ns": PLANTED_NS, "variants": names},
+        "results": results, "targets": targets, "warnings": warnings,
+        "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "rounds", "per_call_ns",
+                                                "young_count_per_call", "gc_ns_total", "collections", "requests",
+                                                "alloc_expected_ns", "t_s")}
+                            for w in workers]},
+    }
+    record_stage("request", "request.json", found, headline(found), out=OUT)
+    append_history(OUT / "request_history.json", history_record(found))
+    print_summary(found)
+    return 0
+
+
+def headline(found: dict) -> dict:
+    """summary.json's share: per variant and class the difference and the request's time; the calibration."""
+    res = found["results"]
+    variants = {name: {"request": {cls: {"delta_us": {k: cell["delta_us"][k] for k in ("estimate", "ci95", "verdict")},
+                                         "us": cell["us"]} for cls, cell in by_class.items()}}
+                for name, by_class in res["variants"].items()}
+    cal = res["calibration"]
+    return {"variants": variants,
+            "calibration": {"request": {"planted_ns": cal["planted_ns"], "measured_ns": cal["measured_ns"],
+                                        "ci95": cal["ci95"], "error_pct": cal["error_pct"],
+                                        "aa": {"delta_us": cal["aa"]["delta_us"], "ci95": cal["aa"]["ci95"]}}}}
+
+
+def history_record(found: dict) -> dict:
+    """A compact record of the run: the headline differences, so runs can be compared."""
+    env = found["environment"]
+    return {"started": found["started"], "mode": found["mode"], "gc": found["gc"], "git_commit": env.get("git_commit"),
+            "cpu_model": env.get("cpu_model"), "python": env.get("python"),
+            "delta_us": {name: {cls: cell["delta_us"]["estimate"] for cls, cell in by_class.items()}
+                         for name, by_class in found["results"]["variants"].items()},
+            "reference_us": {cls: r["estimate"] for cls, r in found["results"]["reference_us"].items()},
+            "aa_ci95": {cls: a["ci95"] for cls, a in found["results"]["calibration"]["aa"]["by_class"].items()}}
+
+
+def said(delta: dict) -> str:
+    lo, hi = delta["ci95"]
+    return f"{delta['estimate']:+.2f} µs [{lo:+.2f}, {hi:+.2f}]"
+
+
+def print_summary(found: dict) -> None:
+    """A few lines: time, calibration, resolution, and each idiom that is not equivalent."""
+    res, cal = found["results"], found["results"]["calibration"]
+    print(f"request: {found['mode']} run in {found['wall_s']:.0f} s; jsonify_tuple's request: "
+          + ", ".join(f"{cls} {r['estimate']:.1f} µs" for cls, r in res["reference_us"].items()))
+    print(f"  calibration: planted {cal['planted_ns']} ns measured {cal['measured_ns']:.0f} ns "
+          f"[{cal['ci95'][0]:.0f}, {cal['ci95'][1]:.0f}] ({cal['error_pct']:+.1f}%, target ±{cal['within_pct']:g}%); "
+          f"allocating {cal['alloc']['expected_ns']:.0f} ns expected, {cal['alloc']['measured_ns']:.0f} ns measured")
+    print("  resolution (A/A interval) / margin: " + ", ".join(
+        f"{cls} ±{res['resolution_us'][cls]:.2f} / ±{res['margin_us'][cls]:.2f} µs" for cls in found["classes"]))
+    for name, by_class in res["variants"].items():
+        told = [f"{cls} {cell['delta_us']['verdict']} {said(cell['delta_us'])}" for cls, cell in by_class.items()
+                if cell["delta_us"]["verdict"] in ("cheaper", "dearer")]
+        if told:
+            print(f"  {name}: " + "; ".join(told))
+    equivalent = [name for name, by_class in res["variants"].items()
+                  if all(c["delta_us"]["verdict"] in ("equivalent", "reference") for c in by_class.values())]
+    if equivalent:
+        print(f"  equivalent to jsonify_tuple on every class (within the margin): {', '.join(equivalent)}")
+    for warning in found["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"  wrote {OUT / 'request.json'} and the headline in {OUT / 'summary.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""The clock side of ``make request``: one worker process times every app's whole request, interleaved.
+
+A subject is one app's WSGI callable on one status class (``bench.subjects.dispatch_call``: a prepared
+environ, the body read to the end, the iterable closed, as a server does). Every round runs each
+subject for one block of about ``block_ms`` of calls, in a new shuffled order each round.
+
+Garbage collection stays on, as in production, and is charged where CPython's own trigger puts it.
+A collection runs when the young generation's count (tracked container objects allocated minus
+freed) passes a threshold, so what a request costs the collector is proportional to what it leaves
+in that count. The worker measures each subject's count per request exactly (collector paused, many
+calls), clocks every collection with a ``gc.callbacks`` hook, and takes the time of a block without
+its collections as the sample (the fastest of ``k`` back-to-back blocks, which drops interrupts);
+the analysis adds the collections back as count per request times the worker's collection time per
+unit of count (all subjects pooled). Charging each collection to the block it happened to land in
+would be the same on average, but a few collections per subject and worker make that noisy; both
+are recorded. ``gc: "off"`` (a labelled option) disables the collector instead.
+
+The subjects, created in a random order (``harness.measure.create_in_random_order``):
+- every selected variant's app on every status class, and ``jsonify_tuple`` (the reference) always;
+- ``AA``: a second instance of the reference's app, on every class (the A/A pair);
+- on the success class, three more instances of the reference's app whose idiom is wrapped:
+  ``PLANTED`` (a busy-wait of ``planted_ns`` before the idiom), ``PLANTED_REFERENCE`` (the same wrapper
+  with a 0 ns wait) and ``PLANTED_ALLOC`` (before the idiom, ``ALLOC_OBJECTS`` self-referencing lists:
+  cyclic garbage only the collector frees). The worker also times the allocation alone, collections
+  included, so its expected cost is known.
+
+``python -m bench.request_worker JOB RESULT`` reads the job (JSON) and writes its samples; it prints
+nothing unless it fails.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import random
+import sys
+import time
+from itertools import repeat
+
+import numpy as np
+
+from bench.subjects import dispatch_call, prepared_environ
+from harness.environment import process_cpu_seconds
+from harness.measure import PLANTED_IDIOM, create_in_random_order, planted
+from harness.results import read_json, write_json
+from variants import REGISTRY
+from variants.contract import SCENARIOS
+
+REFERENCE = PLANTED_IDIOM  # jsonify_tuple: the accepted answer, the unit every difference is stated in
+AA, PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC = "aa", "planted", "planted_reference", "planted_alloc"
+CALIBRATION_CLASS = "success"
+ALLOC_OBJECTS = 20
+PILOT_ROUNDS = 3  # warm-up rounds, not kept
+
+
+class Collections:
+    """Time spent in garbage collections, and their count per generation, as they happen."""
+
+    def __init__(self):
+        self.ns = 0
+        self.counts = [0, 0, 0]
+        self._start = 0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
+        else:
+            self.ns += time.perf_counter_ns() - self._start
+            self.counts[info["generation"]] += 1
+
+
+COLLECTIONS = Collections()
+
+
+def allocating(fn, objects: int = ALLOC_OBJECTS):
+    """``fn`` after making ``objects`` lists that refer to themselves: garbage for the collector."""
+
+    def with_cyclic_garbage(*args, **kwargs):
+        for _ in repeat(None, objects):
+            cell = []
+            cell.append(cell)
+        return fn(*args, **kwargs)
+
+    return with_cyclic_garbage
+
+
+def _wrapped(wrap):
+    """A maker of the reference's app with its idiom wrapped by ``wrap``."""
+
+    def make():
+        app = REGISTRY[REFERENCE].create_app()
+        app.extensions["json_idiom"] = wrap(app.extensions["json_idiom"])
+        return app
+
+    return make
+
+
+def make_apps(names: list, planted_ns: int, rng) -> dict:
+    """Every app this worker times, created in a random order."""
+    makers = {name: REGISTRY[name].create_app for name in names}
+    makers[AA] = REGISTRY[REFERENCE].create_app
+    makers[PLANTED] = _wrapped(lambda respond: planted(respond, planted_ns))
+    makers[PLANTED_REFERENCE] = _wrapped(lambda respond: planted(respond, 0))
+    makers[PLANTED_ALLOC] = _wrapped(allocating)
+    return create_in_random_order(makers, rng)
+
+
+def subject_keys(names: list) -> list:
+    """(name, class) of every subject, in a fixed order: the columns of the results."""
+    keys = [(name, cls) for cls in SCENARIOS for name in (*names, AA)]
+    return keys + [(name, CALIBRATION_CLASS) for name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC)]
+
+
+def check(name: str, cls: str, result: tuple) -> None:
+    line, body = result
+    expected = SCENARIOS[cls].reply.status
+    if int(line.split(" ", 1)[0]) != expected:
+        raise AssertionError(f"{name} on {cls}: {line}, expected {expected}; body {body[:80]!r}")
+
+
+def time_block(call, n: int, clock=time.perf_counter_ns) -> tuple:
+    """(ns of the block, ns of it spent in collections, collections per generation) for ``n`` calls."""
+    gc_ns, counts = COLLECTIONS.ns, list(COLLECTIONS.counts)
+    start = clock()
+    for _ in repeat(None, n):
+        call()
+    elapsed = clock() - start
+    return elapsed, COLLECTIONS.ns - gc_ns, [a - b for a, b in zip(COLLECTIONS.counts, counts)]
+
+
+def young_count_per_call(call, calls: int = 64) -> float:
+    """What one call adds to the young generation's count (tracked objects allocated minus freed),
+    with the collector paused so no collection resets the count."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        before = gc.get_count()[0]
+        for _ in repeat(None, calls):
+            call()
+        return (gc.get_count()[0] - before) / calls
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def calls_per_block(call, block_ns: float) -> int:
+    """Calls per block so that a block lasts about ``block_ns``."""
+    n = 1
+    while True:
+        elapsed = time_block(call, n)[0]
+        if elapsed >= 2e6 or n >= 1 << 16:
+            return max(1, round(block_ns * n / elapsed))
+        n *= 2
+
+
+def alloc_cost_ns(seconds: float = 0.05, repeats: int = 5) -> float:
+    """What ``allocating`` adds to a call without its collections (the collector paused): the median
+    over ``repeats`` blocks, less a bare call's cost. The analysis adds the collections' share."""
+    make, bare = allocating(lambda: None), lambda: None
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        found = []
+        for fn in (make, bare):
+            per_call = []
+            for _ in range(repeats):
+                start = time.perf_counter_ns()
+                for _ in repeat(None, 2000):
+                    fn()
+                per_call.append((time.perf_counter_ns() - start) / 2000)
+            found.append(float(np.median(per_call)))
+            gc.collect()
+    finally:
+        if enabled:
+            gc.enable()
+    return found[0] - found[1]
+
+
+def measure(job: dict) -> dict:
+    names, rng = job["names"], np.random.default_rng(job["seed"])
+    apps = make_apps(names, job["planted_ns"], random.Random(job["seed"]))
+    keys = subject_keys(names)
+    calls = [dispatch_call(apps[name], prepared_environ(cls)) for name, cls in keys]
+    for (name, cls), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
+        check(name, cls, call())
+    young = [young_count_per_call(call) for call in calls]
+    gc_on = job["gc"] == "on"
+    gc.collect()
+    if gc_on:
+        gc.callbacks.append(COLLECTIONS)
+    else:
+        gc.disable()
+    try:
+        blocks = [calls_per_block(call, job["block_ms"] * 1e6) for call in calls]
+        alloc_expected = alloc_cost_ns()
+        order = np.arange(len(calls))
+        per_call, gc_ns, counts, t_s = [], np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), []
+        started = time.monotonic()
+        deadline = started + job["seconds"]
+        r = 0
+        while r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline:
+            rng.shuffle(order)
+            row = np.empty(len(calls))
+            kept = r >= PILOT_ROUNDS
+            if kept:
+                t_s.append(time.monotonic() - started)
+            for i in order:
+                best = np.inf
+                for _ in range(job["k"]):
+                    elapsed, in_gc, generations = time_block(calls[i], blocks[i])
+                    best = min(best, elapsed - in_gc)
+                    if kept:
+                        gc_ns[i] += in_gc
+                        counts[i] += generations
+                row[i] = best / blocks[i]
+            if kept:
+                per_call.append(row)
+            r += 1
+    finally:
+        if gc_on:
+            gc.callbacks.remove(COLLECTIONS)
+        else:
+            gc.enable()
+    rounds = len(per_call)
+    return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "gc": job["gc"],
+            "keys": [list(k) for k in keys], "calls_per_block": blocks, "rounds": rounds,
+            "per_call_ns": np.round(np.asarray(per_call), 1).tolist(),
+            "young_count_per_call": np.round(young, 3).tolist(),
+            "gc_ns_total": gc_ns.round(0).tolist(),
+            "collections": counts.tolist(), "requests": (np.asarray(blocks) * rounds * job["k"]).tolist(),
+            "alloc_expected_ns": round(alloc_expected, 1), "t_s": np.round(t_s, 3).tolist(),
+            "process_cpu_s": process_cpu_seconds(os.getpid())}
+
+
+if __name__ == "__main__":  # a worker process: python -m bench.request_worker JOB RESULT
+    try:
+        write_json(sys.argv[2], measure(read_json(sys.argv[1])))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent reports it
+        sys.exit(130)

@@ -1,0 +1,170 @@
+"""The whole-request stage: its statistics on synthetic workers with known answers, what one real worker
+records (the young-generation counts are exact, not timings), a tiny end-to-end run, bad options."""
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bench import request, request_analysis as analysis, request_worker as worker
+from harness.results import ROOT, read_json
+from harness.schemas import request as schemas
+from variants.contract import SCENARIOS
+
+CLASSES = list(SCENARIOS)
+CALIBRATION = {"class": "success", "planted": worker.PLANTED, "planted_reference": worker.PLANTED_REFERENCE,
+               "planted_alloc": worker.PLANTED_ALLOC, "planted_ns": 1000, "within_pct": 20}
+
+
+def synthetic_workers(cost: dict, young: dict, workers=8, rounds=60, gc_ns_per_count=100.0, noise=0.002, seed=5,
+                      process_bias=0.0, fixed=None):
+    """Worker results shaped like ``request_worker.measure``'s: ``cost[(name, cls)]`` ns of a request's own
+    time, times a drift shared by the round (the CPU's speed), plus ``fixed[(name, cls)]`` ns that do not
+    drift (a busy-wait is wall time); ``young[(name, cls)]`` its young-generation count, and collections
+    that took ``gc_ns_per_count`` per unit of count."""
+    fixed = fixed or {}
+    rng = np.random.default_rng(seed)
+    keys = list(cost)
+    found = []
+    for index in range(workers):
+        drift = rng.uniform(1, 2.5, rounds)[:, None]
+        bias = 1 + process_bias * rng.normal(size=len(keys))  # a process's layout moves each app a little
+        times = drift * np.array([cost[k] for k in keys]) * bias * rng.lognormal(0, noise, (rounds, len(keys)))
+        times += np.array([fixed.get(k, 0.0) for k in keys])
+        requests = np.full(len(keys), 10 * rounds)
+        counts = np.array([young.get(k, 8.0) for k in keys])
+        found.append({"index": index, "keys": [list(k) for k in keys], "per_call_ns": times.tolist(),
+                      "young_count_per_call": counts.tolist(), "requests": requests.tolist(),
+                      "gc_ns_total": (counts * requests * gc_ns_per_count).tolist(),
+                      "collections": [[1, 0, 0]] * len(keys), "alloc_expected_ns": 600.0, "rounds": rounds})
+    return found
+
+
+def costs(extra: dict) -> dict:
+    names = ["jsonify_tuple", worker.AA, "dear", "cheap", "same"]
+    found = {(n, c): 100_000.0 for n in names for c in CLASSES}
+    found.update({(name, "success"): 100_000.0 for name in (worker.PLANTED, worker.PLANTED_REFERENCE, worker.PLANTED_ALLOC)})
+    found.update(extra)
+    return found
+
+
+def test_planted_differences_are_recovered_with_their_verdicts():
+    cost = costs({("dear", "unauthorized"): 105_000.0, ("cheap", "success"): 98_000.0})
+    young = {(worker.PLANTED_ALLOC, "success"): 28.0}  # 20 more than the rest: 20 x 100 ns of collections
+    fixed = {(worker.PLANTED, "success"): 1000.0, (worker.PLANTED_ALLOC, "success"): 600.0}
+    found = analysis.analyse(synthetic_workers(cost, young, fixed=fixed), ["jsonify_tuple", "dear", "cheap", "same"],
+                             CLASSES, "jsonify_tuple", worker.AA, CALIBRATION)
+    # the differences are in µs at the speed the workers ran: 5% and -2% of the reference's own time
+    own = {cls: found["reference_us"][cls]["estimate"] - 0.8 for cls in CLASSES}  # less 8 counts x 100 ns
+    dear = found["variants"]["dear"]["unauthorized"]["delta_us"]
+    assert dear["verdict"] == "dearer" and dear["estimate"] == pytest.approx(0.05 * own["unauthorized"], rel=0.02)
+    cheap = found["variants"]["cheap"]["success"]["delta_us"]
+    assert cheap["verdict"] == "cheaper" and cheap["estimate"] == pytest.approx(-0.02 * own["success"], rel=0.02)
+    assert found["variants"]["cheap"]["success"]["delta_pct"]["estimate"] == pytest.approx(
+        -2.0 * own["success"] / found["reference_us"]["success"]["estimate"], rel=0.02)
+    for cls in CLASSES:  # the drift (1-2.5x between rounds) cancels: equal apps are equivalent within 1%
+        assert found["variants"]["same"][cls]["delta_us"]["verdict"] == "equivalent"
+        assert found["variants"]["jsonify_tuple"][cls]["delta_us"]["verdict"] == "reference"
+        assert found["margin_us"][cls] == pytest.approx(0.01 * found["reference_us"][cls]["estimate"], rel=1e-3)
+    cal = found["calibration"]
+    assert cal["measured_ns"] == pytest.approx(1000, rel=0.1) and abs(cal["error_pct"]) < 10
+    assert cal["aa"]["verdict"] == "equivalent" and cal["aa"]["ci95"][0] <= 0 <= cal["aa"]["ci95"][1]
+    # the allocating subject: its own 600 ns plus 20 counts x 100 ns of collections, both expected and measured
+    assert cal["alloc"]["expected_ns"] == pytest.approx(2600, rel=0.01)
+    assert cal["alloc"]["measured_ns"] == pytest.approx(2600, rel=0.05)
+
+
+def test_collections_are_charged_by_the_count_a_request_adds():
+    """Same own time, but 50 more objects for the collector per request: dearer by 50 x the time per count."""
+    cost = costs({})
+    young = {("dear", cls): 58.0 for cls in CLASSES}
+    found = analysis.analyse(synthetic_workers(cost, young, gc_ns_per_count=80.0), ["jsonify_tuple", "dear"], CLASSES,
+                             "jsonify_tuple", worker.AA, CALIBRATION)
+    for cls in CLASSES:
+        assert found["variants"]["dear"][cls]["delta_us"]["estimate"] == pytest.approx(50 * 80 / 1e3, rel=0.05)
+        assert found["gc_per_1000"]["dear"][cls]["young_count"] == 58.0
+
+
+def test_no_difference_inside_the_aa_interval_is_claimed():
+    found = analysis.judged([1.0, 1.1, 0.9, 1.05, 0.95, 1.0], margin_us=0.5, resolution_us=2.0)
+    assert found["verdict"] == "unresolved"  # clearly above 0, but inside what the A/A pair can tell apart
+    assert analysis.judged([1.0, 1.1, 0.9, 1.05, 0.95, 1.0], margin_us=0.5, resolution_us=0.3)["verdict"] == "dearer"
+    assert analysis.judged([0.01, -0.02, 0.0, 0.02, -0.01, 0.0], margin_us=0.5, resolution_us=0.3)["verdict"] == "equivalent"
+
+
+def test_equal_apps_are_rarely_called_different():
+    """Simulated A/A over many runs (process-level bias, as real layouts give): the 95% interval of a
+    difference between identical apps leaves out 0 in about 5% of runs, not more."""
+    cost = costs({})
+    called = 0
+    runs = 200
+    for seed in range(runs):
+        found = analysis.analyse(synthetic_workers(cost, {}, workers=6, rounds=20, seed=seed, process_bias=0.01),
+                                 ["jsonify_tuple", "same"], ["success"], "jsonify_tuple", worker.AA, CALIBRATION)
+        lo, hi = found["variants"]["same"]["success"]["delta_us"]["ci95"]
+        called += not lo <= 0 <= hi
+    assert called / runs < 0.1
+
+
+def test_one_real_worker_records_exact_counts_and_every_subject():
+    """A short real worker: every subject answers its class; the counts a request adds to the young
+    generation are exact and show abort_response's 401 leaving cyclic garbage that jsonify_tuple does not."""
+    job = {"names": ["jsonify_tuple", "abort_response"], "index": 0, "seed": 3, "gc": "on", "seconds": 0.05,
+           "block_ms": 0.05, "k": 1, "min_rounds": 3, "planted_ns": 1000}
+    found = worker.measure(job)
+    keys = [tuple(k) for k in found["keys"]]
+    assert set(keys) >= {(n, c) for n in ("jsonify_tuple", "abort_response", worker.AA) for c in CLASSES}
+    assert found["rounds"] >= 3 and np.shape(found["per_call_ns"]) == (found["rounds"], len(keys))
+    young = dict(zip(keys, found["young_count_per_call"]))
+    assert young[("abort_response", "unauthorized")] > young[("jsonify_tuple", "unauthorized")] + 20
+    added = young[(worker.PLANTED_ALLOC, "success")] - young[(worker.PLANTED_REFERENCE, "success")]
+    assert worker.ALLOC_OBJECTS - 2 <= added <= worker.ALLOC_OBJECTS + 1
+    assert young[(worker.AA, "success")] == pytest.approx(young[("jsonify_tuple", "success")], abs=1)
+
+
+def test_the_wrapped_apps_differ_only_by_their_wrapper(monkeypatch):
+    waits = []
+    monkeypatch.setattr(worker, "planted", lambda fn, ns: (lambda *a: waits.append(ns) or fn(*a)))
+    apps = worker.make_apps(["jsonify_tuple"], 777, None)
+    for name, expected in ((worker.PLANTED, [777]), (worker.PLANTED_REFERENCE, [0]), (worker.PLANTED_ALLOC, [])):
+        waits.clear()
+        response = apps[name].test_client().get("/api/status")
+        assert (response.status_code, response.get_json(), waits) == (200, {"success": True}, expected)
+
+
+TINY = replace(request.QUICK, mode="test", workers=2, seconds=0.05, block_ms=0.05, k=1, min_rounds=3)
+
+
+def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(request, "OUT", tmp_path)
+    monkeypatch.setattr(request, "QUICK", TINY)
+    monkeypatch.setenv("QUICK", "1")
+    monkeypatch.setenv("VARIANTS", "abort_response")  # jsonify_tuple joins: it is the reference
+    monkeypatch.setenv("REQUEST_SEED", "11")
+    assert request.main() == 0
+    found = read_json(tmp_path / "request.json")
+    assert set(found) == set(schemas.RequestResult.__annotations__) and found["seed"] == 11
+    assert set(found["results"]) == set(schemas.Results.__annotations__)
+    assert set(found["results"]["variants"]) == {"jsonify_tuple", "abort_response"}
+    cell = found["results"]["variants"]["abort_response"]["unauthorized"]
+    assert set(cell) == set(schemas.Cell.__annotations__)
+    assert cell["delta_us"]["verdict"] in ("cheaper", "dearer", "equivalent", "unresolved")
+    summary = read_json(tmp_path / "summary.json")
+    head = summary["variants"]["abort_response"]["request"]
+    assert set(head) == set(CLASSES) and set(head["admin"]) == set(schemas.RequestHeadlineCell.__annotations__)
+    assert set(head["admin"]["delta_us"]) == {"estimate", "ci95", "verdict"}
+    assert set(summary["calibration"]["request"]) >= {"planted_ns", "measured_ns", "ci95", "aa"}
+    assert set(summary["calibration"]["request"]["aa"]) == {"delta_us", "ci95"}
+    history = read_json(tmp_path / "request_history.json")["runs"]
+    assert len(history) == 1 and set(history[0]) == set(schemas.RequestHistoryRecord.__annotations__)
+    assert "resolution (A/A interval)" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("env, message", [({"VARIANTS": "nope"}, "nope"), ({"REQUEST_GC": "maybe"}, "REQUEST_GC"),
+                                          ({"REQUEST_SEED": "x"}, "REQUEST_SEED")])
+def test_bad_options_are_one_line_and_exit_2(tmp_path, env, message):
+    done = subprocess.run([sys.executable, "-m", "bench.request"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", "FLASK_IDIOMS_OUT": str(tmp_path), **env})
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "request.json").exists()
