@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.subjects import BASELINES, FLOOR, PLANTED, PLANTED_NS, PLANTED_REFERENCE, SCENARIOS
+from bench.subjects import AA, BASELINES, FLOOR, PLANTED, PLANTED_NS, PLANTED_REFERENCE, SCENARIOS
+from harness.measure import PLANTED_IDIOM
 from harness import stats
 
 RATIO_DEFINITION = ("construct time over the floor's (werkzeug_response: app.make_response of a prebuilt Response) "
@@ -51,13 +52,22 @@ def analyse(kind: str, keys: list, per_worker: list, names: list) -> dict:
 
 
 def calibration(construct: dict, within_pct: float) -> dict:
-    """The planted cost as measured: planted minus its reference, round by round."""
+    """The planted cost as measured: planted minus its reference, round by round; and the A/A pair:
+    jsonify_tuple's construct in a second app minus the jsonify_tuple variant's (None if not timed)."""
     column = construct["column"]
     found = summarise([p - r for p, r in zip(column[f"construct/success/{PLANTED}"],
                                              column[f"construct/success/{PLANTED_REFERENCE}"])], digits=1)
+    aa = None
+    reference = column.get(f"construct/success/{PLANTED_IDIOM}")
+    if reference is not None and f"construct/success/{AA}" in column:
+        diff = summarise([a - r for a, r in zip(column[f"construct/success/{AA}"], reference)], digits=1)
+        level = float(np.mean([np.median(r) for r in reference]))
+        aa = {"what": f"{PLANTED_IDIOM}'s success construct in a second app minus the variant's", "delta_ns": diff["estimate"],
+              "ci95": diff["ci95"], "pct": round(100 * diff["estimate"] / level, 2),
+              "ci95_pct": [round(100 * x / level, 2) for x in diff["ci95"]]}
     return {"planted_ns": PLANTED_NS, "measured_ns": found["estimate"], "ci95": found["ci95"],
             "error_pct": round(100 * (found["estimate"] - PLANTED_NS) / PLANTED_NS, 2),
-            "within_pct": within_pct, "per_worker": found["per_worker"]}
+            "within_pct": within_pct, "per_worker": found["per_worker"], "aa": aa}
 
 
 def _brief(x: dict, key: str = "estimate") -> dict:

@@ -161,7 +161,7 @@ def headline(micro: dict) -> dict:
     res = micro["results"]
     return {"variants": {name: {"micro": {"ratio_to_floor": v["ratio_to_floor"], "rank": v["rank"]}}
                          for name, v in res["variants"].items()},
-            "calibration": {"micro": {k: res["calibration"][k] for k in ("planted_ns", "measured_ns", "ci95", "error_pct")}}}
+            "calibration": {"micro": {k: res["calibration"][k] for k in ("planted_ns", "measured_ns", "ci95", "error_pct", "aa")}}}
 
 
 def history_record(micro: dict) -> dict:
@@ -192,7 +192,9 @@ def print_summary(micro: dict) -> None:
           f"{sum(rounds)} construct rounds)")
     cal = res["calibration"]
     print(f"  calibration: planted {cal['planted_ns']} ns, measured {cal['measured_ns']:.0f} ns "
-          f"[{cal['ci95'][0]:.0f}, {cal['ci95'][1]:.0f}] ({cal['error_pct']:+.1f}%, target ±{cal['within_pct']:g}%)")
+          f"[{cal['ci95'][0]:.0f}, {cal['ci95'][1]:.0f}] ({cal['error_pct']:+.1f}%, target ±{cal['within_pct']:g}%)"
+          + (f"; A/A {cal['aa']['pct']:+.2f}% [{cal['aa']['ci95_pct'][0]:+.2f}, {cal['aa']['ci95_pct'][1]:+.2f}]"
+             if cal.get("aa") else ""))
     ci = res["methods"]["interleaved"]["ci_half_width_pct"]
     widest = max((n for n in res["variants"]), key=lambda n: ci[n] or 0.0)
     print(f"  widest CI95: ±{ci[widest] or 0:.2f}% ({widest}; target ±{targets['ci95_half_width_pct']['target']:g}%)")

@@ -14,7 +14,8 @@ interleaved estimator (``bench/micro.py``, timed by ``bench/timing.py``) both ca
   ``werkzeug_response`` is the floor every ratio is taken to.
 - Calibration: ``planted`` is jsonify_tuple's success construct with ``harness.measure.planted``'s
   busy-wait of ``PLANTED_NS``; ``planted_reference`` is the same with a 0 ns wait, so the two differ
-  by the wait alone, not by the calls around it. The estimator must recover the difference (the spin
+  by the wait alone, not by the calls around it. ``aa`` is jsonify_tuple's success construct in that
+  second app, unwrapped: the A/A pair with the jsonify_tuple variant (the same code, another instance). The estimator must recover the difference (the spin
   overshoots by a fraction of one clock read, ~0.1 us here, on both sides).
 
 A subject's ``call()`` returns something ``outcome()`` turns into ``(status, body bytes)``, checked
@@ -41,7 +42,7 @@ SCENARIOS = tuple(SCENARIO_TABLE)  # success, created, unauthorized, admin
 KINDS = ("construct", "dispatch")
 FLOOR = "werkzeug_response"
 BASELINES = ("raw_wsgi", FLOOR)
-PLANTED, PLANTED_REFERENCE = "planted", "planted_reference"
+PLANTED, PLANTED_REFERENCE, AA = "planted", "planted_reference", "aa"
 PLANTED_NS = 2000
 PLANTED_SCENARIO = "success"
 
@@ -225,7 +226,8 @@ def baseline_subject(name: str, kind: str, scenario: str = "success") -> Subject
 
 
 def calibration_subjects(planted_ns: int = PLANTED_NS) -> list:
-    """The planted subject and its reference: the same construct with and without the busy-wait."""
+    """The planted subject and its reference (the same construct with and without the busy-wait), and
+    the A/A subject."""
     variant = REGISTRY[PLANTED_IDIOM]
     app = app_for(CALIBRATION_APP)  # an app of their own, so the pair is identical whatever is selected
     reply = SCENARIO_TABLE[PLANTED_SCENARIO].reply
@@ -235,7 +237,9 @@ def calibration_subjects(planted_ns: int = PLANTED_NS) -> list:
     with_wait = Subject(PLANTED, "construct", PLANTED_SCENARIO, "calibration",
                         construct_call(app, planted(variant.respond, planted_ns), reply),
                         _response_outcome, context, meta={"planted_ns": planted_ns})
-    return [with_wait, reference]
+    aa = Subject(AA, "construct", PLANTED_SCENARIO, "calibration", construct_call(app, variant.respond, reply),
+                 _response_outcome, context)
+    return [with_wait, reference, aa]
 
 
 def subjects(kind: str, names=None, scenarios=SCENARIOS, baselines=True, calibration=None) -> list:

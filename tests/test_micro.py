@@ -91,7 +91,7 @@ def test_busy_wait_lasts_at_least_its_time():
 def test_every_subject_answers_its_scenario():
     for kind in ("construct", "dispatch"):
         found = subjects(kind)
-        assert len(found) == len(REGISTRY) * len(SCENARIOS) + 2 + (2 if kind == "construct" else 0)
+        assert len(found) == len(REGISTRY) * len(SCENARIOS) + 2 + (3 if kind == "construct" else 0)
         for subject in found:
             with subject.entered():
                 subject.check(subject.call())
@@ -107,15 +107,15 @@ def test_planted_pair_differs_by_the_wait_alone(monkeypatch):
     """The pair runs the same construct; only the planted one busy-waits, for exactly its planted time."""
     waits = []
     monkeypatch.setattr(measure, "busy_wait", lambda ns: waits.append(ns))
-    planted, reference = calibration_subjects(planted_ns=300_000)
-    assert (planted.name, reference.name) == (PLANTED, PLANTED_REFERENCE)
+    planted, reference, aa = calibration_subjects(planted_ns=300_000)
+    assert (planted.name, reference.name, aa.name) == (PLANTED, PLANTED_REFERENCE, "aa")
     answers = {}
-    for subject in (planted, reference):
+    for subject in (planted, reference, aa):
         with subject.entered():
             waits.clear()
             answers[subject.name] = subject.check(subject.call())
-            assert waits == [300_000 if subject is planted else 0]
-    assert answers[PLANTED] == answers[PLANTED_REFERENCE]
+            assert waits == {PLANTED: [300_000], PLANTED_REFERENCE: [0], "aa": []}[subject.name]
+    assert answers[PLANTED] == answers[PLANTED_REFERENCE] == answers["aa"]
 
 
 def test_floor_is_a_prebuilt_response():
@@ -162,7 +162,9 @@ def test_a_tiny_run_writes_one_copy_of_its_results(tmp_path, monkeypatch, capfd)
     for name, v in summary["variants"].items():
         assert v["micro"] == {"ratio_to_floor": results["variants"][name]["ratio_to_floor"],
                               "rank": results["variants"][name]["rank"]}
-    assert set(summary["calibration"]["micro"]) == {"planted_ns", "measured_ns", "ci95", "error_pct"}
+    assert set(summary["calibration"]["micro"]) == {"planted_ns", "measured_ns", "ci95", "error_pct", "aa"}
+    aa = summary["calibration"]["micro"]["aa"]  # jsonify_tuple was timed, so its A/A pair was
+    assert aa["ci95"][0] <= aa["delta_ns"] <= aa["ci95"][1]
     assert summary["calibration"]["micro"]["planted_ns"] == 2000
 
     (record,) = read_json(tmp_path / "micro_history.json")["runs"]

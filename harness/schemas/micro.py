@@ -96,6 +96,7 @@ class MicroCalibration(TypedDict):
     error_pct: float
     within_pct: float  # the target
     per_worker: List[float]
+    aa: Optional[dict]  # {"what", "delta_ns", "ci95", "pct", "ci95_pct"}: a second jsonify_tuple app minus the variant
 
 
 class MicroPair(TypedDict):
