@@ -8,6 +8,13 @@ over server processes of the mean over their windows. The interval is over the u
 with several server processes, ``harness.stats.over_units`` of the per-process values (the memory
 layout a process gets moves an app's time for its whole life, so windows of one process are not
 independent draws); with one process, a block bootstrap over its windows.
+
+The differences a team decides on are in µs against the default idiom, ``jsonify_tuple``, per status
+class: in each window, a variant's median app time on that class less ``jsonify_tuple``'s on the same
+class in the same window (so a drift shared by the window cancels), averaged over each process's
+windows; the per-process values are the units of ``harness.stats.verdict`` (a TOST-style verdict against
+a stated margin: 1% of the request's server CPU over HTTP, or the A/A interval's half-width where that
+is wider) and of ``harness.stats.minimum_detectable``.
 """
 from __future__ import annotations
 
@@ -15,13 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.stats import Interval, block_median_ci, hierarchical_mean_ci, over_units
+from harness.stats import (LEVEL, Interval, block_median_ci, classify, hierarchical_mean_ci, location,
+                           minimum_detectable, over_units, verdict)
 from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
 from loadtests.server import ServerError
 
 # The controls by the names the results use; every other target is a variant.
 NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_reference", REFERENCE: "reference"}
 SATURATED = 0.9  # a process using this share of its core or more is the bottleneck
+DELTA_REFERENCE = PLANTED_IDIOM  # the default idiom: every Δ is against it (issue 12)
+MARGIN_SHARE = 0.01  # the equivalence margin: 1% of the request's server CPU
+DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the WSGI call until the app starts "
+              "its response), the variant's median on the class less jsonify_tuple's in the same time window, "
+              "the mean over each server process's windows; its 95% CI Student's t over the server processes")
 
 
 def windows_for(seconds: float) -> int:
@@ -47,6 +60,28 @@ class Units:
             return over_units([g.mean() for g in groups])
         lo, hi = hierarchical_mean_ci(groups, self.rng)  # one process: the bootstrap over its windows
         return Interval(float(groups[0].mean()), lo, hi)
+
+    def difference(self, per_window, margin: float) -> dict:
+        """A difference (candidate minus reference, one value per window) as the mean over each process's
+        windows, with ``harness.stats.verdict`` over the processes against ``margin``; one process: the
+        block bootstrap over its windows at both levels (95% and the TOST's 90%), judged by
+        ``harness.stats.classify``. Also the per-process values and the minimum detectable difference
+        (one process: its windows taken as the units, an approximation)."""
+        groups = self.split(np.asarray(per_window, dtype=float))
+        per_process = [float(g.mean()) for g in groups]
+        if len(groups) > 1:
+            found = verdict(per_process, margin)
+            _, error, df = location(per_process)
+        else:
+            wide = Interval(per_process[0], *hierarchical_mean_ci(groups, self.rng))
+            narrow = Interval(per_process[0], *hierarchical_mean_ci(groups, self.rng, level=1 - 2 * (1 - LEVEL)))
+            found = {"estimate": wide.estimate, "ci95": [wide.lo, wide.hi], "ci90": [narrow.lo, narrow.hi],
+                     "verdict": classify(wide, narrow, margin), "margin": margin}
+            _, error, df = location(groups[0])
+        return {"estimate": round(found["estimate"], 3), "ci95": [round(x, 3) for x in found["ci95"]],
+                "ci90": [round(x, 3) for x in found["ci90"]], "verdict": found["verdict"],
+                "margin": round(margin, 3), "per_process": [round(x, 3) for x in per_process],
+                "minimum_detectable_us": round(minimum_detectable(error, df), 3) if df else None}
 
     def median(self, values, window) -> Interval:
         """The mean over processes of each one's median; one process: its median, block bootstrap over windows."""
@@ -87,30 +122,30 @@ def locust_counts(runs: list) -> dict:
 
 
 def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
-    """Per target: server-side time, ratio to the floor, latency; calibration; shares of request time.
-    ``runs``: one locust run per server process, ``windows`` time windows each."""
+    """Per target: server-side time, ratio to the floor, latency, Δ µs per status class against
+    jsonify_tuple; calibration; shares of request time. ``runs``: one locust run per server process,
+    ``windows`` time windows each."""
     targets, scenarios = runs[0]["samples"]["targets"], runs[0]["samples"]["scenarios"]
     data = measured_samples(runs, windows)
     _, target, scenario, app, cpu, response, window, _ = data.T
     window = window.astype(int)
     windows *= len(runs)
-    # mix[target, window]: mean over scenarios of the median app time in that window
-    mix = np.full((len(targets), windows), np.nan)
+    # cells[target, scenario, window]: the median app time; a target's mix is the mean over the scenarios
+    cells = np.full((len(targets), len(scenarios), windows), np.nan)
     cpu_mix = np.full(len(targets), np.nan)
     for i in range(len(targets)):
         mine = target == i
-        per_scenario = np.full((len(scenarios), windows), np.nan)
         for k in range(len(scenarios)):
             for w in range(windows):
                 cell = mine & (scenario == k) & (window == w)
                 if np.any(cell):
-                    per_scenario[k, w] = np.median(app[cell])
-        mix[i] = per_scenario.mean(axis=0)
+                    cells[i, k, w] = np.median(app[cell])
         cpu_mix[i] = np.mean([np.median(cpu[mine & (scenario == k)]) for k in range(len(scenarios))])
+    mix = cells.mean(axis=1)
     complete = ~np.any(np.isnan(mix), axis=0)
     if complete.sum() < 3:
         raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and endpoint")
-    mix = mix[:, complete]
+    mix, cells = mix[:, complete], cells[:, :, complete]
     by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
     process = data[:, 7].astype(int)
     floor = targets.index(FLOOR)
@@ -118,6 +153,7 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     request_cpu_us = sum(r["server_cpu_s"] for r in runs) * 1e6 / len(data)
     stats = locust_counts(runs)
     best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
+    delta, per_target = deltas(targets, scenarios, cells, by_window, request_cpu_us)
     found = {}
     for i, name in enumerate(targets):
         mine = target == i
@@ -140,31 +176,93 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
             "share_of_request": {"app_pct": round(100 * float(cpu_mix[i]) / request_cpu_us, 2),
                                  "idiom_delta_pct": round(100 * float(cpu_mix[i] - best) / request_cpu_us, 2)},
         }
+        if name in per_target:
+            found[name]["delta_us"] = per_target[name]
     ranked = sorted((n for n in found if n not in NAMES.values()), key=lambda n: found[n]["ratio_to_floor"]["estimate"])
     for rank, name in enumerate(ranked, 1):
         found[name]["rank"] = rank
-    return {"targets": found, "calibration": calibration(targets, mix, by_window), "windows_used": int(complete.sum()),
+    return {"targets": found, "calibration": calibration(targets, mix, by_window, request_cpu_us),
+            "delta": delta, "windows_used": int(complete.sum()),
             "servers": len(runs), "requests_measured": len(data), "server_request_cpu_us": round(request_cpu_us, 1),
             "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
             "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in mix[i]] for i, n in enumerate(targets)}}
 
 
-def calibration(targets: list, mix: np.ndarray, by_window: Units) -> dict | None:
+def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, request_cpu_us: float) -> tuple:
+    """(the stage's facts, {variant: {class: Δ}}): each variant's app time less jsonify_tuple's, per
+    status class, window by window (``cells``: target x class x used window, medians in µs).
+
+    The reference is the jsonify_tuple variant, or its second instance where the variant was not
+    selected; the A/A pair is the variant against that second instance. The margin of each class is
+    ``MARGIN_SHARE`` of the request's server CPU; the A/A pair's interval is the resolution: a "cheaper"
+    or "dearer" whose estimate lies inside it is reported as "unresolved" (a noisy run says less, it
+    never says "equivalent" more easily).
+    (None, {}) where neither reference was served (the per-variant layout)."""
+    controls = set(NAMES)
+    variants = [n for n in targets if n not in controls]
+    ref_name = DELTA_REFERENCE if DELTA_REFERENCE in targets else REFERENCE if REFERENCE in targets else None
+    if ref_name is None:
+        return None, {}
+    at = {n: cells[targets.index(n)] for n in targets}
+    share_margin = MARGIN_SHARE * request_cpu_us
+    aa = {}
+    if DELTA_REFERENCE in targets and REFERENCE in targets:  # the A/A pair, judged at the stated 1%
+        aa = {c: by_window.difference(at[DELTA_REFERENCE][k] - at[REFERENCE][k], share_margin)
+              for k, c in enumerate(scenarios)}
+    margin = {c: share_margin for c in scenarios}
+    resolution = {c: max(abs(x) for x in aa[c]["ci95"]) for c in aa}
+    per_target = {}
+    for name in variants:
+        per_class = {}
+        for k, c in enumerate(scenarios):
+            if name == ref_name:
+                found = {"estimate": 0.0, "ci95": [0.0, 0.0], "ci90": [0.0, 0.0], "verdict": "reference",
+                         "margin": round(margin[c], 3), "per_process": [], "minimum_detectable_us": None}
+            else:
+                found = by_window.difference(at[name][k] - at[ref_name][k], margin[c])
+                if found["verdict"] in ("cheaper", "dearer") and abs(found["estimate"]) < resolution.get(c, 0.0):
+                    found["verdict"] = "unresolved"  # inside what two instances of the same code differ by
+            found["delta_pct"] = {"estimate": round(100 * found["estimate"] / request_cpu_us, 3),
+                                  "ci95": [round(100 * x / request_cpu_us, 3) for x in found["ci95"]]}
+            per_class[c] = found
+        per_target[name] = per_class
+    compared = [n for n in variants if n != ref_name]
+    detectable, typical = {}, {}
+    for c in scenarios:  # the largest over the idioms compared (so it holds for each), else the A/A pair's
+        values = [per_target[n][c]["minimum_detectable_us"] for n in compared] or [aa.get(c, {}).get("minimum_detectable_us")]
+        values = [v for v in values if v is not None]
+        detectable[c] = round(max(values), 2) if values else None
+        typical[c] = round(float(np.median(values)), 2) if values else None
+    facts = {"reference": ref_name if ref_name == DELTA_REFERENCE else f"{DELTA_REFERENCE} (its second instance)",
+             "what": DELTA_WHAT, "classes": list(scenarios), "server_request_cpu_us": round(request_cpu_us, 1),
+             "margin_share_pct": 100 * MARGIN_SHARE, "margin_us": {c: round(m, 3) for c, m in margin.items()},
+             "margin_from": {c: f"{100 * MARGIN_SHARE:g}% of the request" for c in scenarios},
+             "resolution_us": {c: round(r, 3) for c, r in resolution.items()} or None,
+             "minimum_detectable_us": detectable, "minimum_detectable_median_us": typical, "aa": aa or None}
+    return facts, per_target
+
+
+def calibration(targets: list, mix: np.ndarray, by_window: Units, request_cpu_us: float) -> dict | None:
     """The planted wait as measured (planted minus its reference), and the A/A check: the planted
-    idiom against a second instance of itself. None when the run served no planted pair."""
+    idiom against a second instance of itself over the status classes' mix, judged against
+    ``MARGIN_SHARE`` of the request (per class: ``deltas``' ``aa``). None when the run served no planted pair."""
     if PLANTED not in targets or PLANTED_REFERENCE not in targets:
         return None
     at = {name: mix[targets.index(name)] for name in targets}
     measured = by_window.mean(at[PLANTED] - at[PLANTED_REFERENCE])
     found = {"planted_us": PLANTED_US, "measured_us": round(measured.estimate, 2),
              "ci95": measured.as_dict(2)["ci95"],
-             "error_pct": round(100 * (measured.estimate - PLANTED_US) / PLANTED_US, 1)}
+             "error_pct": round(100 * (measured.estimate - PLANTED_US) / PLANTED_US, 1),
+             "planted_ns": PLANTED_US * 1000, "measured_ns": round(measured.estimate * 1000),
+             "ci95_ns": [round(measured.lo * 1000), round(measured.hi * 1000)]}
     if PLANTED_IDIOM in targets and REFERENCE in targets:
         diff = at[PLANTED_IDIOM] - at[REFERENCE]
-        aa = by_window.mean(diff)
+        aa = by_window.difference(diff, MARGIN_SHARE * request_cpu_us)
         found["aa"] = {"what": f"{PLANTED_IDIOM} against a second instance of itself",
-                       "diff_us": round(aa.estimate, 2), "ci95": aa.as_dict(2)["ci95"],
-                       "pct": round(100 * aa.estimate / float(at[REFERENCE].mean()), 2),
+                       "delta_us": round(aa["estimate"], 2), "ci95": [round(x, 2) for x in aa["ci95"]],
+                       "verdict": aa["verdict"], "margin_us": round(aa["margin"], 2),
+                       "diff_us": round(aa["estimate"], 2),
+                       "pct": round(100 * aa["estimate"] / float(at[REFERENCE].mean()), 2),
                        "per_server_pct": [round(100 * float(d.mean() / r.mean()), 2)
                                           for d, r in zip(by_window.split(diff), by_window.split(at[REFERENCE]))]}
     return found
@@ -206,5 +304,5 @@ def shape_result(runs: list, analysis: dict, users: int, workers: int, rate: flo
             "bottleneck": bottleneck(generator, server, workers),
             "server_request_cpu_us": analysis["server_request_cpu_us"], "rss": analysis["rss"],
             "windows_used": analysis["windows_used"], "files": [f for r in runs for f in r["files"]],
-            "targets": analysis["targets"], "calibration": analysis["calibration"],
+            "targets": analysis["targets"], "calibration": analysis["calibration"], "delta": analysis["delta"],
             "window_mix_us": analysis["window_mix_us"]}

@@ -59,6 +59,8 @@ PACED_SHARE = 0.6
 PROGRESS_EVERY_S = 5.0
 SHAPES = ("closed", "paced")
 PRIMARY = "paced"
+DELTA_HEADLINE = ("estimate", "ci95", "verdict", "margin")  # the margin: what "equivalent" was judged against
+CALIBRATION_HEADLINE = ("planted_us", "measured_us", "ci95", "error_pct", "planted_ns", "measured_ns", "ci95_ns", "aa")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Config:
     target_ci_pct: float
     target_planted_pct: float
     target_wall_s: float
+    target_delta_us: float = 2.0  # the widest Δ µs CI half-width (any variant, any status class) the run may report
     users: int = 16
     workers: int = 0
     layout: str = "interleaved"
@@ -78,8 +81,8 @@ class Config:
     server: str = DEFAULT
 
 
-QUICK = Config("quick", {"closed": 10, "paced": 9}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60)
-FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240)
+QUICK = Config("quick", {"closed": 10, "paced": 9}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60, target_delta_us=6.0)
+FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 
 
 def _number(name: str, kind, low, high):
@@ -202,6 +205,7 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
     """Complete ``result`` with the run's facts, targets and warnings; return the headline for summary.json."""
     shapes = {k: v for k, v in result["shapes"].items() if v.get("status") == "ok"}
     primary, figures, calibration = primary_figures(cfg, result, names)
+    delta = shapes[primary].get("delta") if primary else None
     warnings = list(result["warnings"])
     floors = [r["targets"]["floor"]["server_us"]["p50"] for r in shapes.values()]
     if cfg.layout == "per-variant" and len(floors) >= 2:
@@ -215,6 +219,10 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
     # a variant's absolute server time moves with the machine's speed from process to process.
     ci_widths = [round(50 * (f["ratio_to_floor"]["ci95"][1] - f["ratio_to_floor"]["ci95"][0])
                        / f["ratio_to_floor"]["estimate"], 2) for f in figures.values()]
+    # The Δ target is checked on the Δ µs intervals the run reports (summary.json's delta_us).
+    delta_widths = {(n, c): round((d["ci95"][1] - d["ci95"][0]) / 2, 3) for n, f in figures.items()
+                    for c, d in (f.get("delta_us") or {}).items() if d["verdict"] != "reference"}
+    widest = max(delta_widths, key=delta_widths.get, default=None)
     failures = sum(r["failures"] for r in shapes.values())
     targets = {"zero_failures": {"value": failures, "met": failures == 0},
                "ci95_half_width_pct": {"value": max(ci_widths, default=None), "target": cfg.target_ci_pct,
@@ -222,12 +230,22 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
                                        "met": bool(ci_widths) and max(ci_widths) <= cfg.target_ci_pct},
                "wall_s": {"value": result.get("wall_s"), "target": cfg.target_wall_s,
                           "met": result.get("wall_s") is not None and result["wall_s"] <= cfg.target_wall_s}}
+    if widest is not None:
+        targets["delta_ci95_half_width_us"] = {
+            "value": delta_widths[widest], "target": cfg.target_delta_us, "of": f"delta_us ({widest[0]}, {widest[1]})",
+            "met": delta_widths[widest] <= cfg.target_delta_us}
     if calibration:
         targets["planted_within_pct"] = {"value": abs(calibration["error_pct"]), "target": cfg.target_planted_pct,
                                          "met": abs(calibration["error_pct"]) <= cfg.target_planted_pct}
         if "aa" in calibration and abs(calibration["aa"]["pct"]) > 1:
             warnings.append(f"A/A: {calibration['aa']['what']} differs by {calibration['aa']['pct']:+.2f}%: over HTTP, "
                             f"idioms closer than that are not told apart by this run")
+    if delta:
+        warnings += unresolved(cfg, delta, delta_widths, widest)
+    if calibration and calibration["ci95"][0] <= 0:
+        warnings.append(f"{cfg.mode} run: the planted {calibration['planted_us']} µs is not resolved over HTTP "
+                        f"(measured {calibration['measured_us']:.1f} µs [{calibration['ci95'][0]:.1f}, "
+                        f"{calibration['ci95'][1]:.1f}], an interval that takes in 0)")
     for shape, r in shapes.items():
         if r["bottleneck"]["verdict"] in ("load generator", "both"):
             warnings.append(f"{shape}: the load generator, not the server, was the bottleneck ({r['bottleneck']['detail']})")
@@ -241,22 +259,52 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
         primary_shape=primary, duration_s=result.get("wall_s"),
         incomplete=[s for s, r in result["shapes"].items() if r.get("status") != "ok"],
         server_request_cpu_us=shapes[primary]["server_request_cpu_us"] if primary else None,
+        minimum_detectable_us=delta["minimum_detectable_us"] if delta else None,
+        margin_us=delta["margin_us"] if delta else None,
         files={"locust_csv": [f for f in files if f.endswith(".csv")],
                "locust_html": [f for f in files if f.endswith(".html")], "raw": "load.json"},
         targets=targets, warnings=warnings)
     return headline(names, figures, calibration, ranked=cfg.layout == "interleaved")
 
 
+def unresolved(cfg: Config, delta: dict, widths: dict, widest) -> list:
+    """What the run cannot resolve, in words: the Δ under the minimum detectable difference of each class
+    when the Δ target is missed, and A/A pairs that came out different (the control failed)."""
+    found = []
+    detectable = {c: x for c, x in (delta.get("minimum_detectable_us") or {}).items() if x is not None}
+    if widest is not None and widths[widest] > cfg.target_delta_us and detectable:
+        found.append(f"{cfg.mode} run: Δ under {max(detectable.values()):.0f} µs per request not resolved over HTTP "
+                     f"(minimum detectable, 80% power, per class: "
+                     + ", ".join(f"{c} {x:.1f} µs" for c, x in detectable.items())
+                     + f"); Δ 95% CI half-widths up to ±{widths[widest]:.1f} µs ({widest[0]}, {widest[1]}), "
+                       f"the target is ±{cfg.target_delta_us:g} µs")
+    for c, aa in (delta.get("aa") or {}).items():
+        if aa["verdict"] in ("cheaper", "dearer"):
+            found.append(f"A/A on {c}: {PLANTED_IDIOM} against its second instance {aa['estimate']:+.1f} µs "
+                         f"[{aa['ci95'][0]:+.1f}, {aa['ci95'][1]:+.1f}]: the control differs, so differences of this "
+                         f"size between idioms are not evidence")
+    wide = {c: r for c, r in (delta.get("resolution_us") or {}).items() if r > (delta.get("margin_us") or {}).get(c, 0.0)}
+    if wide:
+        found.append("the A/A interval is wider than the equivalence margin "
+                     f"({delta['margin_share_pct']:g}% of the request's {delta['server_request_cpu_us']:.0f} µs): no idiom can "
+                     "be shown equivalent, and differences inside it are not claimed: "
+                     + ", ".join(f"{c} ±{r:.1f} µs" for c, r in wide.items()))
+    return found
+
+
 def headline(names: list, figures: dict, calibration: dict | None, ranked: bool = True) -> dict:
-    """summary.json's share of the load results: per variant its ratios and rank, and the calibration.
-    Every selected variant is written (None where not measured), so an earlier run's figures go."""
+    """summary.json's share of the load results: per variant its ratios, rank and Δ µs per status class
+    against jsonify_tuple, and the calibration. Every selected variant is written (None where not
+    measured), so an earlier run's figures go."""
     small = {n: {"ratio_to_floor": {k: f["ratio_to_floor"][k] for k in ("estimate", "ci95")},
                  "ratio_to_reference": {k: f["ratio_to_reference"][k] for k in ("estimate", "ci95")},
-                 "rank": f.get("rank") if ranked else None}  # one server per variant: no rank across them
+                 "rank": f.get("rank") if ranked else None,  # one server per variant: no rank across them
+                 "delta_us": {c: {k: d[k] for k in DELTA_HEADLINE} for c, d in f["delta_us"].items()}
+                 if f.get("delta_us") else None}
              for n, f in figures.items()}
     return {"variants": {n: {"load": small.get(n)} for n in names},
-            "calibration": {"load": {k: calibration[k] for k in ("planted_us", "measured_us", "ci95", "error_pct", "aa")
-                                     if k in calibration} if calibration else None}}
+            "calibration": {"load": {k: calibration[k] for k in CALIBRATION_HEADLINE if k in calibration}
+                            if calibration else None}}
 
 
 @entry_point
@@ -298,7 +346,7 @@ def main() -> int:
 
 
 def report(cfg: Config, result: dict, names: list) -> None:
-    _, figures, _ = primary_figures(cfg, result, names)
+    primary, figures, calibration = primary_figures(cfg, result, names)
     print(f"\nload: {result['status']} in {result['wall_s']:.0f} s ({cfg.mode}, {cfg.layout}"
           + (f", figures from the {result['primary_shape']} shape" if result["primary_shape"] else "") + ")")
     print(f"  {'variant':<26} {'server us':>10} {'CI95 +-%':>8} {'x floor':>16} {'x ' + PLANTED_IDIOM:>22} "
@@ -308,10 +356,42 @@ def report(cfg: Config, result: dict, names: list) -> None:
         print(f"  {name:<26} {f['server_us']['p50']:>10.1f} {f['server_us']['ci_half_width_pct']:>8.2f} "
               f"{r['estimate']:>6.2f} [{r['ci95'][0]:.2f},{r['ci95'][1]:.2f}] "
               f"{q['estimate']:>9.3f} [{q['ci95'][0]:.3f},{q['ci95'][1]:.3f}] {f['rps']:>7.0f} {f['failures']:>5}")
+    delta = result["shapes"][primary].get("delta") if primary else None
+    if delta:
+        print_deltas(figures, delta, calibration)
     for warning in result["warnings"]:
         print(f"  warning: {warning}")
     print(f"  targets: { {k: t['met'] for k, t in result['targets'].items()} }")
     print(f"wrote {OUT / 'load.json'}; headline figures in {OUT / 'summary.json'}")
+
+
+def print_deltas(figures: dict, delta: dict, calibration: dict | None) -> None:
+    """Per variant and status class: Δ µs of server time against jsonify_tuple [95% CI] and the verdict;
+    then what the stage resolves and its A/A pair."""
+    classes = delta["classes"]
+    print(f"\n  Δ µs of server time per request against {delta['reference']}, same class and time window, "
+          f"[95% CI] verdict (margin: " + ", ".join(f"{c} ±{delta['margin_us'][c]:.1f}" for c in classes) + " µs)")
+    print(f"  {'variant':<24}" + "".join(f"  {c:<35}" for c in classes))
+    for name, f in figures.items():
+        cells = f.get("delta_us") or {}
+        print(f"  {name:<24}" + "".join(
+            f"  {'(reference)':<35}" if cells[c]["verdict"] == "reference" else
+            f"  {cells[c]['estimate']:+6.1f} [{cells[c]['ci95'][0]:+6.1f},{cells[c]['ci95'][1]:+6.1f}] {cells[c]['verdict']:<10}"
+            for c in classes if c in cells))
+    detectable = {c: x for c, x in delta["minimum_detectable_us"].items() if x is not None}
+    typical = delta.get("minimum_detectable_median_us") or {}
+    line = (f"  HTTP: resolves differences of ≥ {max(detectable.values()):.1f} µs per request for every idiom "
+            f"(minimum detectable at 95%, 80% power; per class, the largest over the idioms: "
+            + ", ".join(f"{c} {x:.1f}" for c, x in detectable.items()) + " µs; the median idiom's: "
+            + ", ".join(f"{c} {x:.1f}" for c, x in typical.items() if x is not None) + " µs)"
+            ) if detectable else "  HTTP: no minimum detectable difference (fewer than two windows or processes)"
+    aa = (calibration or {}).get("aa")
+    if aa:
+        line += (f"; A/A {aa['delta_us']:+.1f} µs [{aa['ci95'][0]:+.1f}, {aa['ci95'][1]:+.1f}] "
+                 f"({aa['verdict']} within ±{aa['margin_us']:.1f} µs); per class "
+                 + ", ".join(f"{c} {x['estimate']:+.1f} [{x['ci95'][0]:+.1f}, {x['ci95'][1]:+.1f}]"
+                             for c, x in (delta.get("aa") or {}).items()))
+    print(line)
 
 
 if __name__ == "__main__":

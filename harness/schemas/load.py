@@ -44,16 +44,40 @@ class _LoadTargetRequired(TypedDict):
     share_of_request: LoadShare
 
 
+class LoadDeltaPct(TypedDict):
+    estimate: float  # the Δ as % of the request's server CPU over HTTP (server_request_cpu_us)
+    ci95: Interval
+
+
+class LoadDelta(TypedDict):
+    """A variant's Δ µs of server time against jsonify_tuple on one status class (harness.stats.verdict)."""
+    estimate: float  # mean over server processes of the mean over their windows of the per-window Δ
+    ci95: Interval  # Student's t over the per-process values (one process: block bootstrap over its windows)
+    ci90: Interval  # the TOST interval: inside [-margin, margin] means "equivalent"
+    verdict: str  # "cheaper" | "dearer" | "equivalent" | "unresolved"; jsonify_tuple itself: "reference"
+    margin: float  # µs: the class's equivalence margin (LoadDeltaFacts.margin_us)
+    per_process: List[float]  # the units: each server process's mean Δ ([] for the reference)
+    minimum_detectable_us: Optional[float]  # harness.stats.minimum_detectable from the units' standard error
+    delta_pct: LoadDeltaPct
+
+
 class LoadTarget(_LoadTargetRequired, total=False):
     rank: int  # variants only: by ratio_to_floor, 1 the cheapest
+    delta_us: Dict[str, LoadDelta]  # variants only, per status class (variants.contract.SCENARIOS)
 
 
-class LoadAA(TypedDict):
+class _LoadAARequired(TypedDict):
     what: str
-    diff_us: float  # jsonify_tuple minus its second instance
+    diff_us: float  # jsonify_tuple minus its second instance, over the classes' mix
     ci95: Interval
     pct: float  # diff_us over the reference's mix
     per_server_pct: List[float]
+
+
+class LoadAA(_LoadAARequired, total=False):
+    delta_us: float  # the same as diff_us (the name the other stages use)
+    verdict: str  # harness.stats.verdict against margin_us
+    margin_us: float  # 1% of the request's server CPU
 
 
 class _LoadCalibrationRequired(TypedDict):
@@ -65,6 +89,24 @@ class _LoadCalibrationRequired(TypedDict):
 
 class LoadCalibration(_LoadCalibrationRequired, total=False):
     aa: LoadAA
+    planted_ns: int  # planted_us in ns, measured_ns and ci95_ns likewise (ci95 stays in µs)
+    measured_ns: float
+    ci95_ns: Interval
+
+
+class LoadDeltaFacts(TypedDict):
+    """A shape's Δ µs against jsonify_tuple: what was measured and what it resolves, per status class."""
+    reference: str  # "jsonify_tuple", or "jsonify_tuple (its second instance)" where the variant was not selected
+    what: str  # what is inside the clock, in one sentence
+    classes: List[str]  # variants.contract.SCENARIOS
+    server_request_cpu_us: float  # the request's server CPU over HTTP: the margin's and delta_pct's base
+    margin_share_pct: float  # 1: the margin is this % of server_request_cpu_us ...
+    margin_us: Dict[str, float]  # ... or the A/A interval's half-width on the class, where that is wider
+    margin_from: Dict[str, str]  # which of the two set it
+    resolution_us: Optional[Dict[str, float]]  # max |A/A ci95 bound| per class (None without the A/A pair)
+    minimum_detectable_us: Dict[str, Optional[float]]  # the largest over the idioms compared
+    minimum_detectable_median_us: Dict[str, Optional[float]]  # the median idiom's
+    aa: Optional[Dict[str, LoadDelta]]  # per class: jsonify_tuple against its second instance (margin: 1%)
 
 
 class LoadRss(TypedDict):
@@ -101,6 +143,7 @@ class LoadShape(_LoadShapeRequired, total=False):
     files: List[str]  # locust's CSV and HTML, relative to the results folder
     targets: Dict[str, LoadTarget]
     calibration: Optional[LoadCalibration]  # None in the per-variant layout (no planted pair)
+    delta: Optional[LoadDeltaFacts]  # None where jsonify_tuple was not served beside the variants (per-variant layout)
     window_mix_us: Dict[str, List[float]]  # target -> its mix per used window
 
 
@@ -145,15 +188,29 @@ class LoadResult(_LoadResultRequired, total=False):
     server_request_cpu_us: Optional[float]  # the primary shape's
     files: LoadFiles
     drift: LoadDrift  # per-variant layout only
-    targets: Dict[str, LoadTargetCheck]  # zero_failures, ci95_half_width_pct, wall_s, planted_within_pct
+    targets: Dict[str, LoadTargetCheck]  # zero_failures, ci95_half_width_pct, wall_s, planted_within_pct,
+    #                                     delta_ci95_half_width_us (the widest Δ µs CI reported, any variant and class)
+    minimum_detectable_us: Optional[Dict[str, Optional[float]]]  # the primary shape's, per class
+    margin_us: Optional[Dict[str, float]]  # the primary shape's equivalence margins, per class
     error: str  # when failed
+
+
+class LoadDeltaHeadline(TypedDict):
+    estimate: float
+    ci95: Interval
+    verdict: str
+    margin: float  # µs: the equivalence margin the verdict was judged against
 
 
 class LoadHeadline(TypedDict):  # summary.json: variants.<name>.load (None when not measured)
     ratio_to_floor: Estimate
     ratio_to_reference: Estimate
     rank: Optional[int]  # None in the per-variant layout
+    delta_us: Optional[Dict[str, LoadDeltaHeadline]]  # per status class; None without jsonify_tuple beside it
 
 
 class LoadCalibrationHeadline(_LoadCalibrationRequired, total=False):  # summary.json: calibration.load
     aa: LoadAA
+    planted_ns: int
+    measured_ns: float
+    ci95_ns: Interval

@@ -1,5 +1,6 @@
 """Load over HTTP: every idiom served by one gunicorn and driven by locust, the time in the app per request
-as a ratio to the floor's, the load shapes and their bottleneck, and how the load test was run."""
+as a ratio to the floor's, the Δ µs per status class against jsonify_tuple with its verdict, the load
+shapes and their bottleneck, and how the load test was run."""
 from __future__ import annotations
 
 from reports import charts
@@ -29,6 +30,7 @@ def build(ctx) -> list:
         blocks.append(Note("Incomplete", f"the load run's status is {run.get('status')}; shapes not finished: "
                                          f"{', '.join(run.get('incomplete') or []) or 'none'}."))
     blocks += idiom_table(ctx, names, primary, facts)
+    blocks += delta_table(ctx, names, primary, facts)
     series = {p: {n: (lv[n].get("latency_ms") or {}).get(p) for n in names} for p in PERCENTILES}
     if any(x for sr in series.values() for x in sr.values()):
         ctx.chart(charts.grouped_bars, "load_latency", names, series,
@@ -98,6 +100,65 @@ def idiom_table(ctx, names: list, primary, facts: dict) -> list:
     return blocks
 
 
+def delta_cell(d: dict | None) -> str:
+    if not d or d.get("estimate") is None:
+        return "n/a"
+    if d.get("verdict") == "reference":
+        return "(reference)"
+    verdict = d.get("verdict", "n/a")
+    shown = f"**{verdict}**" if verdict in ("cheaper", "dearer") else verdict
+    if verdict == "equivalent" and d.get("margin") is not None:
+        shown += f" (±{f_num(d['margin'], 1)})"
+    return f"{d['estimate']:+.1f} {f_ci(d.get('ci95'), 1)} {shown}"
+
+
+def delta_table(ctx, names: list, primary, facts: dict) -> list:
+    """Per idiom and status class: Δ µs of app time against jsonify_tuple with its 95% CI and verdict, the
+    A/A pair's, and what the stage resolves."""
+    lv = ctx.data.load["variants"]
+    delta = facts.get("delta") or {}
+    classes = delta.get("classes") or []
+    cells = {n: lv[n]["delta_us"] for n in names if isinstance(lv[n].get("delta_us"), dict)}
+    if not delta or not classes or not cells:
+        return []
+    reference = delta.get("reference", "jsonify_tuple")
+    rows = [[name_of(n)] + [delta_cell(cells[n].get(c)) for c in classes] for n in names if n in cells]
+    aa = delta.get("aa") or {}
+    if aa:
+        rows.append(["A/A: jsonify_tuple against its second instance"]
+                     + [delta_cell({**aa[c], "margin": aa[c].get("margin")}) if c in aa else "n/a" for c in classes])
+    margins = delta.get("margin_us") or {}
+    detectable = delta.get("minimum_detectable_us") or {}
+    typical = delta.get("minimum_detectable_median_us") or {}
+    per_request = delta.get("server_request_cpu_us")
+    blocks = [Heading(3, f"Δ per status class against {reference}"),
+              Para(f"Δ, µs per request: {delta.get('what', 'the app time per request')} (a drift shared by a "
+                   f"window cancels; with one server process, a block bootstrap over its windows). Verdict (`harness.stats.verdict`, TOST): "
+                   f"**equivalent** when the 90% CI lies inside ± the margin, else **dearer** or **cheaper** when the "
+                   f"95% CI excludes 0, else unresolved. Margin: {f_num(delta.get('margin_share_pct'), 0)}% of the "
+                   f"request's server CPU over HTTP"
+                   + (f" ({f_num(per_request, 0)} µs)" if per_request else "")
+                   + ", or the A/A interval's half-width on the class where that is wider: "
+                   + ", ".join(f"{c} ±{f_num(margins.get(c), 1)} µs ({(delta.get('margin_from') or {}).get(c, 'n/a')})"
+                               for c in classes) + "."),
+              Table(["idiom"] + [f"{c}: Δ µs [95% CI], verdict" for c in classes], rows, "l" + "r" * len(classes))]
+    if detectable:
+        blocks.append(Para("Resolution: this stage detects, at 95% with 80% power, differences of at least "
+                           + ", ".join(f"{c} {f_num(detectable.get(c), 1)} µs" for c in classes)
+                           + " for every idiom (the largest over them; the median idiom's: "
+                           + ", ".join(f"{c} {f_num(typical.get(c), 1)} µs" for c in classes) + "). "
+                           + ("Δ as % of the request: Δ over its server CPU, "
+                              + (f"{f_num(per_request, 0)} µs" if per_request else "n/a") + " (`delta_pct` in the raw data)."
+                              if per_request else "")))
+    ctx.chart(charts.delta_dots_by_class, "load_delta", [n for n in names if n in cells], classes, cells, margins,
+              title=f"Δ app time per request against {reference} over HTTP ({primary or 'each run'}), 95% CI",
+              xlabel=f"µs per request, idiom less {reference} (same class, same window); dashed: ± equivalence margin")
+    blocks.append(Figure("load_delta", f"Δ µs per status class against {reference} over HTTP, with 95% CI",
+                         "One dot per status class with its 95% interval; dashed lines: each class's equivalence "
+                         "margin (the narrowest shaded)."))
+    return blocks
+
+
 def shapes_table(run: dict, primary) -> list:
     shapes = run.get("shapes") or {}
     if not shapes:
@@ -154,8 +215,9 @@ def how_it_ran(load: dict) -> list:
         aa = cal.get("aa")
         if isinstance(aa, dict):
             notes.append(f"A/A check: {aa.get('what', 'the same idiom twice')} differs by {f_num(aa.get('diff_us'), 2)} µs "
-                         f"{f_ci(aa.get('ci95'), 2)} ({aa.get('pct', 0):+.2f}%): differences between idioms smaller "
-                         f"than this are not resolved.")
+                         f"{f_ci(aa.get('ci95'), 2)} ({aa.get('pct', 0):+.2f}%"
+                         + (f"; {aa['verdict']} within ±{f_num(aa.get('margin_us'), 1)} µs" if aa.get("verdict") else "")
+                         + "): differences between idioms smaller than its interval are not resolved.")
     if run.get("gunicorn"):
         notes.append("gunicorn: " + ", ".join(f"{k}={v}" for k, v in run["gunicorn"].items()) + ".")
     if run.get("locust"):

@@ -1,0 +1,195 @@
+"""The load stage's Δ µs against jsonify_tuple, per status class, on synthetic samples with known answers:
+a planted per-class difference comes back with its verdict, equal targets are never called cheaper or
+dearer at a wide margin, drift shared by a time window cancels, and the results carry the keys issue 12
+names (summary.json's ``variants.<name>.load.delta_us.<class>`` and ``calibration.load``)."""
+import numpy as np
+import pytest
+
+from harness.stats import over_units
+from loadtests import analysis, mount, run
+from variants.contract import SCENARIOS
+
+CLASSES = list(SCENARIOS)
+REF = analysis.DELTA_REFERENCE  # jsonify_tuple
+BASE = {"success": 100.0, "created": 110.0, "unauthorized": 130.0, "admin": 105.0}  # the reference's µs per class
+# What each synthetic variant adds to the reference, per class (µs): the answers the analysis must find.
+PLANTED = {REF: {}, "cheap": {c: -10.0 for c in CLASSES}, "dear_401": {"unauthorized": 15.0}, "same": {}}
+TARGETS = [*PLANTED, mount.FLOOR, mount.PLANTED, mount.PLANTED_REFERENCE, mount.REFERENCE]
+SECONDS, PER_CELL = 10.0, 800  # per server process: requests per target and class
+
+
+def synthetic_run(seed: int, *, request_cpu_us: float = 300.0, noise_us: float = 5.0, layout_us: float = 0.5,
+                  shift_us=None, windows: int = 10, targets=TARGETS, extra=None) -> dict:
+    """One server process's samples as the locustfile writes them. Every target and class is requested
+    in turn; app time = the class's base (the floor a tenth of it) + the target's planted difference +
+    this process's layout offset for the target (normal, sd ``layout_us``) + noise. ``shift_us(w)``
+    adds the same µs to every request in time window w (drift shared by the window)."""
+    rng = np.random.default_rng(seed)
+    extra = {**PLANTED, **(extra or {})}
+    cycle = [(i, k) for i in range(len(targets)) for k in range(len(CLASSES))]
+    n = PER_CELL * len(cycle)
+    t = np.arange(n) * SECONDS / n
+    target = np.array([cycle[j % len(cycle)][0] for j in range(n)])
+    scenario = np.array([cycle[j % len(cycle)][1] for j in range(n)])
+    layout = rng.normal(0, layout_us, size=len(targets))
+    base = np.array([BASE[c] for c in CLASSES])[scenario]
+    plus = np.array([[(extra.get(name) or {}).get(c, 0.0) for c in CLASSES] for name in targets])[target, scenario]
+    plus += np.where(np.array(targets)[target] == mount.PLANTED, mount.PLANTED_US, 0.0)
+    app = np.where(np.array(targets)[target] == mount.FLOOR, base / 10, base + plus) + layout[target]
+    app += rng.normal(0, noise_us, size=n)
+    if shift_us is not None:
+        window = np.minimum((t / SECONDS * windows).astype(int), windows - 1)
+        app += np.array([shift_us(w) for w in range(windows)])[window]
+    samples = np.column_stack([t, target, scenario, app, 0.9 * app, np.ones(n)])
+    stats = {f"{name} {c}": {"requests": PER_CELL, "failures": 0, "rps": PER_CELL / SECONDS, "p50_ms": 1, "p95_ms": 2,
+                             "p99_ms": 3} for name in targets for c in CLASSES}
+    return {"samples": {"targets": list(targets), "scenarios": CLASSES, "samples": samples}, "from": 0.0, "to": SECONDS,
+            "seconds": SECONDS, "server_cpu_s": n * request_cpu_us * 1e-6, "rss_bytes": [100] * 4, "stats": stats,
+            "generator_cpu": 0.5, "server_cpu": 0.5, "steal_fraction": 0.0, "files": []}
+
+
+def analysed(seeds=(1, 2, 3, 4), windows: int = 10, **kwargs) -> dict:
+    runs = [synthetic_run(seed, windows=windows, **kwargs) for seed in seeds]
+    return analysis.analyse(runs, windows, np.random.default_rng(0), conforming=set(PLANTED))
+
+
+@pytest.fixture(scope="module")
+def four():
+    """Four server processes of the synthetic server (request CPU 300 µs: a 3 µs margin)."""
+    return analysed()
+
+
+def test_a_planted_per_class_difference_comes_back_with_its_verdict(four):
+    for name, planted in PLANTED.items():
+        for c in CLASSES:
+            d = four["targets"][name]["delta_us"][c]
+            expected = planted.get(c, 0.0)
+            if name == REF:
+                assert d["verdict"] == "reference" and d["estimate"] == 0.0, d
+                continue
+            assert d["ci95"][0] <= expected <= d["ci95"][1], (name, c, d)
+            assert d["ci90"][0] >= d["ci95"][0] and d["ci90"][1] <= d["ci95"][1]
+            assert d["verdict"] == ("dearer" if expected > 0 else "cheaper" if expected < 0 else "equivalent"), (name, c, d)
+            assert len(d["per_process"]) == 4 and d["minimum_detectable_us"] < 5
+            assert d["delta_pct"]["estimate"] == pytest.approx(100 * d["estimate"] / 300.0, abs=0.01)
+
+
+def test_the_interval_is_over_server_processes(four):
+    """The estimate and its interval are harness.stats.over_units of the per-process values."""
+    d = four["targets"]["dear_401"]["delta_us"]["unauthorized"]
+    units = over_units(d["per_process"])
+    assert d["estimate"] == pytest.approx(units.estimate, abs=2e-3)
+    assert d["ci95"] == pytest.approx([units.lo, units.hi], abs=2e-3)
+
+
+def test_the_margin_is_1pct_of_the_request_and_the_aa_interval_the_resolution(four):
+    facts = four["delta"]
+    assert facts["reference"] == REF and facts["classes"] == CLASSES and facts["server_request_cpu_us"] == 300.0
+    for c in CLASSES:
+        aa = facts["aa"][c]
+        assert aa["verdict"] in ("equivalent", "unresolved") and aa["ci95"][0] <= 0 <= aa["ci95"][1]
+        assert facts["margin_us"][c] == pytest.approx(3.0, abs=1e-3)
+        assert facts["resolution_us"][c] == pytest.approx(max(abs(x) for x in aa["ci95"]), abs=1e-3)
+        assert four["targets"]["same"]["delta_us"][c]["margin"] == pytest.approx(facts["margin_us"][c], abs=1e-3)
+        assert facts["minimum_detectable_us"][c] >= facts["minimum_detectable_median_us"][c] > 0
+    noisy = analysed(seeds=(5, 6, 7), layout_us=6.0)  # processes far apart: a wide A/A interval
+    for c in CLASSES:  # the margin stays; what lies inside the A/A interval is not claimed
+        assert noisy["delta"]["margin_us"][c] == pytest.approx(3.0, abs=1e-3)
+        resolution = noisy["delta"]["resolution_us"][c]
+        for per_class in noisy["targets"].values():
+            if per_class.get("delta_us", {}).get(c, {}).get("verdict") in ("cheaper", "dearer"):
+                assert abs(per_class["delta_us"][c]["estimate"]) >= resolution
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_equal_targets_are_never_called_cheaper_or_dearer_at_a_wide_margin(seed):
+    """"same" and the A/A pair are the reference's code: with a margin of 1% of a 3 ms request (30 µs) they
+    come out equivalent or unresolved, whatever the processes' layouts and the noise."""
+    found = analysed(seeds=(10 * seed + 1, 10 * seed + 2, 10 * seed + 3), windows=5, request_cpu_us=3000.0,
+                     layout_us=3.0, noise_us=20.0)
+    for c in CLASSES:
+        assert found["targets"]["same"]["delta_us"][c]["verdict"] in ("equivalent", "unresolved")
+        assert found["delta"]["aa"][c]["verdict"] in ("equivalent", "unresolved")
+        assert found["targets"]["dear_401"]["delta_us"][c]["verdict"] not in ("cheaper",)
+
+
+def test_drift_shared_by_a_window_cancels():
+    """A shift of every request in a window (up to ±200 µs, far more than any difference) leaves every Δ
+    and its interval unchanged: each window's Δ is taken within the window, and a median moves with a shift."""
+    steady = analysed(seeds=(1, 2, 3))
+    drifting = analysed(seeds=(1, 2, 3), shift_us=lambda w: 200.0 * np.sin(w))
+    for name in PLANTED:
+        for c in CLASSES:
+            a, b = steady["targets"][name]["delta_us"][c], drifting["targets"][name]["delta_us"][c]
+            assert b["estimate"] == pytest.approx(a["estimate"], abs=2e-3) and b["verdict"] == a["verdict"]
+            assert b["ci95"] == pytest.approx(a["ci95"], abs=2e-3)
+    # the absolute server time moves with the drift, as it should (it is not what the Δ is taken from)
+    assert drifting["targets"]["same"]["server_us"]["p90"] > steady["targets"]["same"]["server_us"]["p90"] + 50
+
+
+def test_one_process_keeps_the_block_bootstrap_and_still_judges():
+    one = analysed(seeds=(1,))
+    dear = one["targets"]["dear_401"]["delta_us"]["unauthorized"]
+    assert dear["verdict"] == "dearer" and dear["ci95"][0] <= 15 <= dear["ci95"][1] and len(dear["per_process"]) == 1
+    assert one["targets"]["cheap"]["delta_us"]["success"]["verdict"] == "cheaper"
+    assert one["delta"]["minimum_detectable_us"]["success"] > 0
+
+
+def test_without_jsonify_tuple_beside_it_the_second_instance_is_the_reference_and_without_either_no_delta():
+    targets = [n for n in TARGETS if n != REF]
+    found = analysis.analyse([synthetic_run(s, targets=targets) for s in (1, 2, 3)], 10, np.random.default_rng(0),
+                             conforming=set(PLANTED))
+    assert found["delta"]["reference"] == f"{REF} (its second instance)" and found["delta"]["aa"] is None
+    assert found["targets"]["cheap"]["delta_us"]["created"]["verdict"] == "cheaper"
+    alone = analysis.analyse([synthetic_run(1, targets=["cheap", mount.FLOOR])], 10, np.random.default_rng(0),
+                             conforming={"cheap"})
+    assert alone["delta"] is None and "delta_us" not in alone["targets"]["cheap"]
+
+
+def shape(runs: list) -> dict:
+    return analysis.shape_result(runs, analysis.analyse(runs, 10, np.random.default_rng(0), set(PLANTED)), 16, 0, 0.0)
+
+
+def test_summary_and_load_json_carry_the_keys_issue_12_names():
+    result = {"status": "ok", "warnings": [], "wall_s": 30.0,
+              "shapes": {"closed": shape([synthetic_run(9)]), "paced": shape([synthetic_run(s) for s in (1, 2, 3)])}}
+    names = [n for n in PLANTED]
+    headline = run.summarise(run.FULL, result, names)
+    paced = result["shapes"]["paced"]
+    for name in names:
+        load = headline["variants"][name]["load"]
+        assert set(load) >= {"ratio_to_floor", "ratio_to_reference", "rank", "delta_us"}
+        assert set(load["delta_us"]) == set(CLASSES)
+        for c, d in load["delta_us"].items():
+            assert set(d) == {"estimate", "ci95", "verdict", "margin"} and len(d["ci95"]) == 2
+            assert d["verdict"] in ("cheaper", "dearer", "equivalent", "unresolved", "reference")
+            full = paced["targets"][name]["delta_us"][c]
+            assert d == {k: full[k] for k in ("estimate", "ci95", "verdict", "margin")}
+            assert set(full) >= {"estimate", "ci95", "ci90", "verdict", "margin", "per_process", "delta_pct",
+                                 "minimum_detectable_us"}
+    cal = headline["calibration"]["load"]
+    assert cal["planted_ns"] == 1000 * mount.PLANTED_US and cal["measured_ns"] == pytest.approx(1000 * cal["measured_us"], abs=10)
+    assert cal["aa"]["delta_us"] == cal["aa"]["diff_us"] and len(cal["aa"]["ci95"]) == 2
+    assert {"planted_us", "measured_us", "error_pct"} <= set(cal) and "pct" in cal["aa"]
+    assert result["minimum_detectable_us"] == paced["delta"]["minimum_detectable_us"]
+    assert result["margin_us"] == paced["delta"]["margin_us"]
+    # the Δ target is checked on the widest Δ interval that is reported
+    widest = max((d["ci95"][1] - d["ci95"][0]) / 2 for n in names for d in headline["variants"][n]["load"]["delta_us"].values()
+                 if d["verdict"] != "reference")
+    check = result["targets"]["delta_ci95_half_width_us"]
+    assert check["value"] == pytest.approx(widest, abs=1e-3) and check["target"] == run.FULL.target_delta_us
+    assert check["met"] == (widest <= run.FULL.target_delta_us)
+
+
+def test_a_run_that_misses_the_delta_target_says_what_it_cannot_resolve(capsys):
+    noisy = [synthetic_run(s, noise_us=40.0, layout_us=4.0) for s in (1, 2, 3)]
+    result = {"status": "ok", "warnings": [], "wall_s": 30.0, "shapes": {"paced": shape(noisy)}}
+    run.summarise(run.QUICK, result, list(PLANTED))
+    assert result["targets"]["delta_ci95_half_width_us"]["met"] is False
+    said = [w for w in result["warnings"] if w.startswith("quick run: Δ under ")]
+    assert len(said) == 1 and "not resolved" in said[0], result["warnings"]
+    run.print_deltas(result["shapes"]["paced"]["targets"], result["shapes"]["paced"]["delta"],
+                     result["shapes"]["paced"]["calibration"])
+    printed = capsys.readouterr().out
+    assert "HTTP: resolves differences of ≥ " in printed and "A/A " in printed
+    assert all(name in printed for name in PLANTED)
