@@ -8,7 +8,8 @@
 # newest first, every python3.X on PATH is tried (not only the first: a pyenv shim of a version that is
 # not selected is on PATH but fails, and may hide a working one behind it), then pyenv's installs
 # ($PYENV_ROOT/versions/3.X.*), newest patch first. A candidate counts only if it runs and says it is 3.X.
-# SEARCH_PATH replaces PATH for that search (the tests use it).
+# Then every python3 on PATH, if it runs as a supported version. SEARCH_PATH replaces PATH for that search
+# (the tests use it).
 #
 # uv: .venv/bin/uv (the version uv.lock pins, once installed), else uv on PATH, else the pinned version
 # installed with pip into a new .venv/ made by the chosen Python's venv module. `uv sync --locked` then
@@ -41,39 +42,53 @@ is_supported() {
     [ -n "$1" ] && supported | grep -qx "$(echo "$1" | sed 's/\./\\./')"
 }
 
-find_python() {
-    tried=""
-    for version in $(supported); do
-        set -f
-        old_ifs=$IFS
-        IFS=:
-        for dir in ${SEARCH_PATH-$PATH}; do
-            IFS=$old_ifs
-            candidate="${dir:-.}/python$version"
-            [ -f "$candidate" ] && [ -x "$candidate" ] || continue
-            if [ "$(runs_as "$candidate")" = "$version" ]; then
-                echo "$candidate"
-                return 0
-            fi
-            tried="$tried $candidate"
-        done
+found=""
+tried=""
+# try CANDIDATE [X.Y]: found=CANDIDATE if it runs as X.Y (as any supported version when no X.Y is given).
+try() {
+    [ -f "$1" ] && [ -x "$1" ] || return 1
+    runs=$(runs_as "$1")
+    if [ -n "$runs" ] && { [ "$runs" = "${2:-}" ] || { [ -z "${2:-}" ] && is_supported "$runs"; }; }; then
+        found=$1
+        return 0
+    fi
+    tried="$tried $1 (${runs:-does not run})"
+    return 1
+}
+
+# try_on_path NAME [X.Y]: try every NAME on the search path, in order.
+try_on_path() {
+    set -f
+    old_ifs=$IFS
+    IFS=:
+    for dir in ${SEARCH_PATH-$PATH}; do
         IFS=$old_ifs
-        set +f
-        for candidate in $(for path in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python"$version"; do
+        if try "${dir:-.}/$1" "${2:-}"; then
+            set +f
+            return 0
+        fi
+    done
+    IFS=$old_ifs
+    set +f
+    return 1
+}
+
+find_python() {
+    pyenv="${PYENV_ROOT:-$HOME/.pyenv}/versions"
+    for version in $(supported); do
+        try_on_path "python$version" "$version" && { echo "$found"; return 0; }
+        for candidate in $(for path in "$pyenv/$version".*/bin/python"$version"; do
                                [ -x "$path" ] || continue
                                release=${path%/bin/*}
                                echo "${release##*.} $path"
                            done | sort -nr | cut -d' ' -f2-); do
-            if [ "$(runs_as "$candidate")" = "$version" ]; then
-                echo "$candidate"
-                return 0
-            fi
-            tried="$tried $candidate"
+            try "$candidate" "$version" && { echo "$found"; return 0; }
         done
     done
+    try_on_path python3 && { echo "$found"; return 0; }
     versions=$(supported | sed 's/^/python/' | tr '\n' ' ')
-    echo "error: no supported Python that runs was found (${versions% }, on PATH or in" \
-         "${PYENV_ROOT:-$HOME/.pyenv}/versions; tried:${tried:- nothing}): install one, or set PYTHON=/path/to/python3.X" >&2
+    echo "error: no supported Python that runs was found (${versions% }, on PATH or in $pyenv, then python3 on" \
+         "PATH; tried:${tried:- nothing}): install one, or set PYTHON=/path/to/python3.X" >&2
     return 1
 }
 

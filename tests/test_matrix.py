@@ -1,12 +1,19 @@
 """The Flask version matrix's code, on the installed Flask only (no nox environment is built here)."""
 import ast
 import copy
+import importlib.util
 import sys
-import tomllib
+import sysconfig
 from importlib import metadata
 from types import SimpleNamespace
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
 import pytest
+from packaging.requirements import Requirement
 
 from harness import matrix, probe
 from harness.schemas import compat as schemas
@@ -233,14 +240,17 @@ def test_versions_are_chosen_by_release_or_series():
 
 
 def test_noxfile_pins_cover_the_required_series_and_match_the_main_venv():
-    pins = matrix.load_pins().PINS
+    noxfile = matrix.load_pins()
+    pins = noxfile.PINS
     series = {".".join(v.split(".")[:2]) for v in pins}
     assert {"1.1", "2.0", "2.2", "2.3", "3.0", "3.1"} <= series
     for version, requirements in pins.items():
         assert requirements["flask"] == version
         assert {"werkzeug", "jinja2", "itsdangerous", "markupsafe", "flask-login", "orjson"} <= set(requirements)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    main = dict(line.split("#")[0].strip().lower().split("==") for line in project)
+    on_nox_python = {"python_version": noxfile.PYTHON, "python_full_version": f"{noxfile.PYTHON}.0"}
+    main = {r.name.lower(): str(r.specifier).lstrip("=") for r in map(Requirement, project)
+            if r.marker is None or r.marker.evaluate(on_nox_python)}  # the pins for the Python nox uses
     newest = pins[max(pins, key=matrix.version_key)]
     for name in ("flask", "werkzeug", "flask-login", "orjson"):
         assert newest[name] == main[name], name
@@ -274,6 +284,18 @@ def test_the_probe_command_writes_the_captures_and_rejects_unknown_variants(tmp_
 # The probe runs inside every old-Flask environment: the standard library, the variants, Flask (the
 # release under test) and the capture in harness.conformance are all it may import.
 PROBE_MAY_IMPORT = ("variants", "flask", "harness.conformance", "harness.environment")
+
+
+def _is_stdlib(top: str) -> bool:
+    """Whether a top-level module is the standard library's (sys.stdlib_module_names from Python 3.10; before it,
+    where the module is found)."""
+    if hasattr(sys, "stdlib_module_names"):
+        return top in sys.stdlib_module_names
+    if top in sys.builtin_module_names:
+        return True
+    spec = importlib.util.find_spec(top)
+    stdlib = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+    return bool(spec and spec.origin) and spec.origin.startswith(stdlib) and "site-packages" not in spec.origin
 
 
 def _module_of(node) -> list:
@@ -322,7 +344,7 @@ def imports_outside(module: str, names=None, allowed=PROBE_MAY_IMPORT, source=No
     for node in nodes:
         for name in _module_of(node):
             top = name.split(".")[0]
-            if top in sys.stdlib_module_names or any(name == a or name.startswith(a + ".") for a in allowed):
+            if _is_stdlib(top) or any(name == a or name.startswith(a + ".") for a in allowed):
                 if top == "harness" and name != module:
                     used = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) and node.module == name else None
                     found += imports_outside(name, used, allowed)

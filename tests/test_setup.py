@@ -1,22 +1,29 @@
 """Set-up: the interpreter finder (fake PATHs, failing shims), the install script's refusals, the lock against
 pyproject.toml's pins, and the environment every result records. No network and no new virtual environment:
 the real installs from a fresh copy are checked by hand (README, "Set-up")."""
+from __future__ import annotations
+
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
 import pytest
+from packaging.requirements import Requirement
 
 from harness import environment
 from harness.results import ROOT
 
 BOOTSTRAP = ROOT / "harness" / "bootstrap.sh"
-SUPPORTED = ["3.13", "3.12", "3.11"]  # pyproject.toml's classifiers, newest first
+SUPPORTED = ["3.13", "3.12", "3.11", "3.10", "3.9"]  # pyproject.toml's classifiers, newest first
 
 
 def fake(folder: Path, name: str, says: str | None) -> Path:
@@ -76,18 +83,36 @@ def test_pyenv_installs_are_found_newest_patch_first_after_path(tmp_path):
     assert done.stdout.strip() == str(pyenv / "versions" / "3.13.10" / "bin" / "python3.13")
 
 
-def test_nothing_that_runs_is_an_error_naming_what_was_tried(tmp_path):
+def test_the_oldest_supported_version_is_found_when_it_is_the_only_one(tmp_path):
+    fake(tmp_path / "shims", "python3.13", None)
+    oldest = fake(tmp_path / "usr", "python3.9", "3.9")
+    assert find_python(tmp_path, tmp_path / "shims", tmp_path / "usr").stdout.strip() == str(oldest)
+
+
+def test_python3_is_tried_last_and_counts_if_it_is_a_supported_version(tmp_path):
+    fake(tmp_path / "shims", "python3.12", None)
+    fake(tmp_path / "shims", "python3", "3.8")  # too old: passed over for the next python3 on the path
+    plain = fake(tmp_path / "usr", "python3", "3.10")
+    done = find_python(tmp_path, tmp_path / "shims", tmp_path / "usr")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(plain)
+
+
+def test_nothing_that_runs_is_one_line_naming_what_was_tried(tmp_path):
     shim = fake(tmp_path / "shims", "python3.12", None)
-    fake(tmp_path / "old", "python3.10", "3.10")  # not supported: not even tried
+    old = fake(tmp_path / "old", "python3", "3.8")
+    fake(tmp_path / "old", "python3.8", "3.8")  # not supported: not even tried
     done = find_python(tmp_path, tmp_path / "shims", tmp_path / "old")
-    assert done.returncode == 1 and done.stdout == ""
-    assert str(shim) in done.stderr and "set PYTHON=" in done.stderr and "python3.10" not in done.stderr
+    assert done.returncode == 1 and done.stdout == "" and len(done.stderr.splitlines()) == 1
+    assert f"{shim} (does not run)" in done.stderr and f"{old} (3.8)" in done.stderr
+    assert "python3.8" not in done.stderr and "set PYTHON=" in done.stderr
+    assert "python3.13 python3.12 python3.11 python3.10 python3.9" in done.stderr
 
 
-@pytest.mark.parametrize("says, message", [(None, "does not run"), ("3.9", "is Python 3.9; supported: 3.13 3.12 3.11")])
+@pytest.mark.parametrize("says, message", [(None, "does not run"), ("3.8", "is Python 3.8; supported: 3.13 3.12 3.11 3.10 3.9")])
 def test_install_refuses_a_python_that_does_not_run_or_is_not_supported(tmp_path, says, message):
     """Refused before anything is touched: VENV points at a folder that must stay absent."""
-    python = fake(tmp_path / "bin", "python3.9", says)
+    python = fake(tmp_path / "bin", "python3.8", says)
     venv = tmp_path / "venv"
     done = subprocess.run(["sh", str(BOOTSTRAP), "install"], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHON": str(python), "VENV": str(venv)})
@@ -139,12 +164,33 @@ def locked() -> dict:
     return versions
 
 
-def test_every_direct_pin_is_locked_at_that_version():
+def pins() -> list:
+    """pyproject.toml's direct dependencies, the app's and the harness's."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(line) for line in project["dependencies"] + project["optional-dependencies"]["dev"]]
+
+
+def test_every_supported_python_gets_one_pin_of_each_package():
+    """A package pinned twice (a newer release for new Pythons, the last that supports the old ones) has
+    markers that split the supported versions between its pins; tomli is pinned only where tomllib is missing."""
+    names = {environment.normalized(pin.name) for pin in pins()}
+    for version in SUPPORTED:
+        here = {"python_version": version, "python_full_version": f"{version}.0"}
+        applying = [environment.normalized(pin.name) for pin in pins() if pin.marker is None or pin.marker.evaluate(here)]
+        without_tomllib = int(version.split(".")[1]) < 11
+        assert sorted(applying) == sorted(names if without_tomllib else names - {"tomli"}), version
+
+
+def test_every_direct_pin_is_locked_at_that_version():
+    """...and only at the versions pinned: one per pin, for the Pythons its marker names."""
+    pinned = {}
+    for pin in pins():
+        (spec,) = pin.specifier
+        assert spec.operator == "==", pin
+        pinned.setdefault(environment.normalized(pin.name), set()).add(spec.version)
     lock = locked()
-    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
-        name, version = requirement.split(";")[0].strip().split("==")
-        assert lock[environment.normalized(name)] == {version}, requirement
+    for name, versions in pinned.items():
+        assert lock[name] == versions, name
 
 
 def test_the_environment_records_every_installed_distribution_and_the_locks_hash():
