@@ -9,15 +9,16 @@ left (``gc.freeze``: collections during the measurement then see only the reques
 long-running server whose start-up objects sit in the oldest generation), and then measures each class in
 a grandchild of its own, so that every class starts from the same state:
 
-- ``mode: count`` (under valgrind): grandchildren forked one after another: one that sends nothing, then per
-  class one that sends ``n`` requests, each followed by one that sends nothing. valgrind counts each
-  grandchild's instructions from the start of the root process to the grandchild's exit, so a counting
-  grandchild minus the mean of the two empty ones beside it is the cost of its ``n`` requests: start-up,
-  imports, app creation and warm-up cancel exactly, and so does the fork between them (to within the
-  difference of the two empty ones, which is recorded).
-- ``mode: alloc`` (natively): per class, garbage collections over ``gc_requests`` requests
-  (``gc.get_stats`` deltas), tracemalloc over ``trace_requests`` requests and the Python functions called
-  (cProfile call counts, which do not depend on the clock) over ``profile_requests``.
+- ``mode: count`` (under cachegrind, memcheck or callgrind): grandchildren forked one after another: one that
+  sends nothing, then per class one that sends ``n`` requests, each followed by one that sends nothing.
+  valgrind counts each grandchild's instructions (memcheck: the heap blocks and bytes allocated) from the start of
+  the root process to the grandchild's exit, so a counting grandchild minus the mean of the two empty ones
+  beside it is the cost of its ``n`` requests: start-up, imports, app creation and warm-up cancel exactly, and
+  so does the fork between them (to within the difference of the two empty ones, which is recorded).
+- ``mode: native`` (no valgrind): per class, garbage collections over ``gc_requests`` requests
+  (``gc.get_stats`` deltas), tracemalloc's peak during a request above its start over ``trace_requests``
+  requests and the Python functions called (cProfile call counts, which do not depend on the clock) over
+  ``profile_requests``.
 
 The requests are ``bench.subjects.dispatch_call``: one WSGI call ``app(environ, start_response)`` with a
 prepared environ, the body read and the iterable closed. The classes are ``CLASSES``.
@@ -61,8 +62,11 @@ def check(name: str, cls: str, result) -> None:
 
 
 def prepared(name: str, classes: list, warmup: int) -> tuple:
-    """The variant's app, warmed up on every class, garbage collected and frozen: (app, {class: call})."""
-    app = REGISTRY[name].create_app()
+    """The variant's app, warmed up on every class, garbage collected and frozen: (app, {class: call}).
+
+    The app is the variant module's own (``variants.<name>.app``, which importing the module builds): a second
+    ``create_app()`` would double the set-up, which under valgrind costs more than the requests counted."""
+    app = REGISTRY[name].module.app
     calls = {cls: dispatch_call(app, prepared_environ(CLASSES[cls])) for cls in classes}
     for cls, call in calls.items():
         check(name, cls, call())
@@ -93,13 +97,20 @@ def in_grandchild(work) -> int:
 
 
 def count(name: str, classes: list, calls: dict, n: int) -> None:
-    """Empty, count, empty, count, ..., empty: the grandchildren whose instructions are compared."""
+    """Empty, count, empty, count, ..., empty: the grandchildren whose instructions are compared.
+
+    Each ends with a collection of the youngest generation: a long-running process collects its requests'
+    young garbage sooner or later, and ``n`` requests might or might not reach the collector's threshold, so
+    without it a count over few requests would leave out a cost that one over many includes (-0.3% at n = 20
+    against n = 200 without it, +0.1-0.2% with it; the empty processes collect too, so the collection's own
+    fixed cost cancels)."""
 
     def requests(call, n):
         def work():
             gc.enable()
             for _ in range(n):
                 call()
+            gc.collect(0)  # the young garbage, collected once within the count (see count())
         return work
 
     gc.disable()  # no collection in this process between the forks
@@ -111,8 +122,8 @@ def count(name: str, classes: list, calls: dict, n: int) -> None:
         emit({"event": "fork", "variant": name, "class": cls, "n": k, "index": index, "pid": pid})
 
 
-def allocations(name: str, cls: str, app, requests: dict) -> dict:
-    """Garbage collections, tracemalloc figures and Python calls per request for one class."""
+def native(name: str, cls: str, app, requests: dict) -> dict:
+    """Garbage collections, tracemalloc's peak and Python calls per request for one class."""
     environ = prepared_environ(CLASSES[cls])
     call = dispatch_call(app, environ)
     gc.enable()
@@ -124,30 +135,15 @@ def allocations(name: str, cls: str, app, requests: dict) -> dict:
     collections = [round((a["collections"] - b["collections"]) * per_1000, 2) for a, b in zip(after, before)]
     collected = round(sum(a["collected"] - b["collected"] for a, b in zip(after, before)) * per_1000, 1)
 
-    # tracemalloc from here on only: its traces are the blocks allocated since, so counting them is cheap
     gc.collect()
     gc.disable()  # a collection inside a request would free older requests' garbage into its figures
-    held, peaks = [], []
-
-    def measured(environ, start_response):
-        start_blocks = len(tracemalloc.take_snapshot().traces)
-        start_bytes = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-
-        def start(status, headers, exc_info=None):
-            held.append((len(tracemalloc.take_snapshot().traces) - start_blocks,
-                         tracemalloc.get_traced_memory()[0] - start_bytes))
-            return start_response(status, headers, exc_info)
-
-        starts.append(start_bytes)
-        return app(environ, start)
-
-    starts = []
-    traced = dispatch_call(measured, environ)
+    peaks = []
     tracemalloc.start(1)
     for _ in range(requests["trace_requests"]):
-        traced()
-        peaks.append(tracemalloc.get_traced_memory()[1] - starts[-1])
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        call()
+        peaks.append(tracemalloc.get_traced_memory()[1] - start)
     tracemalloc.stop()
     gc.enable()
 
@@ -162,10 +158,8 @@ def allocations(name: str, cls: str, app, requests: dict) -> dict:
         where = python_function(path, line, function)
         if where:
             calls[where] = round(stats[1] / requests["profile_requests"], 2)  # all calls, recursive ones too
-    return {"event": "alloc", "variant": name, "class": cls,
-            "alloc_blocks": median(b for b, _ in held), "alloc_bytes": median(s for _, s in held),
-            "peak_bytes": median(peaks), "gc_collections_per_1000": collections, "gc_collected_per_1000": collected,
-            "python_calls": calls}
+    return {"event": "native", "variant": name, "class": cls, "peak_bytes": median(peaks),
+            "gc_collections_per_1000": collections, "gc_collected_per_1000": collected, "python_calls": calls}
 
 
 def python_function(path: str, line: int, function: str):
@@ -205,7 +199,7 @@ def next_job() -> int:
         count(name, classes, calls, job["n"])
     else:
         for cls in classes:
-            in_grandchild(lambda cls=cls: emit(allocations(name, cls, app, job["requests"])))
+            in_grandchild(lambda cls=cls: emit(native(name, cls, app, job["requests"])))
     emit({"event": "done", "variant": name})
     return 0
 

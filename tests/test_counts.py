@@ -1,6 +1,10 @@
 """``make count`` (bench.counts): the differential, the plan, the results' keys, the comparison with the published
-counts, callgrind's profiles read and compared, the report section; and, where valgrind is installed, two counts
-of the same request at the same seed and environment, which must be identical to the instruction."""
+counts, callgrind's profiles read and compared, the report section, the stage skipped without valgrind; and, where
+valgrind is installed, two counts of the same request at the same seed and environment, which must be identical to
+the instruction (and to the allocated block)."""
+from __future__ import annotations
+
+import dataclasses
 import json
 import os
 import shutil
@@ -11,7 +15,12 @@ import threading
 import pytest
 
 from bench import callgrind, counts
+from bench import count_analysis as analysis
+from bench import count_plan as plan
+from bench import count_published as published
+from bench.count_runner import Runner
 from bench.count_worker import CLASSES
+from harness import pipeline
 from harness.results import ROOT, read_json
 from reports.context import Context
 from reports.data import Results
@@ -40,61 +49,127 @@ def test_each_count_is_the_counting_process_less_the_mean_of_the_empty_ones_besi
     for pid, n in raw.items():
         (tmp_path / f"vg.{pid}").write_text(f"==1== I   refs:      {n:,}\n")
     events = forks("a", [(None, 0, 1), ("success", 200, 2), (None, 0, 3), ("unauthorized", 200, 4), (None, 0, 5)])
-    cells = counts.counted_cells({"events": list(reversed(events)), "folder": tmp_path})
+    cells = analysis.counted_cells({"events": list(reversed(events)), "folder": tmp_path})
     assert cells[("a", "success")]["instructions"] == 1000.0
     assert cells[("a", "unauthorized")]["instructions"] == 3000.0
-    assert cells[("a", "success")]["raw"] == [raw[2], raw[1], raw[3]]
+    assert cells[("a", "success")]["raw"] == {"instructions": [raw[2], raw[1], raw[3]]}
     (tmp_path / "vg.5").unlink()  # a process whose count is missing leaves its cell out, never a wrong figure
-    assert set(counts.counted_cells({"events": events, "folder": tmp_path})) == {("a", "success")}
+    assert set(analysis.counted_cells({"events": events, "folder": tmp_path})) == {("a", "success")}
+
+
+HEAP_LOG = """==7== Memcheck, a memory error detector
+==7==
+==7== HEAP SUMMARY:
+==7==     in use at exit: 9,000 bytes in 90 blocks
+==7==   total heap usage: {blocks:,} allocs, 99,000 frees, {bytes:,} bytes allocated
+==7==
+==7== ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)
+"""
+
+
+def test_allocations_per_request_are_memchecks_heap_totals_counted_the_same_way(tmp_path):
+    # 12.5 blocks and 1,500 bytes per request over 40 requests; the empty processes differ by one block
+    totals = {1: (100_000, 20_000_000), 2: (100_501, 20_060_000), 3: (100_002, 20_000_000)}
+    for pid, (blocks, size) in totals.items():
+        (tmp_path / f"vg.{pid}").write_text(HEAP_LOG.format(bytes=size, blocks=blocks))
+    assert analysis.counted_in(tmp_path, 1) == {"blocks": 100_000, "bytes": 20_000_000}
+    cells = analysis.counted_cells({"events": forks("a", [(None, 0, 1), ("success", 40, 2), (None, 0, 3)]),
+                                    "folder": tmp_path})
+    assert cells[("a", "success")]["blocks"] == 12.5 and cells[("a", "success")]["bytes"] == 1500.0
+    assert cells[("a", "success")]["raw"]["blocks"] == [100_501, 100_000, 100_002]
+    job = plan.Job("allocations", "memcheck", 0, [])
+    assert job.environment()["PYTHONMALLOC"] == "malloc"  # every Python allocation is a heap block memcheck sees
+    assert "--tool=memcheck" in plan.command("valgrind", job, tmp_path)
+    assert "PYTHONMALLOC" not in plan.Job("headline", "cachegrind", 0, []).environment()  # counts keep pymalloc
 
 
 def test_deltas_and_the_cells_chosen_for_attribution():
     ins = {("jsonify_tuple", "success"): 1000.0, ("jsonify_tuple", "unauthorized"): 2000.0,
            ("dear", "success"): 1010.0, ("dear", "unauthorized"): 2600.0, ("cheap", "success"): 900.0,
            ("cheap", "unauthorized"): 1900.0, ("same", "success"): 1015.0}
-    d = counts.deltas(ins)
+    d = analysis.deltas(ins)
     assert d[("dear", "unauthorized")] == 30.0 and d[("cheap", "success")] == -10.0 and d[("jsonify_tuple", "success")] == 0
     # one cell per idiom (its largest), largest first, over 2% only, at most the limit
-    assert counts.attribution_cells(ins, 5) == [("dear", "unauthorized"), ("cheap", "success")]
-    assert counts.attribution_cells(ins, 1) == [("dear", "unauthorized")]
-    jobs = counts.plan_attribution(counts.FULL, counts.attribution_cells(ins, 5), list(CLASSES))
+    assert analysis.attribution_cells(ins, 5) == [("dear", "unauthorized"), ("cheap", "success")]
+    assert analysis.attribution_cells(ins, 1) == [("dear", "unauthorized")]
+    jobs = plan.plan_attribution(plan.FULL, analysis.attribution_cells(ins, 5), list(CLASSES))
     planned = {p["variant"]: p["classes"] for j in jobs for p in j.plan}
     assert planned == {"jsonify_tuple": ["success", "unauthorized"], "dear": ["unauthorized"], "cheap": ["success"]}
-    assert all(j.tool == "callgrind" and j.seed == counts.HEADLINE_SEED for j in jobs)
+    assert all(j.tool == "callgrind" and j.seed == plan.HEADLINE_SEED for j in jobs)
 
 
-def test_the_plan_counts_every_cell_once_on_the_headline_seed_and_some_on_other_seeds():
+@pytest.mark.parametrize("mode", [plan.FULL, plan.QUICK], ids=lambda m: m.name)
+def test_the_plan_counts_and_allocates_every_cell_once_on_the_headline_seed_and_some_on_other_seeds(mode):
     names = ["jsonify_tuple", "dict_return", "abort_response"]
-    headline, others = counts.plan_jobs(counts.FULL, names, list(CLASSES))
-    cells = [(p["variant"], c) for j in headline for p in j.plan for c in p["classes"]]
-    assert sorted(cells) == sorted((n, c) for n in names for c in CLASSES)
-    assert {j.seed for j in headline} == {counts.HEADLINE_SEED} and {j.tool for j in headline} == {"cachegrind"}
+    headline, others = plan.plan_jobs(mode, names, list(CLASSES))
+    every = sorted((n, c) for n in names for c in CLASSES)
+    for jobs, tool in ((headline, "cachegrind"), ([j for j in others if j.kind == "allocations"], "memcheck")):
+        assert sorted((p["variant"], c) for j in jobs for p in j.plan for c in p["classes"]) == every
+        assert {j.seed for j in jobs} == {plan.HEADLINE_SEED} and {j.tool for j in jobs} == {tool}
     spread = [j for j in others if j.kind == "spread"]
-    assert sorted(j.seed for j in spread) == sorted(counts.SPREAD_SEEDS) and len(spread) >= 3
-    assert counts.HEADLINE_SEED not in counts.SPREAD_SEEDS
-    assert [j.tool for j in others if j.kind == "alloc"] == [None]
+    assert sorted(j.seed for j in spread) == sorted(mode.spread_seeds) and plan.HEADLINE_SEED not in mode.spread_seeds
+    native = [j for j in others if j.kind == "native"]
+    assert {j.tool for j in native} == {None} and sorted(p["variant"] for j in native for p in j.plan) == sorted(names)
     for job in headline + others:
         lines = job.worker_input().decode().splitlines()
         assert [json.loads(x)["variant"] for x in lines] == [p["variant"] for p in job.plan]
         assert job.timeout_s() > 60
-    env = counts.fixed_environment(3)
+    env = plan.fixed_environment(3)
     assert env["PYTHONHASHSEED"] == "3" and set(env) == {"PATH", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE"}
 
 
-def test_the_seed_spread_and_the_comparison_with_the_published_counts():
+def test_a_full_run_spreads_over_three_seeds_and_a_quick_one_says_what_it_left_out():
+    assert len(plan.FULL.spread_seeds) >= 3 and not plan.left_out(plan.FULL) and plan.FULL.attribution_cells
+    assert len(plan.QUICK.spread_seeds) < 3 and plan.QUICK.n < plan.FULL.n and not plan.QUICK.attribution_cells
+    assert plan.left_out(plan.QUICK) == [
+        "the seed spread (a full run: seeds 1, 2, 3 on jsonify_tuple, abort_response, orjson_response, every class)",
+        "the attribution (a full run profiles the largest differences under callgrind)",
+        "requests: 20 per count and 5 per allocation count (a full run: 200 and 40), so a count can differ from a "
+        "full run's by a few tenths of a percent"]
+    fewer = dataclasses.replace(plan.FULL, spread_seeds=(1,), spread_variants=("jsonify_tuple",))
+    assert plan.left_out(fewer) == ["the seed spread only on jsonify_tuple, seed 1 (a full run: seeds 1, 2, 3 on "
+                                    "jsonify_tuple, abort_response, orjson_response, every class)"]
+
+
+def test_the_seed_spread():
     headline = {("a", "success"): 1000.0, ("b", "success"): 2000.0}
     spreads = {1: {("a", "success"): 1002.0}, 2: {("a", "success"): 999.0}, 3: {("a", "success"): 1001.0}}
-    assert counts.seed_spreads(headline, spreads) == {("a", "success"): 0.3}  # 1002 / 999; b not measured on them
-    now = {"a": {"success": {"instructions": 1006.0}, "admin": {"instructions": 500.0}},
-           "b": {"success": {"instructions": 2004.0}}}
-    published = {"variants": {"a": {"success": {"instructions": 1000.0}, "admin": {"instructions": 500.0}},
-                              "b": {"success": {"instructions": 2000.0}}, "gone": {"success": {"instructions": 1.0}}},
-                 "environment": {"git_commit": "abc1234"}, "mode": "full"}
-    found = counts.compare_published(now, published)
-    assert found["compared"] == 3 and found["published_commit"] == "abc1234"
-    assert found["flagged"] == [{"variant": "a", "class": "success", "published": 1000.0, "now": 1006.0,
-                                 "change_pct": 0.6}]  # b moved 0.2%: under the 0.5% that is flagged
-    assert counts.compare_published(now, None)["flagged"] == []
+    assert analysis.seed_spreads(headline, spreads) == {("a", "success"): 0.3}  # 1002 / 999; b not measured on them
+
+
+NOW = {"a": {"success": {"instructions": 1006.0}, "admin": {"instructions": 500.0}},
+       "b": {"success": {"instructions": 2004.0}, "unauthorized": {"instructions": 3000.0}}}
+PUBLISHED = {"variants": {"a": {"success": {"instructions": 1000.0}, "admin": {"instructions": 500.0}},
+                          "b": {"success": {"instructions": 2000.0}, "unauthorized": {"instructions": 3100.0}},
+                          "gone": {"success": {"instructions": 1.0}}},
+             "environment": {"git_commit": "abc1234", "python": "3.11.7"}, "mode": "full"}
+
+
+def test_changes_beyond_half_a_percent_against_the_published_counts_are_flagged_by_idiom_and_class():
+    found = published.compare_published(NOW, PUBLISHED, "full", {"python": "3.11.7"})
+    assert found["compared"] == 4 and found["published_commit"] == "abc1234" and found["differs"] == []
+    assert found["flagged"] == [  # a/success +0.6% and b/unauthorized -3.2%; b/success moved 0.2%, a/admin not at all
+        {"variant": "a", "class": "success", "published": 1000.0, "now": 1006.0, "change_pct": 0.6},
+        {"variant": "b", "class": "unauthorized", "published": 3100.0, "now": 3000.0, "change_pct": -3.226}]
+    lines = published.published_lines(found)
+    assert lines[0].startswith("against reports/published/counts.json (commit abc1234, full run): 4 cells compared, "
+                               "2 moved more than 0.5%")
+    assert lines[1:] == ["changed: a on success: 1,000 -> 1,006 instructions (+0.60%)",
+                         "changed: b on unauthorized: 3,100 -> 3,000 instructions (-3.23%)"]
+    # what moves counts besides the code is named beside the changes
+    found = published.compare_published(NOW, PUBLISHED, "quick", {"python": "3.12.1"})
+    assert found["differs"] == ["python", "mode"] and "differs from it in python, mode" in published.published_lines(found)[0]
+
+
+def test_without_published_counts_make_count_says_so_in_one_line(tmp_path, capsys):
+    found = published.compare_published(NOW, None, path=tmp_path / "counts.json")
+    assert found["file"] is None and found["flagged"] == [] and found["compared"] == 0
+    assert published.published_lines(found) == [f"no published counts to compare with ({tmp_path / 'counts.json'} is absent)"]
+    data = fake_counts()
+    data["published"] = published.compare_published(data["variants"], None)
+    counts.print_summary(data)
+    said = [line for line in capsys.readouterr().out.splitlines() if "published" in line]
+    assert said == ["  no published counts to compare with (reports/published/counts.json is absent)"]
 
 
 def fake_counts(status="ok") -> dict:
@@ -103,13 +178,15 @@ def fake_counts(status="ok") -> dict:
     variants = {n: {c: {"instructions": x + i, "delta_pct": round(100 * ((x + i) / (770_000.0 + i) - 1), 3),
                         "seed_spread_pct": 0.2 if n == "jsonify_tuple" else None, "alloc_blocks": 62.0,
                         "alloc_bytes": 4500.0, "peak_bytes": 4900.0, "gc_collections_per_1000": [10.0, 0.5, 0.0],
-                        "gc_collected_per_1000": 7900.0, "raw": [1, 2, 3], "n": 200}
+                        "gc_collected_per_1000": 7900.0, "raw": [1, 2, 3], "n": 200,
+                        "alloc_raw": {"blocks": [1, 2, 3], "bytes": [4, 5, 6]}, "alloc_n": 40}
                     for i, c in enumerate(classes)} for n, x in figures.items()}
-    return {"schema": counts.SCHEMA, "status": status, "mode": "full", "started": "2026-01-01T00:00:00+00:00",
+    variants["abort_response"]["unauthorized"]["alloc_blocks"] = 171.0
+    return {"schema": plan.SCHEMA, "status": status, "mode": "full", "started": "2026-01-01T00:00:00+00:00",
             "wall_s": 100.0, "what": "instructions", "reference": "jsonify_tuple",
             "classes": {c: {} for c in classes}, "variants": variants,
             "config": {"n": 200, "headline_seed": 0, "attribute_pct": 2.0, "change_pct": 0.5},
-            "environment": {"process_environment": counts.fixed_environment(0)},
+            "environment": {"process_environment": plan.fixed_environment(0)}, "left_out": [],
             "seed_spread": {"seeds": [0, 1, 2, 3], "cells": ["jsonify_tuple/success"], "max_pct": 0.2},
             "attribution": [{"variant": "abort_response", "class": "unauthorized", "delta_pct": 32.5, "difference": 250_000.0,
                              "functions": [{"function": "visit_decref", "instructions": 6000.0, "share_pct": 2.4, "calls": 480.0}],
@@ -125,7 +202,7 @@ def fake_counts(status="ok") -> dict:
 
 
 def test_the_headline_has_exactly_the_issues_keys():
-    found = counts.headline(fake_counts())["variants"]
+    found = analysis.headline(fake_counts())["variants"]
     assert set(found) == {"jsonify_tuple", "abort_response", "orjson_response"}
     for name, entry in found.items():
         assert set(entry) == {"counts"} and set(entry["counts"]) == set(CLASSES)
@@ -147,6 +224,12 @@ def test_the_report_section_shows_deltas_allocations_attribution_and_flagged_cha
     assert "+250,000 (+32.5%)" in text  # abort_response on success: 1,020,000 vs 770,000
     assert "770,000" in text and "0.20%" in text
     assert "Modules/gcmodule.c" in text and "visit_decref" in text and "handle_http_exception" in text
+    assert "blocks allocated" in text and "+109" in text and "every heap block a request allocates" not in text
+    quick = fake_counts()
+    quick.update(mode="quick", left_out=["seed spread on seed 1 only"], allocations_what="every heap block, as memcheck counts")
+    quick["config"]["left_out"] = quick["left_out"]
+    text = render(tmp_path, quick)
+    assert "Less in a quick run:** seed spread on seed 1 only." in text and "every heap block, as memcheck counts" in text
     assert "abort_response on unauthorized 1,000,000 → 1,020,002 (+2.00%)" in text
     assert (tmp_path / "charts" / "counts_delta.png").exists()
 
@@ -170,9 +253,23 @@ def test_a_skipped_count_says_how_to_get_valgrind(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bench.counts"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines() == [f"count: skipped: valgrind is not installed ({counts.INSTALL_HINT})"]
+    assert done.stdout.strip().splitlines() == [f"count: skipped: valgrind is not installed ({plan.INSTALL_HINT})"]
     assert read_json(tmp_path / "counts.json")["status"] == "skipped"
     assert "apt-get install valgrind" in render(tmp_path, read_json(tmp_path / "counts.json"))
+
+
+def test_make_bench_shows_a_count_without_valgrind_as_skipped_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_IDIOMS_OUT", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(pipeline, "OUT", tmp_path)
+    stage = next(s for s in pipeline.STAGES if s.name == "count")
+    outcome = pipeline.run_stage(stage, quick=True)
+    reason = f"valgrind is not installed ({plan.INSTALL_HINT})"
+    assert outcome["status"] == "skipped" and outcome["detail"] == reason
+    recorded = read_json(tmp_path / "summary.json")["stages"]["count"]
+    assert recorded["status"] == "skipped" and recorded["detail"] == reason
+    # a stage that exits 0 with an older "skipped" in the summary (an earlier run's) is ok
+    assert pipeline.skipped_itself(stage, "9999-01-01T00:00:00+00:00") is None
 
 
 CALLGRIND = """# callgrind format
@@ -246,26 +343,30 @@ needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None,
 
 @needs_valgrind
 def test_two_counts_at_the_same_seed_and_environment_are_identical_to_the_instruction(tmp_path):
-    """Two worker processes in parallel, the same tiny job: every process's count, and so the differential."""
-    job = counts.Job("headline", "cachegrind", counts.HEADLINE_SEED,
-                     [{"variant": "jsonify_tuple", "classes": ["unauthorized"]}], n=3, warmup=2)
-    runner = counts.Runner(shutil.which("valgrind"), tmp_path)
-    outcomes = [None, None]
+    """Two worker processes in parallel, the same tiny job, under cachegrind and under memcheck: every process's count,
+    and so the differential."""
+    jobs = [plan.Job(kind, tool, plan.HEADLINE_SEED, [{"variant": "jsonify_tuple", "classes": ["unauthorized"]}],
+                     n=3, warmup=2) for kind, tool in (("headline", "cachegrind"), ("allocations", "memcheck"))]
+    runner = Runner(shutil.which("valgrind"), tmp_path)
+    outcomes = {}
 
-    def run(i):
-        outcomes[i] = runner.run(job, i)
+    def run(job, i):
+        outcomes[(job.tool, i)] = runner.run(job, i)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=run, args=(job, 2 * k + i)) for k, job in enumerate(jobs) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=300)
-    assert all(o and o["problem"] is None for o in outcomes), outcomes
-    first, second = (counts.counted_cells(o)[("jsonify_tuple", "unauthorized")] for o in outcomes)
+    assert len(outcomes) == 4 and all(o["problem"] is None for o in outcomes.values()), outcomes
+    cells = {key: analysis.counted_cells(o)[("jsonify_tuple", "unauthorized")] for key, o in outcomes.items()}
+    (first, second), (one, other) = ([c for (tool, _), c in cells.items() if tool == t] for t in ("cachegrind", "memcheck"))
     assert first["raw"] == second["raw"]  # the counting process and both empty ones, to the instruction
     assert first["instructions"] == second["instructions"]
     # and it is a request's worth: hundreds of thousands of instructions, not start-up (hundreds of millions)
     assert 100_000 < first["instructions"] < 5_000_000
+    assert one["raw"] == other["raw"]  # to the block and the byte
+    assert 50 < one["blocks"] < 5_000 and 1_000 < one["bytes"] < 1_000_000
 
 
 def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
@@ -275,41 +376,49 @@ def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
     per_request = {("jsonify_tuple", "success"): 1000, ("jsonify_tuple", "unauthorized"): 2000,
                    ("abort_response", "success"): 1000, ("abort_response", "unauthorized"): 2600}
 
-    def counted(kind, seed, extra=0):
+    def counted(kind, seed, extra=0, tool="cachegrind"):
         folder = tmp_path / f"{kind}-{seed}"
         folder.mkdir()
         events, pid = [], 100
         for name in names:
-            plan = [(None, 0)] + [x for c in classes for x in ((c, 10), (None, 0))]
-            for i, (c, n) in enumerate(plan):
+            steps = [(None, 0)] + [x for c in classes for x in ((c, 10), (None, 0))]
+            for i, (c, n) in enumerate(steps):
                 pid += 1
                 count = 10_000_000 + pid + (n * per_request[(name, c)] + extra * n if c else 0)
-                (folder / f"vg.{pid}").write_text(f"I   refs:  {count:,}\n")
+                log = (HEAP_LOG.format(bytes=count * 8, blocks=count) if tool == "memcheck"
+                       else f"I   refs:  {count:,}\n")
+                (folder / f"vg.{pid}").write_text(log)
                 events.append({"event": "fork", "variant": name, "class": c, "n": n, "index": i, "pid": pid})
-        job = counts.Job(kind, "cachegrind", seed, [{"variant": n, "classes": classes} for n in names], 10)
+        job = plan.Job(kind, tool, seed, [{"variant": n, "classes": classes} for n in names], 10)
         return {"job": job, "events": events, "folder": folder, "problem": None, "seconds": 1.0}
 
-    alloc = {"job": counts.Job("alloc", None, 0, []), "folder": tmp_path, "problem": None, "seconds": 1.0,
-             "events": [{"event": "alloc", "variant": n, "class": c, "alloc_blocks": 62.0, "alloc_bytes": 4500.0,
-                         "peak_bytes": 4900.0, "gc_collections_per_1000": [10.0, 0.5, 0.0],
-                         "gc_collected_per_1000": 7900.0, "python_calls": {"flask/app.py:1(f)": 1.0}}
-                        for n in names for c in classes]}
-    outcomes = [counted("headline", 0), alloc, *(counted("spread", s, extra=s) for s in counts.SPREAD_SEEDS)]
-    found = counts.assemble(counts.QUICK, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
+    native = {"job": plan.Job("native", None, 0, []), "folder": tmp_path, "problem": None, "seconds": 1.0,
+              "events": [{"event": "native", "variant": n, "class": c, "peak_bytes": 4900.0,
+                          "gc_collections_per_1000": [10.0, 0.5, 0.0], "gc_collected_per_1000": 7900.0,
+                          "python_calls": {"flask/app.py:1(f)": 1.0}} for n in names for c in classes]}
+    outcomes = [counted("headline", 0), counted("allocations", 0, tool="memcheck"), native,
+                *(counted("spread", s, extra=s) for s in plan.FULL.spread_seeds)]
+    found = analysis.assemble(plan.FULL, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
     assert found["status"] == "ok" and not found["problems"]
     assert set(found) <= set(schemas.CountsResult.__annotations__)
     assert set(schemas.CountsResult.__required_keys__) <= set(found)
+    assert set(found["published"]) <= set(schemas.CountsPublished.__annotations__)
     cell = found["variants"]["abort_response"]["unauthorized"]
     assert set(cell) == set(schemas.CountsCell.__annotations__)
     assert cell["instructions"] == 2600.0 and cell["delta_pct"] == 30.0
+    assert cell["alloc_blocks"] == 2600.0 and cell["alloc_bytes"] == 20800.0 and cell["alloc_n"] == 10
+    assert cell["peak_bytes"] == 4900.0 and cell["gc_collections_per_1000"] == [10.0, 0.5, 0.0]
     # seed 3 adds 3 instructions per request (harness.stats.spread: max / min to 4 places)
     assert cell["seed_spread_pct"] == pytest.approx(100 * 3 / 2600, abs=0.01)
     assert found["seed_spread"]["max_pct"] == pytest.approx(0.3, abs=0.01)  # 3 over 1000 on success
     lo, hi = found["seed_spread"]["delta_pct_range"]["abort_response/unauthorized"]  # 2603 / 2003 on seed 3
     assert lo == pytest.approx(100 * (2603 / 2003 - 1), abs=0.001) and hi == 30.0
-    assert set(counts.history_record(found)) == set(schemas.CountsHistoryRecord.__annotations__)
-    headline = counts.headline(found)["variants"]["jsonify_tuple"]["counts"]["success"]
+    assert "PYTHONMALLOC=malloc" in found["environment"]["commands"]["allocations"]
+    assert set(analysis.history_record(found)) == set(schemas.CountsHistoryRecord.__annotations__)
+    headline = analysis.headline(found)["variants"]["jsonify_tuple"]["counts"]["success"]
     assert set(headline) == set(schemas.CountsHeadline.__annotations__) == HEADLINE_KEYS
+    quick = analysis.assemble(plan.QUICK, names, classes, outcomes[:3], "2026-01-01T00:00:00+00:00", 1.0)
+    assert quick["left_out"] == plan.left_out(plan.QUICK) and quick["seed_spread"]["max_pct"] is None
     del outcomes[0]["events"][1]  # a counting process lost: its cell is reported, not invented
-    broken = counts.assemble(counts.QUICK, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
+    broken = analysis.assemble(plan.FULL, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
     assert broken["status"] == "incomplete" and "jsonify_tuple/success" in broken["problems"][-1]

@@ -1,4 +1,4 @@
-"""counts.json, its headline and history (make count, bench.counts)."""
+"""counts.json, its headline and history (make count, bench.counts; written by bench.count_analysis)."""
 from __future__ import annotations
 
 from typing import Dict, List, Optional, TypedDict
@@ -13,8 +13,8 @@ class CountsHeadline(TypedDict):
     instructions: float  # per request, headline seed and environment; the same to the instruction run to run
     delta_pct: Optional[float]  # against jsonify_tuple on the same class
     seed_spread_pct: Optional[float]  # (max - min) / min over the headline and spread seeds; null where not measured
-    alloc_blocks: Optional[float]  # tracemalloc: blocks allocated in the request, still held at start_response (median)
-    alloc_bytes: Optional[float]  # the same in bytes
+    alloc_blocks: Optional[float]  # heap blocks a request allocates in all, freed or not (memcheck, PYTHONMALLOC=malloc)
+    alloc_bytes: Optional[float]  # the bytes of those blocks
     gc_collections_per_1000: Optional[List[float]]  # [gen0, gen1, gen2] per 1,000 requests
     gc_collected_per_1000: Optional[float]  # objects the collector freed per 1,000 requests
 
@@ -23,6 +23,8 @@ class CountsCell(CountsHeadline):
     peak_bytes: Optional[float]  # tracemalloc's peak during the request above its start (median)
     raw: List[int]  # valgrind's counts: [counting process, empty before, empty after]
     n: int  # requests in the counting process
+    alloc_raw: Optional[Dict[str, List[int]]]  # memcheck's: {"blocks": [...], "bytes": [...]}, the same three processes
+    alloc_n: Optional[int]  # requests in the counting process under memcheck
 
 
 class CountsFunction(TypedDict):
@@ -74,23 +76,25 @@ class CountsChange(TypedDict):
 
 class CountsPublished(TypedDict, total=False):
     file: Optional[str]  # reports/published/counts.json, or None when there is none
+    missing: str  # the file looked for, when there is none
     compared: int
     flagged: List[CountsChange]  # cells that moved more than config.change_pct
     published_commit: Optional[str]
     published_mode: Optional[str]
+    differs: List[str]  # what differs from the published run and moves counts: "python", "lock_sha256", "valgrind", "mode"
 
 
 class CountsJob(TypedDict):
-    kind: str  # "headline" | "spread" | "alloc" | "attribution"
+    kind: str  # "headline" | "spread" | "allocations" | "native" | "attribution"
     seed: int
-    tool: Optional[str]  # "cachegrind" | "callgrind" | None (natively)
+    tool: Optional[str]  # "cachegrind" | "memcheck" | "callgrind" | None (natively)
     cells: int
     seconds: float
     problem: Optional[str]
 
 
 class _CountsResult(TypedDict):
-    schema: str  # "flask-json-idioms/counts/1"
+    schema: str  # "flask-json-idioms/counts/2" (1: alloc_blocks and alloc_bytes were what was held at start_response)
     status: str  # "ok" | "incomplete" | "skipped" (valgrind missing: then only "reason" and "started" besides)
     started: str
     variants: Dict[str, Dict[str, CountsCell]]  # name -> class -> figures
@@ -103,7 +107,8 @@ class CountsResult(_CountsResult, total=False):
     what: str
     reference: str  # "jsonify_tuple"
     classes: Dict[str, dict]  # class -> method, path, who, status
-    config: dict  # bench.counts.Mode's fields, seeds, thresholds, variants
+    config: dict  # bench.count_plan.Mode's fields, seeds, thresholds, variants
+    left_out: List[str]  # what this mode does not measure that a full run does
     environment: dict  # harness.environment.environment() + valgrind, process_environment, commands
     seed_spread: CountsSeedSpread
     allocations_what: str
@@ -120,6 +125,7 @@ class CountsHistoryRecord(TypedDict):
     wall_s: float
     seed_spread_max_pct: Optional[float]
     instructions: Dict[str, float]  # "<variant>/<class>" -> per request
+    alloc_blocks: Dict[str, Optional[float]]  # "<variant>/<class>" -> per request
 
 
 class CountsHistory(TypedDict):

@@ -46,6 +46,8 @@ def build(ctx) -> list:
                        f_spread(v[n])] for n in order], "l" + "r" * (len(classes) + 1)),
                Para(f"The reference row gives {ref}'s own count; the others, the difference from it. Seed spread: the "
                     f"largest over the classes measured on every seed, (max − min) / min.")]
+    if cfg.get("left_out"):  # what a quick run measures less of (bench.count_plan.left_out)
+        blocks.append(Para(f"**Less in a {c.get('mode')} run:** " + "; ".join(cfg["left_out"]) + "."))
     blocks += allocations(c, order, classes)
     blocks += attribution(c)
     blocks += per_instruction(r, c, names)
@@ -92,28 +94,43 @@ def f_spread(cells: dict) -> str:
 
 
 def allocations(c: dict, order: list, classes: list) -> list:
-    v = c["variants"]
+    v, ref = c["variants"], c["reference"]
 
     def per_class(n, key, fmt) -> str:
         return " / ".join(fmt(v[n].get(cls, {}).get(key)) for cls in classes)
+
+    def kib(x) -> str:
+        return f_num(x / 1024 if x is not None else None, 1)
+
+    def blocks_delta(n) -> str:
+        if n == ref:
+            return "reference"
+        found = []
+        for cls in classes:
+            mine, theirs = v[n].get(cls, {}).get("alloc_blocks"), (v.get(ref) or {}).get(cls, {}).get("alloc_blocks")
+            found.append(f_delta(mine - theirs) if mine is not None and theirs is not None else "n/a")
+        return " / ".join(found)
 
     def gc(n) -> str:
         found = [v[n][cls].get("gc_collections_per_1000") for cls in classes if v[n].get(cls, {}).get("gc_collections_per_1000")]
         return " / ".join(f_num(x[0], 0) for x in found) if found else "n/a"
 
-    rows = [[name_of(n), per_class(n, "alloc_blocks", lambda x: f_num(x, 0)),
-             per_class(n, "alloc_bytes", lambda x: f_num(x / 1024 if x is not None else None, 1)),
-             per_class(n, "peak_bytes", lambda x: f_num(x / 1024 if x is not None else None, 1)), gc(n),
-             per_class(n, "gc_collected_per_1000", lambda x: f_num(x, 0))] for n in order]
-    if not any(v[n].get(cls, {}).get("alloc_blocks") is not None for n in order for cls in classes):
+    if not any(v[n].get(cls, {}).get("alloc_blocks") is not None or v[n].get(cls, {}).get("peak_bytes") is not None
+               for n in order for cls in classes):
         return [Note("Missing", "no allocation figures in counts.json.")]
+    rows = [[name_of(n), per_class(n, "alloc_blocks", lambda x: f_num(x, 0)), blocks_delta(n),
+             per_class(n, "alloc_bytes", kib), per_class(n, "peak_bytes", kib), gc(n),
+             per_class(n, "gc_collected_per_1000", lambda x: f_num(x, 0))] for n in order]
     head = "/".join(classes)
     return [Heading(3, "Allocations and garbage collection"),
-            Para(f"**What is measured:** {c.get('allocations_what') or 'tracemalloc and gc.get_stats per request'}."),
-            Table(["idiom", f"blocks held ({head})", f"KiB held ({head})", f"peak KiB ({head})",
-                   f"gen-0 collections per 1,000 ({head})", f"objects collected per 1,000 ({head})"], rows, "lrrrrr"),
-            Para("Objects collected are the requests' reference cycles, which only the collector frees (an exception "
-                 "with its traceback is one): an idiom that leaves more of them makes collections come sooner.")]
+            Para(f"**What is measured:** {c.get('allocations_what') or 'allocations per request'}."),
+            Table(["idiom", f"blocks allocated ({head})", f"Δ blocks against {ref}", f"KiB allocated ({head})",
+                   f"peak KiB ({head})", f"gen-0 collections per 1,000 ({head})",
+                   f"objects collected per 1,000 ({head})"], rows, "lrrrrrr"),
+            Para("Blocks allocated count every allocation a request makes, so they follow the work it does; the peak "
+                 "is the most it holds at once. Objects collected are the requests' reference cycles, which only the "
+                 "collector frees (an exception with its traceback is one): an idiom that leaves more of them makes "
+                 "collections come sooner.")]
 
 
 def attribution(c: dict) -> list:
@@ -208,7 +225,9 @@ def published(c: dict) -> list:
         return [Para("No published counts to compare with (`reports/published/counts.json`).")]
     flagged = p.get("flagged") or []
     text = (f"Against the published counts ({code_span(p['file'])}, commit {code_span(p.get('published_commit') or '?')}, "
-            f"{p.get('published_mode') or '?'} run): {plural(p.get('compared', 0), 'cell')} compared")
+            f"{p.get('published_mode') or '?'} run"
+            + (f"; this run differs from it in {', '.join(p['differs'])}, which moves counts" if p.get("differs") else "")
+            + f"): {plural(p.get('compared', 0), 'cell')} compared")
     if not flagged:
         return [Para(text + f", none moved more than {c['config'].get('change_pct', 0.5)}%.")]
     return [Note("Changed", text + f"; {plural(len(flagged), 'cell')} moved more than "

@@ -1,0 +1,89 @@
+"""Running ``make count``'s jobs (``bench.count_plan``): each a process group in the fixed environment, with a
+timeout and progress, several at a time; all stopped on an interrupt."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from bench.count_plan import Job, command
+from harness.processes import stop_group
+from harness.progress import Progress
+from harness.results import ROOT
+
+STOP_GRACE_S = 5.0
+
+
+class Runner:
+    """Runs jobs in parallel, each as a process group with a timeout; stops them all on interrupt."""
+
+    def __init__(self, valgrind: str | None, folder: Path):
+        self.valgrind, self.folder = valgrind, folder
+        self.running: set = set()
+        self.lock = threading.Lock()
+
+    def run(self, job: Job, index: int, progress: Progress | None = None) -> dict:
+        """{"job", "events" (the worker's JSON lines), "folder" (valgrind's logs), "problem", "seconds"}."""
+        folder = self.folder / f"{job.kind}-{index}"
+        folder.mkdir()
+        events, started = [], time.monotonic()
+        with open(folder / "stderr", "w") as errors:
+            process = subprocess.Popen(command(self.valgrind, job, folder), cwd=ROOT, env=job.environment(),
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                                       start_new_session=True)
+            with self.lock:
+                self.running.add(process)
+            timed_out = threading.Event()
+
+            def expire():
+                timed_out.set()
+                stop_group(process, STOP_GRACE_S)
+
+            timer = threading.Timer(job.timeout_s(), expire)
+            timer.start()
+            try:
+                process.stdin.write(job.worker_input())
+                process.stdin.close()
+                for line in process.stdout:
+                    try:
+                        event = json.loads(line)
+                    except ValueError:  # not the worker's (a library printing): ignored
+                        continue
+                    events.append(event)
+                    if progress and (event["event"] == "native" or (event["event"] == "fork" and event["class"])):
+                        with self.lock:
+                            progress.step(note=f"{job.kind}: {event['variant']} {event['class']}")
+                code = process.wait()
+            finally:
+                timer.cancel()
+                with self.lock:
+                    self.running.discard(process)
+        problem = None
+        if timed_out.is_set():
+            problem = f"timed out after {job.timeout_s():.0f} s; stopped"
+        elif code != 0 or any(e["event"] in ("error", "failed") for e in events):
+            detail = [e.get("error") or f"{e.get('variant')} exited {e.get('exit')}" for e in events
+                      if e["event"] in ("error", "failed")]
+            tail = (folder / "stderr").read_text().strip().splitlines()[-1:]
+            problem = "; ".join(detail + tail) or f"exit code {code}"
+        return {"job": job, "events": events, "folder": folder, "problem": problem,
+                "seconds": round(time.monotonic() - started, 1)}
+
+    def stop_all(self) -> None:
+        with self.lock:
+            running = list(self.running)
+        for process in running:
+            stop_group(process, STOP_GRACE_S)
+
+
+def valgrind_version() -> str | None:
+    path = shutil.which("valgrind")
+    if not path:
+        return None
+    try:
+        return subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
