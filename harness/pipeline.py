@@ -17,8 +17,9 @@ one that crashes, hangs or is interrupted cannot take the finished ones with it:
 
 Each outcome is merged into ``reports/out/summary.json`` as ``stages.<name>``:
 ``{"status": "ok" | "failed" | "missing" | "incomplete" | "skipped", "seconds", "detail"}``
-(``missing``: the stage's module is not built yet). A run starts a new summary (the previous one is
-kept as ``summary.previous.json``), so the report never mixes in a stage from an earlier run.
+(``missing``: the stage's module is not built yet; ``skipped`` also when a stage exits 0 having recorded
+itself as skipped, as count does without valgrind, with its reason as the detail). A run starts a new summary
+(the previous one is kept as ``summary.previous.json``), so the report never mixes in a stage from an earlier run.
 Exit 0 when every stage that ran succeeded, 1 if one failed, 130 if interrupted.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ from datetime import datetime, timezone
 from harness.cli import entry_point, flag, selected_variants
 from harness.processes import stop_group
 from harness.progress import clock, is_terminal
-from harness.results import OUT, SUMMARY, merge_summary, write_json
+from harness.results import OUT, SUMMARY, merge_summary, read_optional, write_json
 
 HEARTBEAT_S = 30.0
 TIMEOUT_FACTOR = 3.0
@@ -62,12 +63,14 @@ class Stage:
 
 STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
-    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 135)),
+    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 90)),
+    Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
+          (25, 110)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
     Stage("count", "bench.counts", "instructions and allocations per request under valgrind (skipped without it)",
-          (50, 150)),
+          (35, 200)),
     Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 8), always=True),
 )
 
@@ -87,6 +90,15 @@ def _exists(module: str) -> bool:
         return False
 
 
+def skipped_itself(stage: Stage, since: str):
+    """The reason, if the stage recorded itself as skipped in summary.json (``stages.<name>.status``, written by
+    ``harness.results.record_stage`` at or after ``since``; e.g. count without valgrind) and exited 0; else None."""
+    entry = ((read_optional(OUT / SUMMARY) or {}).get("stages") or {}).get(stage.name) or {}
+    if entry.get("status") == "skipped" and str(entry.get("started") or "") >= since:
+        return entry.get("detail") or "the stage skipped itself"
+    return None
+
+
 def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None, heartbeat=None) -> dict:
     """Run one stage as ``python -m module`` in its own process group; its outcome.
 
@@ -95,7 +107,7 @@ def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None,
     if not _exists(stage.module):
         return {"status": "missing", "detail": f"{stage.module} is not built yet"}
     timeout_s = stage.timeout(quick) if timeout_s is None else timeout_s
-    started = time.monotonic()
+    started, since = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     process = subprocess.Popen([sys.executable, "-m", stage.module], start_new_session=True)
     try:
         while True:
@@ -120,6 +132,9 @@ def run_stage(stage: Stage, quick: bool = False, timeout_s: float | None = None,
                            "detail": "interrupted (Ctrl-C or SIGTERM); its process group was stopped"}) from None
     seconds = round(time.monotonic() - started, 1)
     if code == 0:
+        reason = skipped_itself(stage, since)
+        if reason:
+            return {"status": "skipped", "seconds": seconds, "detail": reason}
         return {"status": "ok", "seconds": seconds}
     return {"status": "failed", "seconds": seconds, "detail": f"exit code {code}"}
 
@@ -130,6 +145,17 @@ def new_summary(run: dict) -> None:
     if path.exists():
         os.replace(path, OUT / "summary.previous.json")
     write_json(path, {"run": run})
+
+
+def closing_verdict() -> list:
+    """The report's verdict lines as plain text (``reports.sections.verdict.lines``, the function that writes
+    them into the report), under a heading; a line saying why where they cannot be read."""
+    try:
+        from reports.sections.verdict.lines import terminal
+
+        return ["\nverdict:"] + [f"  {line}" for line in terminal(OUT)]
+    except Exception as e:  # noqa: BLE001  (the results are written and the report stands: say so, do not fail)
+        return [f"\nverdict: not available here ({type(e).__name__}: {e}); see the report"]
 
 
 @entry_point
@@ -191,6 +217,8 @@ def main() -> int:
     for name, outcome in outcomes.items():
         print(f"  {name:<8} {outcome['status']}" + (f": {outcome['detail']}" if "detail" in outcome else ""))
     if outcomes.get("report", {}).get("status") == "ok":
+        for line in closing_verdict():
+            print(line)
         print(f"report: {OUT / 'REPORT.md'}\n        {OUT / 'report.html'}")
     if interrupted:
         return 130

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 plt.rcParams.update({"svg.hashsalt": "flask-json-idioms", "font.size": 9, "axes.titlesize": 10,
                      "axes.spines.top": False, "axes.spines.right": False})
@@ -160,4 +161,123 @@ def status_heatmap(folder: Path, stem: str, names: list, versions: list, cells: 
     ax.set_yticks([y - 0.5 for y in range(1, len(names))], minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="both", length=0)
+    return save(fig, folder, stem)
+
+
+# Verdict on a difference against the reference idiom -> colour, marker, legend label.
+VERDICT_STYLES = {
+    "dearer": ("#c44e52", ">", "dearer than the reference (95% CI above 0)"),
+    "cheaper": ("#4c72b0", "<", "cheaper (95% CI below 0)"),
+    "equivalent": ("#55a868", "o", "equivalent (90% CI inside the margin)"),
+    "unresolved": ("#8c8c8c", "D", "not resolved"),
+    "reference": ("#222222", "|", "the reference itself"),
+}
+
+
+def delta_panels(folder: Path, stem: str, classes: list, rows: list, margins: dict, *, title: str, xlabel: str,
+                 panel_titles: dict | None = None, margin_label: str = "equivalence margin") -> list:
+    """One panel per status class, one row per idiom (first row on top): the difference against the
+    reference with its 95% CI as whiskers, the equivalence margin as a shaded band, the verdict by colour
+    and marker; resolved differences are labelled with their value.
+
+    ``rows``: dicts with ``label`` and ``cells`` (class -> {"estimate", "ci95", "verdict"} or None);
+    ``margins``: class -> the margin in the axis's unit. The panels share one x scale; when the widest
+    interval is far beyond the margins the scale is symmetric-log past a linear zone around 0, so the
+    band stays readable (the axis label says so).
+    """
+    bounds = [abs(x) for row in rows for cell in row["cells"].values() if cell
+              for x in (cell.get("ci95") or [cell["estimate"]]) if x is not None]
+    widest = max(bounds + [m for m in margins.values() if m] + [1e-9])
+    margin = max([m for m in margins.values() if m] or [widest / 10])
+    symlog = widest > 12 * margin
+    height = 1.5 + 0.3 * len(rows)
+    fig, axes = plt.subplots(1, len(classes), sharey=True, sharex=True, figsize=(2.5 * len(classes) + 2.4, height),
+                             squeeze=False)
+    ys = list(range(len(rows)))[::-1]
+    seen = set()
+    for ax, cls in zip(axes[0], classes):
+        m = margins.get(cls)
+        if m:
+            ax.axvspan(-m, m, color="#d9ecd5", zorder=0, linewidth=0)
+        ax.axvline(0, color="#555555", linewidth=0.8, zorder=1)
+        for y, row in zip(ys, rows):
+            cell = row["cells"].get(cls)
+            if not cell or cell.get("estimate") is None:
+                ax.text(0, y, "n/a", ha="center", va="center", fontsize=6.5, color="#999999")
+                continue
+            verdict = cell.get("verdict") if cell.get("verdict") in VERDICT_STYLES else "unresolved"
+            colour, marker, _ = VERDICT_STYLES[verdict]
+            seen.add(verdict)
+            est, ci = cell["estimate"], cell.get("ci95")
+            err = [[max(est - ci[0], 0)], [max(ci[1] - est, 0)]] if ci and ci[0] is not None else None
+            ax.errorbar([est], [y], xerr=err, fmt=marker, color=colour, ecolor=colour, elinewidth=1.2, capsize=2.5,
+                        markersize=5 if verdict != "reference" else 9, zorder=3)
+            if verdict in ("dearer", "cheaper"):
+                edge = ci[1] if ci and verdict == "dearer" else ci[0] if ci else est
+                ax.annotate(f"{est:+.{1 if abs(est) >= 10 else 2}f}", (edge, y), xytext=(3 if verdict == "dearer" else -3, 0),
+                            textcoords="offset points", ha="left" if verdict == "dearer" else "right", va="center",
+                            fontsize=6.5, color=colour)
+        ax.set_title((panel_titles or {}).get(cls, cls), fontsize=9)
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="x", labelsize=7)
+    first = axes[0][0]
+    pad = widest * (1.35 if symlog else 1.2)
+    if symlog:
+        first.set_xscale("symlog", linthresh=2 * margin, linscale=1.0)
+        steps = [10.0 ** k for k in range(-3, 7)]
+        ticks = sorted({0.0} | {s * t for t in steps if 2 * margin <= t <= pad for s in (-1, 1)})
+        first.xaxis.set_major_locator(FixedLocator(ticks))
+        first.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:+g}" if x else "0"))
+        first.xaxis.set_minor_locator(NullLocator())
+    first.set_xlim(-pad, pad)
+    first.set_yticks(ys, [r["label"] for r in rows])
+    first.set_ylim(-0.7, len(rows) - 0.3)
+    fig.supxlabel(xlabel + (f" (linear within ±{2 * margin:.3g}, logarithmic beyond)" if symlog else ""), fontsize=8)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+    handles = [Patch(facecolor="#d9ecd5", label=margin_label)]
+    handles += [plt.Line2D([], [], color=VERDICT_STYLES[v][0], marker=VERDICT_STYLES[v][1], linestyle="none",
+                           label=VERDICT_STYLES[v][2]) for v in VERDICT_STYLES if v in seen]
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.02 - 0.9 / height / 2), ncol=3,
+               fontsize=7, frameon=False)
+    fig.tight_layout()
+    return save(fig, folder, stem)
+
+
+def delta_dots_by_class(folder: Path, stem: str, names: list, classes: list, cells: dict, margins: dict, *,
+                        title: str, xlabel: str) -> list:
+    """Per name, one dot per status class with its 95% CI as a line (a difference against a reference:
+    0 is no difference); each class's ± equivalence margin as dashed lines in its colour, the narrowest
+    shaded. ``cells``: name -> class -> {"estimate", "ci95"} (missing classes are left out);
+    ``margins``: class -> margin, on the axis's scale."""
+    fig, ax = plt.subplots(figsize=(8.6, 1.1 + 0.42 * len(names)))
+    ys = list(range(len(names)))[::-1]
+    step = 0.7 / max(len(classes), 1)
+    colours = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#937860")
+    known = [m for m in margins.values() if m]
+    if known:
+        ax.axvspan(-min(known), min(known), color="#e8e8e8", zorder=0)
+    for k, cls in enumerate(classes):
+        colour = colours[k % len(colours)]
+        offset = step * ((len(classes) - 1) / 2 - k)
+        first = True
+        for y, name in zip(ys, names):
+            cell = (cells.get(name) or {}).get(cls)
+            if not cell or cell.get("estimate") is None:
+                continue
+            lo, hi = cell.get("ci95") or (cell["estimate"], cell["estimate"])
+            ax.plot([lo, hi], [y + offset] * 2, color=colour, linewidth=1.2)
+            ax.scatter([cell["estimate"]], [y + offset], s=18, color=colour, zorder=3, label=cls if first else None)
+            first = False
+        if margins.get(cls):
+            for x in (-margins[cls], margins[cls]):
+                ax.axvline(x, color=colour, linestyle="--", linewidth=0.7, alpha=0.7)
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.set_yticks(ys, names)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.5 / (1.1 + 0.42 * len(names)) - 0.06),
+              ncol=len(classes), frameon=False)
     return save(fig, folder, stem)

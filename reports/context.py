@@ -19,6 +19,10 @@ class Context:
         """Draw charts/<stem>.png and .svg with ``draw`` (a function of ``reports.charts``)."""
         self.chart_files += draw(Path(self.out) / "charts", stem, *args, **kwargs)
 
+    def measured_on(self, stage: str | None = None) -> str:
+        """The sentence a figure's caption opens with: the CPU its stage measured on ("Measured on AMD EPYC, 2 cores.")."""
+        return f"Measured on {self.data.machine(stage)}."
+
     def ref(self, section) -> str:
         """The words "section N" that refer to one of the report's section modules."""
         return f"section {self.sections.index(section) + 1}"

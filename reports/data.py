@@ -5,6 +5,8 @@ Each stage's data comes from the stage's own file, never from a copy elsewhere:
 - the run and its stages (status, seconds, detail): ``summary.json`` ``run`` and ``stages``;
 - conformance: ``conformance.json`` (``harness.conformance``);
 - construction cost and the methods: ``micro.json`` (``bench.micro``); across runs ``micro_history.json``;
+- the whole request in process, per status class against ``jsonify_tuple``: ``request.json`` (``bench.request``);
+  across runs ``request_history.json``;
 - pytest-benchmark: ``pytest_benchmark_history.json`` (``bench.pytest_benchmark_run``): every run's
   figures, the last one this run's;
 - load: ``load.json`` (``loadtests.run``);
@@ -25,9 +27,11 @@ from pathlib import Path
 from harness.results import ResultError, read_json
 
 # The result files beside a report, in the order the report lists them.
-FILES = ("summary.json", "conformance.json", "micro.json", "micro_history.json", "pytest_benchmark.json",
-         "pytest_benchmark_history.json", "load.json", "compat.json", "counts.json")
-MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro", "load": "load", "count": "count"}
+FILES = ("summary.json", "conformance.json", "request.json", "request_history.json", "micro.json", "micro_history.json",
+         "pytest_benchmark.json", "pytest_benchmark_history.json", "load.json", "compat.json", "counts.json")
+MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro", "request": "request", "load": "load",
+               "count": "count"}
+REFERENCE = "jsonify_tuple"  # the idiom every difference is taken against
 # Targets of the load test that are controls, not idioms.
 LOAD_CONTROLS = ("floor", "planted", "planted_reference", "reference")
 KINDS = {"conforms": "correct", "declared divergence": "divergent", "BROKEN": "broken"}
@@ -52,6 +56,8 @@ class Results:
         self.stages = self.summary.get("stages") or {}
         self.conformance = self._view("conformance.json", self._conformance)
         self.micro = self._view("micro.json", self._micro)
+        self.request = self._view("request.json", self._request)
+        self.request_history = self._request_history()
         self.history = [r for r in (self.read("micro_history.json") or {}).get("runs", []) if isinstance(r, dict)]
         self.plain_history = [r for r in (self.read("pytest_benchmark_history.json") or {}).get("runs", [])
                               if isinstance(r, dict) and isinstance(r.get("variants"), dict)]
@@ -124,7 +130,58 @@ class Results:
                 "pairwise": (res.get("pairwise") or {}).get("construct", {}).get("all", []),
                 "methods": res.get("methods") or {}, "drift": res.get("drift"), "targets": raw.get("targets"),
                 "warnings": raw.get("warnings") or [], "environment": raw.get("environment") or {},
-                "config": raw.get("config") or {}, "wall_s": raw.get("wall_s"), "rounds_omitted": raw.get("omitted")}
+                "config": raw.get("config") or {}, "wall_s": raw.get("wall_s"), "rounds_omitted": raw.get("omitted"),
+                "construct_by_class": self._construct_by_class(res)}
+
+    @staticmethod
+    def _construct_by_class(res: dict) -> dict:
+        """Per variant and status class its construct time, ns: the median over workers and, where the file
+        keeps them, each worker's median (``results.construct``, subjects ``construct/<class>/<name>``)."""
+        subjects = res.get("construct") or {}
+        found = {}
+        for name, entry in res["variants"].items():
+            for cls, sc in (entry.get("scenarios") or {}).items():
+                ns = ((subjects.get(f"construct/{cls}/{name}") or {}).get("ns")) or {}
+                per_worker = ns.get("per_worker")
+                found.setdefault(name, {})[cls] = {
+                    "median": (sc.get("construct_ns") or {}).get("median"),
+                    "per_worker": per_worker if isinstance(per_worker, list) and per_worker else None}
+        return found
+
+    def _request(self, name: str, raw: dict):
+        """request.json as the report reads it: per variant and class the whole request's time and its
+        difference from the reference (``variants``), the margins, the resolution and the calibration."""
+        res = raw.get("results")
+        if not isinstance(res, dict) or not isinstance(res.get("variants"), dict) or not res["variants"]:
+            return None
+        if self._stale_file(name, "request", raw.get("started")):
+            return None
+        variants = {n: {c: cell for c, cell in by_class.items() if isinstance(cell, dict) and isinstance(cell.get("delta_us"), dict)}
+                    for n, by_class in res["variants"].items() if isinstance(by_class, dict)}
+        classes = list(raw.get("classes") or []) or list(dict.fromkeys(c for by in variants.values() for c in by))
+        return {"source": name, "mode": raw.get("mode"), "started": raw.get("started"), "wall_s": raw.get("wall_s"),
+                "reference": raw.get("reference") or REFERENCE, "classes": classes, "gc": raw.get("gc"),
+                "what": raw.get("what"), "variants": variants, "reference_us": res.get("reference_us") or {},
+                "calibration": res.get("calibration") or {}, "margin_us": res.get("margin_us") or {},
+                "margin_definition": res.get("margin_definition"), "resolution_us": res.get("resolution_us") or {},
+                "minimum_detectable_us": res.get("minimum_detectable_us") or {},
+                "gc_per_1000": res.get("gc_per_1000") or {}, "targets": raw.get("targets") or {},
+                "warnings": raw.get("warnings") or [], "environment": raw.get("environment") or {},
+                "config": raw.get("config") or {}}
+
+    def _request_history(self) -> list:
+        """The whole-request stage's records, one per run (``{"runs": [...]}``, or a bare list), oldest first."""
+        path = self.folder / "request_history.json"
+        if not path.exists():
+            return []
+        try:
+            raw = read_json(path)
+        except ResultError as e:
+            print(f"warning: ignoring {e}", file=sys.stderr)
+            self.problems["request_history.json"] = str(e).split(": ", 1)[-1]
+            return []
+        runs = raw.get("runs") if isinstance(raw, dict) else raw
+        return [h for h in runs if isinstance(h, dict) and isinstance(h.get("delta_us"), dict)] if isinstance(runs, list) else []
 
     def _plain(self):
         """pytest-benchmark's figures from this run: its history's last record, unless that is stale."""
@@ -189,8 +246,8 @@ class Results:
         from variants import REGISTRY
 
         found = set(self.run.get("variants") or [])
-        for source in (self.conformance, self.micro and self.micro["variants"], self.load and self.load["variants"],
-                       self.counts and self.counts["variants"]):
+        for source in (self.conformance, self.micro and self.micro["variants"], self.request and self.request["variants"],
+                       self.load and self.load["variants"], self.counts and self.counts["variants"]):
             found.update(source or {})
         return [n for n in REGISTRY if n in found] + sorted(found - set(REGISTRY))
 
@@ -243,10 +300,65 @@ class Results:
         shapes = run.get("shapes") or {}
         return (name, shapes.get(name) or {}) if name in shapes else (name, {})
 
+    # --- differences against the reference idiom, per status class --------------------------------
+    def classes(self) -> list:
+        """The status classes, in the contract's order: the whole-request stage's, else the contract's."""
+        from variants.contract import SCENARIOS
+
+        found = (self.request or {}).get("classes") or []
+        return [c for c in SCENARIOS if c in found] + [c for c in found if c not in SCENARIOS] or list(SCENARIOS)
+
+    def request_delta(self, name: str, cls: str):
+        """The whole request's Δ µs against the reference on ``cls`` ({"estimate", "ci95", "verdict", ...}), or None."""
+        cell = ((self.request or {}).get("variants") or {}).get(name, {}).get(cls)
+        return cell.get("delta_us") if cell else None
+
+    def http_delta(self, name: str, cls: str):
+        """The load stage's Δ µs of app time against the reference on ``cls``, or None where not measured."""
+        found = (((self.load or {}).get("variants") or {}).get(name) or {}).get("delta_us")
+        cell = found.get(cls) if isinstance(found, dict) else None
+        return cell if isinstance(cell, dict) and cell.get("estimate") is not None else None
+
+    def http_delta_facts(self) -> dict:
+        """The load stage's facts on its differences (reference, margins, resolution), or {}."""
+        return self.primary_shape()[1].get("delta") or {}
+
+    def server_request_cpu_us(self):
+        """The server's CPU per request over HTTP (the load stage's primary shape), µs, or None."""
+        if not self.load:
+            return None
+        return self.primary_shape()[1].get("server_request_cpu_us") or self.load["run"].get("server_request_cpu_us")
+
+    def payload_bytes(self) -> dict:
+        """Per status class, the body the reference idiom sends, in bytes (as conformance captured it, else
+        the contract's body as compact JSON)."""
+        import json
+
+        from variants.contract import SCENARIOS
+
+        cases = ((self.conformance or {}).get(REFERENCE) or {}).get("cases") or {}
+        found = {}
+        for cls in self.classes():
+            scenario = SCENARIOS.get(cls)
+            if scenario is None:
+                continue
+            length = (cases.get(scenario.case.name) or {}).get("body_length")
+            found[cls] = length if isinstance(length, int) else len(json.dumps(scenario.reply.body, separators=(",", ":"))) + 1
+        return found
+
+    def machine(self, stage: str | None = None) -> str:
+        """The CPU a stage's figures were measured on (its own file's environment, else the run's): "AMD EPYC, 2 cores"."""
+        env = {"request": (self.request or {}).get("environment"), "micro": (self.micro or {}).get("environment"),
+               "load": ((self.load or {}).get("run") or {}).get("environment"),
+               "count": (self.counts or {}).get("environment")}.get(stage) or self.environment()
+        if not env.get("cpu_model"):
+            return "an unrecorded CPU"
+        return env["cpu_model"] + (f", {env['cores']} cores" if env.get("cores") else "")
+
     def environment(self) -> dict:
         """The machine and packages: recorded by the microbenchmarks, else by the load test or the Flask matrix."""
-        return ((self.micro or {}).get("environment") or ((self.load or {}).get("run") or {}).get("environment")
-                or (self.compat or {}).get("environment") or {})
+        return ((self.micro or {}).get("environment") or (self.request or {}).get("environment")
+                or ((self.load or {}).get("run") or {}).get("environment") or (self.compat or {}).get("environment") or {})
 
     def stage_note(self, stage: str, what: str, files: tuple) -> str:
         """Why a section has no data: the stage's status in this run, and any file problems."""

@@ -54,3 +54,31 @@ def show_bytes(body) -> str:
     if body is None:
         return "(not JSON)"
     return code_span(body.replace("\\", "\\\\").replace("\n", "\\n"))
+
+
+def f_signed(x, digits: int | None = None) -> str:
+    """A difference with its sign: one decimal from 10 up, else two (or ``digits``)."""
+    if x is None:
+        return "n/a"
+    d = digits if digits is not None else (1 if abs(x) >= 10 else 2)
+    return f"{x:+.{d}f}"
+
+
+def f_delta(delta, unit: str = " µs") -> str:
+    """A difference against the reference with its 95% CI: "+45.6 µs [+43.1, +48.0]"."""
+    if not delta or delta.get("estimate") is None:
+        return "n/a"
+    est, ci = delta["estimate"], delta.get("ci95")
+    d = 1 if abs(est) >= 10 else 2
+    text = f_signed(est, d) + unit
+    if ci and len(ci) == 2 and ci[0] is not None:
+        text += f" [{f_signed(ci[0], d)}, {f_signed(ci[1], d)}]"
+    return text
+
+
+def plain(text: str) -> str:
+    """A line of the report as plain terminal text: no bold, no code marks, links as their label."""
+    import re
+
+    text = re.sub(r"\[([^\]]+)\]\([^)\s]+\)", r"\1", text)
+    return text.replace("**", "").replace("`", "")

@@ -87,15 +87,23 @@ def section(ctx: Context, number: int, module) -> list:
                                          f"({type(e).__name__}: {e}); the raw files are listed under Environment.")]
 
 
-def render(results_dir: Path = OUT, out_dir: Path | None = None) -> dict:
-    """Write REPORT.md, report.html and charts; the paths written."""
+class TextOnly(Context):
+    """A context that draws no chart: the report's text is the same, and it is written in a fraction of the
+    time (matplotlib is most of a render). For tests that read only the text; a real report has its charts."""
+
+    def chart(self, draw, stem: str, *args, **kwargs) -> None:
+        pass
+
+
+def render(results_dir: Path = OUT, out_dir: Path | None = None, *, charts: bool = True) -> dict:
+    """Write REPORT.md, report.html and charts (none with ``charts=False``: see TextOnly); the paths written."""
     results_dir = Path(results_dir)
     out_dir = Path(out_dir or results_dir)
-    charts = out_dir / "charts"
-    if charts.is_dir():  # charts from an earlier render whose data is gone must not linger
-        for old in list(charts.glob("*.png")) + list(charts.glob("*.svg")):
+    folder = out_dir / "charts"
+    if folder.is_dir():  # charts from an earlier render whose data is gone must not linger
+        for old in list(folder.glob("*.png")) + list(folder.glob("*.svg")):
             old.unlink()
-    ctx = Context(Results(results_dir), out_dir, SECTIONS)
+    ctx = (Context if charts else TextOnly)(Results(results_dir), out_dir, SECTIONS)
     blocks = head(ctx)
     for number, module in enumerate(SECTIONS, 1):
         blocks += section(ctx, number, module)

@@ -1,15 +1,95 @@
-"""Methods side by side: the same ratios measured sequentially, interleaved and by pytest-benchmark itself,
-across every run in the histories, to show which method repeats and which measures something else."""
+"""Methods side by side.
+
+First the same difference, each idiom against ``jsonify_tuple`` per status class, by three methods:
+building the response (micro), the whole request in process, and over HTTP, with their verdicts; where
+two disagree, the report names the pair and says why in one line (``reports.sections.verdict.deltas``).
+Then the construction estimators: the same ratios measured sequentially, interleaved and by
+pytest-benchmark itself, across every run in the histories, to show which repeats and which measures
+something else."""
 from __future__ import annotations
 
 import statistics
 
 from harness.stats import spread
 from reports import charts
-from reports.document import Bullets, Details, Figure, Note, Para, Table, code_span
-from reports.format import f_num, f_share, name_of, plural
+from reports.data import REFERENCE
+from reports.document import Bullets, Details, Figure, Heading, Note, Para, Table, code_span
+from reports.format import f_delta, f_num, f_share, name_of, plural
+from reports.sections.verdict import deltas
 
 TITLE = "Methods side by side"
+VERDICT = {"dearer": "dearer", "cheaper": "cheaper", "equivalent": "equivalent", "unresolved": "not resolved",
+           "reference": "reference", None: "no interval"}
+STAGES = (("construct", "micro", "microbenchmark", "micro.json"), ("request", "request", "whole-request", "request.json"),
+          ("http", "load", "load", "load.json"))
+
+
+def cell(d) -> str:
+    if not d:
+        return "not measured"
+    if d.get("verdict") == "reference":
+        return "0 (reference)"
+    return f"{f_delta(d, ' µs')} {VERDICT.get(d.get('verdict'), d.get('verdict'))}"
+
+
+def disagreement(x: dict) -> str:
+    """One idiom and class on which the methods disagree: what each that disagrees says, and why."""
+    return (f"{name_of(x['name'])} on {x['cls']}: "
+            + ", ".join(f"{deltas.LABEL[m]} {cell(x['cells'][m])}" for m in deltas.METHODS
+                        if x["cells"][m] and any(m in p for p in x["pairs"]))
+            + ". Why: " + "; ".join(x["reasons"]) + ".")
+
+
+def three_methods(ctx) -> list:
+    """Per idiom and class: construct, whole-request and HTTP Δ with their verdicts; the disagreements named."""
+    r = ctx.data
+    classes = r.classes()
+    present = {"construct": bool(r.micro), "request": bool(r.request),
+               "http": any(r.http_delta(n, c) for n in r.names for c in classes)}
+    if not any(present.values()):
+        return []
+    found = deltas.disagreements(r)
+    machines = {"construct": r.machine("micro"), "request": r.machine("request"), "http": r.machine("load")}
+    blocks = [Heading(3, f"One difference, three clocks: each idiom against {REFERENCE}"),
+              Bullets([f"**{deltas.TITLE[m]}**: {deltas.WHAT[m]}; "
+                       + (f"measured on {machines[m]}." if present[m] else "not measured in this run.")
+                       for m in deltas.METHODS])]
+    missing = [r.stage_note(stage, what, (file,)) for m, stage, what, file in STAGES if not present[m]]
+    if missing:
+        blocks.append(Note("Not measured", " ".join(missing)))
+    if found:
+        clock = [x for x in found if x["kind"] == "clock"]
+        margin_only = [x for x in found if x["kind"] == "margin"]
+        blocks.append(Para(f"**Where the methods disagree**, {plural(len(found), 'idiom and class', 'idioms and classes')} "
+                           f"(one says dearer and another cheaper, or one resolves a difference another calls equivalent)"
+                           + (f"; {len(margin_only)} of them only because a resolved difference lies inside another "
+                              f"method's wider margin" if margin_only else "") + (":" if clock else ".")))
+        if clock:
+            blocks.append(Bullets([disagreement(x) for x in clock]))
+        if margin_only:
+            blocks.append(Details(f"The {plural(len(margin_only), 'case')} that only a wider margin explains",
+                                  [Bullets([disagreement(x) for x in margin_only])]))
+    else:
+        blocks.append(Para("**The methods do not contradict each other**: on no idiom and class does one say dearer "
+                           "and another cheaper, or one resolve a difference another calls equivalent."))
+    rows = []
+    flagged = {(x["name"], x["cls"]) for x in found}
+    for name in r.names:
+        if name == REFERENCE:
+            continue
+        for cls in classes:
+            by = deltas.cells(r, name, cls)
+            if any(by.values()):
+                rows.append([name_of(name), cls] + [cell(by[m]) for m in deltas.METHODS]
+                            + ["**disagree**" if (name, cls) in flagged else ""])
+    if rows:
+        blocks.append(Details(f"Every idiom and class by the three methods ({plural(len(rows), 'row')})",
+                              [Table(["idiom", "class"] + [f"{deltas.LABEL[m]}: Δ µs [95% CI]" for m in deltas.METHODS]
+                                     + [""], rows, "llrrrl"),
+                               Para("Construction's interval is over the microbenchmark's worker processes (each "
+                                    "worker's median less jsonify_tuple's), judged against the whole request's margin; "
+                                    "it covers the classes the microbenchmark times.")]))
+    return blocks + [Heading(3, "Construction: the estimators side by side")]
 
 
 def span(values) -> str:
@@ -23,8 +103,9 @@ def span(values) -> str:
 
 def build(ctx) -> list:
     r = ctx.data
+    first = three_methods(ctx)
     if not r.micro or not r.micro.get("methods"):
-        return [Note("Missing", r.stage_note("micro", "microbenchmark", ("micro.json",)))]
+        return first + [Note("Missing", r.stage_note("micro", "microbenchmark", ("micro.json",)))]
     methods = r.micro["methods"]
     seq, inter = methods.get("sequential") or {}, methods.get("interleaved") or {}
     names = r.micro_rank()
@@ -86,7 +167,7 @@ def build(ctx) -> list:
                     f"request (one WSGI call), counted by valgrind, as a ratio to {r.counts['reference']}'s on the same "
                     f"status class, averaged over the classes. A different quantity (the whole request, not the "
                     f"response's construction), but one that does not move between runs.")
-    blocks = [Bullets(what)]
+    blocks = first + [Bullets(what)]
     if not with_plain:
         blocks.append(Note("Missing", "pytest-benchmark itself: " + r.stage_note("pytest-benchmark", "pytest-benchmark",
                                                                                  ("pytest_benchmark_history.json",))))
@@ -105,9 +186,9 @@ def build(ctx) -> list:
     if r.counts and r.counts["variants"]:
         head.append(f"instructions, whole request (× {r.counts['reference']})")
     blocks += [Figure("methods", "The methods side by side",
-                      "Per idiom, every sequential pass, every run's interleaved estimate and every pytest-benchmark "
-                      "run, as % off the idiom's median interleaved ratio; the line spans min to max. A tighter row "
-                      "is a more repeatable method; an offset row measures something else."),
+                      f"{ctx.measured_on('micro')} Per idiom, every sequential pass, every run's interleaved "
+                      "estimate and every pytest-benchmark run, as % off the idiom's median interleaved ratio; the line "
+                      "spans min to max. A tighter row is a more repeatable method; an offset row measures something else."),
                Table(head, rows, "l" + "r" * (len(head) - 1))]
     if runs:
         blocks.append(Details(f"The {plural(len(runs), 'run')} in micro_history.json",

@@ -1,9 +1,14 @@
 """What limits the verdict: the run's mode, each stage's calibration and warnings, bottlenecks, the machine."""
 from __future__ import annotations
 
-from reports.format import f_ci, f_num, f_pct, f_share, names_of
+from reports.format import f_ci, f_delta, f_num, f_pct, f_share, names_of
 from reports.sections import load as load_section
-from reports.sections.verdict import http
+
+
+def aa_pct(r):
+    """|A/A difference| in % over HTTP (two app instances of one idiom), or None where not measured."""
+    aa = ((r.load or {}).get("calibration") or {}).get("aa")
+    return abs(aa["pct"]) if isinstance(aa, dict) and isinstance(aa.get("pct"), (int, float)) else None
 
 
 def caveats(ctx) -> list:
@@ -11,8 +16,14 @@ def caveats(ctx) -> list:
     notes = []
     if r.mode == "quick":
         notes.append("A quick run: fewer rounds and shorter load tests; see a full run before deciding on small gaps.")
+    if r.request:
+        notes += request_caveats(r)
+    elif r.names:
+        notes.append("The whole request was not measured: " + r.stage_note("request", "whole-request", ("request.json",)))
     if r.micro:
         notes += micro_caveats(ctx)
+    elif r.names:
+        notes.append("**Construction cost unknown.** " + r.stage_note("micro", "microbenchmark", ("micro.json",)))
     if r.load:
         notes += load_caveats(r)
     divergent = [n for n in r.names if r.kind(n) == "divergent"]
@@ -21,8 +32,42 @@ def caveats(ctx) -> list:
                      f"but do not serve JSON; they are never the recommendation.")
     env = r.environment()
     if env.get("cores"):
-        notes.append(f"One machine: {env.get('cpu_model', 'unknown CPU')}, {env['cores']} cores; ratios travel "
-                     f"between machines better than absolute times.")
+        notes.append(f"One machine: {env.get('cpu_model', 'unknown CPU')}, {env['cores']} cores. Times in µs move "
+                     f"with the machine; what travels is each idiom against jsonify_tuple in the same run, and its "
+                     f"share of that machine's request.")
+    return notes
+
+
+def request_caveats(r) -> list:
+    """The whole-request stage's controls: margin, resolution, planted costs, A/A, targets, warnings."""
+    q = r.request
+    notes = []
+    classes = r.classes()
+    margin, resolution = q.get("margin_us") or {}, q.get("resolution_us") or {}
+    detectable = q.get("minimum_detectable_us") or {}
+    if margin:
+        notes.append(f"Whole request: margin {q.get('margin_definition') or '±1% of jsonify_tuple’s request'} ("
+                     + ", ".join(f"{c} ±{f_num(margin.get(c))} µs" for c in classes if c in margin) + ")"
+                     + ("; resolution, the A/A pair's 95% interval: "
+                        + ", ".join(f"{c} ±{f_num(resolution.get(c))} µs" for c in classes if c in resolution)
+                        if resolution else "")
+                     + ("; minimum detectable difference: "
+                        + ", ".join(f"{c} {f_num(detectable.get(c))} µs" for c in classes if detectable.get(c) is not None)
+                        if any(v is not None for v in detectable.values()) else "") + ".")
+    cal = q.get("calibration") or {}
+    if cal.get("planted_ns"):
+        text = (f"Whole-request calibration: a planted {cal['planted_ns']:,} ns was measured as "
+                f"{f_num(cal.get('measured_ns'), 0)} ns {f_ci(cal.get('ci95'), 0)} ({cal.get('error_pct', 0):+.1f}%)")
+        alloc = cal.get("alloc") or {}
+        if alloc.get("expected_ns") is not None:
+            text += (f"; a planted cost that allocates, {f_num(alloc['expected_ns'], 0)} ns expected, as "
+                     f"{f_num(alloc.get('measured_ns'), 0)} ns {f_ci(alloc.get('ci95'), 0)}")
+        aa = cal.get("aa") or {}
+        if aa.get("ci95"):
+            text += (f"; A/A (a second {q.get('reference', 'jsonify_tuple')} app){' on ' + aa['class'] if aa.get('class') else ''}: "
+                     f"{f_delta({'estimate': aa.get('delta_us'), 'ci95': aa.get('ci95')})}")
+        notes.append(text + ".")
+    notes += [f"Whole request: {w}" for w in q.get("warnings") or []]
     return notes
 
 
@@ -60,7 +105,7 @@ def load_caveats(r) -> list:
     if cal.get("planted_us") is not None:
         notes.append(f"Load calibration: a planted {cal['planted_us']} µs per request was measured as "
                      f"{f_num(cal.get('measured_us'), 1)} µs {f_ci(cal.get('ci95'), 1)} ({cal.get('error_pct', 0):+.1f}%).")
-    aa = http.aa_pct(r)
+    aa = aa_pct(r)
     if aa is not None:
         notes.append(f"Load resolution: the same idiom served twice, by two app instances in one server, "
                      f"differed by {f_pct(aa, 2)} (A/A check); over HTTP, idioms closer than that "

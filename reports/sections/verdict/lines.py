@@ -1,0 +1,223 @@
+"""The verdict in at most five lines: the report's first screen, and the end of ``make bench`` in the terminal.
+
+Each line is computed from the results: which idioms are dearer or cheaper than ``jsonify_tuple``, by
+how many µs [95% CI] on which status class, and what that is as a share of the request's server CPU
+over HTTP; which are equivalent within the margin; what is not resolved or not measured; and, in one
+line, what limits all of it. The verdicts are the whole-request stage's (``request.json``), by
+equivalence against a stated margin; without that stage, the load stage's own differences over HTTP,
+said to be so. No p-values, no groups "within noise", no ratios to a floor. ``harness.pipeline`` prints
+the same lines (``terminal``) at the end of ``make bench``.
+"""
+from __future__ import annotations
+
+import statistics
+
+from reports.data import REFERENCE, Results
+from reports.format import f_delta, f_num, f_signed, name_of, plain, plural
+
+MAX_LINES = 5
+
+
+def label(r, name: str) -> str:
+    """An idiom's name, marked when it is not a correct JSON idiom."""
+    kind = r.kind(name)
+    return name_of(name) + {"divergent": " (not JSON)", "broken": " (fails the contract)"}.get(kind, "")
+
+
+def basis(r):
+    """("request" | "http" | None, {name: {class: Δ}}, {class: margin µs}): the figures the verdict is read from."""
+    if r.request:
+        found = {n: {c: d for c in r.classes() if (d := r.request_delta(n, c))} for n in r.request["variants"]}
+        return "request", found, r.request.get("margin_us") or {}
+    found = {n: {c: d for c in r.classes() if (d := r.http_delta(n, c))} for n in r.names}
+    found = {n: by for n, by in found.items() if by}
+    if found:
+        return "http", found, r.http_delta_facts().get("margin_us") or {}
+    return None, {}, {}
+
+
+def full_runs(r) -> list:
+    """The whole-request history's full-mode records (this run's included, when it was a full run)."""
+    return [h for h in r.request_history if h.get("mode") == "full"]
+
+
+def run_spread(r, name: str, cls: str):
+    """A headline Δ across the full runs in request_history.json: {"n", "min", "max", "sd", "cpus"}, or None under two."""
+    values, cpus = [], set()
+    for h in full_runs(r):
+        x = ((h.get("delta_us") or {}).get(name) or {}).get(cls)
+        if isinstance(x, (int, float)):
+            values.append(float(x))
+            cpus.add(h.get("cpu_model") or "unrecorded CPU")
+    if len(values) < 2:
+        return None
+    return {"n": len(values), "min": min(values), "max": max(values), "sd": statistics.stdev(values),
+            "cpus": sorted(cpus)}
+
+
+def f_spread(s: dict) -> str:
+    return (f"{s['n']} full runs {f_signed(s['min'])}..{f_signed(s['max'])} µs, SD {f_num(s['sd'])}"
+            + (f", on {len(s['cpus'])} CPUs" if len(s["cpus"]) > 1 else ""))
+
+
+def figure(r, name: str, cls: str, d: dict, server_us) -> str:
+    """One difference as the lines state it: Δ [CI] on the class, % of a request over HTTP, run-to-run spread."""
+    text = f"{f_delta(d)} on {cls}"
+    extras = []
+    if server_us:
+        extras.append(f"{100 * d['estimate'] / server_us:.1f}% of a request over HTTP")
+    spread = run_spread(r, name, cls)
+    if spread:
+        extras.append(f_spread(spread))
+    return text + (f" ({'; '.join(extras)})" if extras else "")
+
+
+def by_verdict(found: dict, verdict: str) -> dict:
+    return {n: {c: d for c, d in by.items() if d.get("verdict") == verdict} for n, by in found.items()
+            if n != REFERENCE and any(d.get("verdict") == verdict for d in by.values())}
+
+
+def differences(r, found: dict, verdict: str, server_us) -> str:
+    """The idioms with a difference of one sign, the largest first, each with every class it shows on."""
+    chosen = by_verdict(found, verdict)
+    sign = 1 if verdict == "dearer" else -1
+    order = sorted(chosen, key=lambda n: -max(sign * d["estimate"] for d in chosen[n].values()))
+    parts = []
+    for n in order:
+        classes = sorted(chosen[n], key=lambda c: -sign * chosen[n][c]["estimate"])
+        text = f"{label(r, n)} {figure(r, n, classes[0], chosen[n][classes[0]], server_us)}"
+        if classes[1:]:
+            text += ", also " + ", ".join(f"{f_delta(chosen[n][c], '')} on {c}" for c in classes[1:])
+        parts.append(text)
+    return "; ".join(parts) if parts else "none resolved"
+
+
+def setting(r, source: str) -> str:
+    """Where and on what the figures were measured: the method, the CPU, the payload."""
+    sizes = sorted(set(r.payload_bytes().values()))
+    payload = (f"tiny contract bodies of {sizes[0]}–{sizes[-1]} bytes" if len(sizes) > 1 else
+               f"tiny contract bodies of {sizes[0]} bytes" if sizes else "the contract's bodies")
+    if source == "request":
+        how = f"whole request in process, GC {r.request.get('gc') or 'on'}"
+        machine = r.machine("request")
+    else:
+        how = "app time over HTTP, as the whole-request stage did not run"
+        machine = r.machine("load")
+    return f"{how}, {machine}, {payload}"
+
+
+def margins_text(margins: dict, classes: list) -> str:
+    values = [margins[c] for c in classes if margins.get(c)]
+    if not values:
+        return "the margin"
+    low, high = min(values), max(values)
+    return f"±{f_num(low)} µs" if round(low, 2) == round(high, 2) else f"±{f_num(low)}–{f_num(high)} µs"
+
+
+def equivalence(r, found: dict, margins: dict, source: str) -> str:
+    classes = r.classes()
+    every, some = [], []
+    for n, by in found.items():
+        if n == REFERENCE:
+            continue
+        eq = [c for c in classes if (by.get(c) or {}).get("verdict") == "equivalent"]
+        if eq and len(eq) == len(by) == len(classes):
+            every.append(n)
+        elif eq:
+            some.append(f"{label(r, n)} on {', '.join(eq)}")
+    what = ("1% of jsonify_tuple's request" if source == "request" else
+            "1% of a request's server CPU, or the A/A interval where wider")
+    text = f"**Equivalent** to {name_of(REFERENCE)} within the margin ({margins_text(margins, classes)}, {what})"
+    if not every and not some:
+        return text + ": none shown to be."
+    parts = []
+    if every:
+        parts.append("on every class: " + ", ".join(label(r, n) for n in every))
+    if some:
+        parts.append("on some: " + "; ".join(some))
+    return text + " " + "; ".join(parts) + "."
+
+
+def unresolved(r, found: dict, source: str) -> str:
+    chosen = by_verdict(found, "unresolved")
+    classes = r.classes()
+    every = [n for n, by in chosen.items() if len(by) == len(classes)]
+    parts = [f"on every class: {', '.join(label(r, n) for n in every)}"] if every else []
+    parts += [f"{label(r, n)} on {', '.join(c for c in classes if c in by)}" for n, by in chosen.items() if n not in every]
+    text = ("**Not resolved** (the interval neither excludes 0 nor fits inside the margin): "
+            + ("; ".join(parts) if parts else "none"))
+    missing = [n for n in r.names if n != REFERENCE and n not in found]
+    if missing:
+        where = "request.json" if source == "request" else "the load stage's differences"
+        text += f". **Not measured**: {', '.join(label(r, n) for n in missing)} (not in {where})"
+    return text + "."
+
+
+def caveat_line(r, source, server_us) -> str:
+    """What limits the lines above, in one line."""
+    parts = []
+    if r.conformance is not None:
+        correct = r.correct()
+        divergent = [n for n in r.names if r.kind(n) == "divergent"]
+        broken = [n for n in r.names if r.kind(n) == "broken"]
+        text = f"**{len(correct)} of {len(r.names)} idioms meet the contract**"
+        if divergent:
+            text += f" ({', '.join(name_of(n) for n in divergent)} serve text/html: declared divergences, never the recommendation)"
+        if broken:
+            text += f"; **{', '.join(name_of(n) for n in broken)} fail{'s' if len(broken) == 1 else ''} it**"
+        parts.append(text)
+    else:
+        parts.append("**Correctness unknown** (no conformance results)")
+    if r.mode == "quick":
+        parts.append("a quick run: indicative")
+    if source == "request":
+        parts.append(f"run-to-run: {plural(len(full_runs(r)), 'full run')} in request_history.json, spread beside each figure"
+                     if len(full_runs(r)) >= 2 else "one run: run-to-run spread not yet measured")
+    if server_us:
+        parts.append(f"% of a request: of the server's CPU per request over HTTP, {f_num(server_us, 0)} µs")
+    elif source:
+        parts.append("no load stage: no % of a request over HTTP")
+    if source:
+        from reports.sections.verdict import deltas
+
+        found = deltas.disagreements(r)
+        clock = sum(x["kind"] == "clock" for x in found)
+        if found:
+            parts.append(f"construction, whole request and HTTP disagree on {plural(len(found), 'idiom and class', 'idioms and classes')}"
+                         + (f" ({len(found) - clock} only by another method's wider margin)" if clock < len(found) else "")
+                         + ", each explained under Methods side by side")
+        else:
+            parts.append("construction, whole request and HTTP do not contradict each other")
+    if source == "request":
+        cal = r.request.get("calibration") or {}
+        planted = ((r.request.get("targets") or {}).get("planted_within_pct") or {})
+        if planted.get("met") is False and cal.get("planted_ns"):
+            parts.append(f"**the planted {f_num(cal['planted_ns'] / 1000)} µs came back as "
+                         f"{f_num((cal.get('measured_ns') or 0) / 1000)} µs**: differences that small are not to be trusted here")
+        warnings = r.request.get("warnings") or []
+        if warnings:
+            parts.append(f"{plural(len(warnings), 'warning')} from the whole-request stage (see Caveats)")
+    return "Caveats: " + "; ".join(parts) + "."
+
+
+def lines(r: Results) -> list:
+    """The verdict, at most five lines of Markdown."""
+    source, found, margins = basis(r)
+    server_us = r.server_request_cpu_us()
+    if source is None:
+        out = [f"**Not measured against {name_of(REFERENCE)}**: "
+               + r.stage_note("request", "whole-request", ("request.json",))
+               + (" **Over HTTP: no load results.** " + r.stage_note("load", "load", ("load.json",)) if not r.load else
+                  " Over HTTP: the load stage recorded no differences per status class.")]
+        return out + [caveat_line(r, None, server_us)]
+    out = [f"**Dearer than {name_of(REFERENCE)}** ({setting(r, source)}): {differences(r, found, 'dearer', server_us)}.",
+           f"**Cheaper**: {differences(r, found, 'cheaper', server_us)}.",
+           equivalence(r, found, margins, source),
+           unresolved(r, found, source),
+           caveat_line(r, source, server_us)]
+    return out[:MAX_LINES]
+
+
+def terminal(folder) -> list:
+    """The same lines as plain text, for the end of ``make bench``."""
+    return [plain(line) for line in lines(Results(folder))]

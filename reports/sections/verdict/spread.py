@@ -1,0 +1,63 @@
+"""Between runs: each headline difference's spread over the full runs in ``request_history.json``, beside
+this run's own interval (issue 12, point 6). A within-run interval says nothing about the next run."""
+from __future__ import annotations
+
+from reports.document import Heading, Para, Table
+from reports.format import f_delta, f_num, f_signed, name_of, plural
+from reports.sections.verdict import lines
+
+NOT_YET = "one run: run-to-run spread not yet measured"
+
+
+def aa_rate(history: list):
+    """How often the A/A pair (two jsonify_tuple apps) was called different: runs whose 95% interval on a
+    class left out 0, over every recorded run (quick and full). None without a recorded A/A interval."""
+    per_run = [h["aa_ci95"] for h in history if isinstance(h.get("aa_ci95"), dict) and h["aa_ci95"]]
+    if not per_run:
+        return None
+    cells = [(lo, hi) for run in per_run for lo, hi in run.values()]
+    return {"runs": len(per_run), "cells": len(cells), "different": sum(not lo <= 0 <= hi for lo, hi in cells),
+            "runs_different": sum(any(not lo <= 0 <= hi for lo, hi in run.values()) for run in per_run)}
+
+
+def aa_sentence(history: list) -> str:
+    found = aa_rate(history)
+    if not found:
+        return ""
+    return (f" The A/A pair (a second `jsonify_tuple` app) was called different in {found['different']} of "
+            f"{found['cells']} status-class intervals over {plural(found['runs'], 'recorded run')} "
+            f"({100 * found['different'] / found['cells']:.0f}%; about 5% is what 95% intervals allow; "
+            f"{found['runs_different']} of those runs had at least one).")
+
+
+def blocks(r) -> list:
+    if not r.request:
+        return []
+    runs = lines.full_runs(r)
+    head = [Heading(3, "Run to run")]
+    aa = aa_sentence(r.request_history)
+    quick = len(r.request_history) - len(runs)
+    if len(runs) < 2:
+        return head + [Para(f"{NOT_YET[0].upper() + NOT_YET[1:]}: `request_history.json` holds "
+                            f"{plural(len(runs), 'full run')}" + (f" ({plural(quick, 'quick run')}, not counted)" if quick else "")
+                            + ", and the spread needs two. The intervals above are within this run: over the worker "
+                              "processes of one run, on one machine." + aa)]
+    _, found, _ = lines.basis(r)
+    rows = []
+    for name, by in found.items():
+        for cls, d in by.items():
+            if d.get("verdict") not in ("dearer", "cheaper"):
+                continue
+            s = lines.run_spread(r, name, cls)
+            rows.append([name_of(name), cls, f"{f_delta(d)} {d['verdict']}",
+                         f"{f_signed(s['min'])}..{f_signed(s['max'])}" if s else "n/a",
+                         f_num(s["sd"]) if s else "n/a", str(s["n"]) if s else "0",
+                         ", ".join(s["cpus"]) if s else ""])
+    cpus = sorted({h.get("cpu_model") or "unrecorded CPU" for h in runs})
+    text = (f"{plural(len(runs), 'full run')} in `request_history.json` ({', '.join(cpus)}; commits "
+            f"{', '.join(sorted({str(h.get('git_commit') or '?') for h in runs}))}). Per headline difference, its "
+            f"estimate in each run: min..max and the standard deviation, beside this run's 95% CI." + aa)
+    if not rows:
+        return head + [Para(text + " No difference is resolved in this run, so there is no headline to follow.")]
+    return head + [Para(text), Table(["idiom", "class", "this run: Δ µs [95% CI]", "full runs: min..max µs", "SD µs",
+                                      "runs", "CPUs"], rows, "llrrrrl")]

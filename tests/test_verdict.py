@@ -1,0 +1,374 @@
+"""The report's first screen and the end of ``make bench``, on synthetic result files shaped like the stages'.
+
+Planted: ``abort_response`` dearer on the 401 (+45.6 µs), ``orjson_response`` cheaper on success,
+``response_class`` dearer on success in the whole request but cheaper to build (a disagreement between
+methods), ``json_provider`` not resolved on created, ``api_exception`` absent from request.json; every
+other idiom equivalent within the margin.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.results import ROOT, write_json
+from reports.data import Results
+from reports.format import plain
+from reports.render import render
+from reports.sections.verdict import deltas, lines
+from variants import REGISTRY
+from variants.contract import SCENARIOS
+
+CPU = "Test CPU 9000"
+STARTED = "2026-11-26T10:00:00+00:00"
+CLASSES = list(SCENARIOS)
+MICRO_CLASSES = ["success", "created", "unauthorized"]  # the microbenchmark times no admin 200
+MARGIN = {c: 1.2 for c in CLASSES}
+SERVER_CPU_US = 500.0
+MISSING = "api_exception"
+DEARER = {("abort_response", "unauthorized"): (45.6, [43.1, 48.0]), ("response_class", "success"): (3.0, [2.2, 3.8])}
+CHEAPER = {("orjson_response", "success"): (-2.1, [-2.6, -1.6])}
+UNRESOLVED = {("json_provider", "created"): (0.9, [-0.8, 2.6])}
+CONSTRUCT_US = {("response_class", "success"): -2.0}  # cheaper to build: the disagreement with the whole request
+
+
+def environment(mode="full"):
+    return {"date": STARTED, "mode": mode, "python": "3.11.7", "implementation": "cpython",
+            "packages": {"flask": "3.1.3"}, "cpu_model": CPU, "cores": 2, "kernel": "6.1-test",
+            "git_commit": "abc1234", "cpu": {"seconds": 10.0, "steal_fraction": 0.0, "busy_fraction": 0.5}}
+
+
+def delta(name, cls, margin):
+    """The planted difference of one idiom on one class, as a stage records it."""
+    for planted, verdict in ((DEARER, "dearer"), (CHEAPER, "cheaper"), (UNRESOLVED, "unresolved")):
+        if (name, cls) in planted:
+            est, ci = planted[(name, cls)]
+            return {"estimate": est, "ci95": ci, "ci90": ci, "verdict": verdict, "margin": margin}
+    return {"estimate": 0.1, "ci95": [-0.3, 0.5], "ci90": [-0.2, 0.4], "verdict": "equivalent", "margin": margin}
+
+
+def request_json(mode="full"):
+    names = [n for n in REGISTRY if n != MISSING]
+    variants = {}
+    for n in names:
+        variants[n] = {}
+        for c in CLASSES:
+            d = ({"estimate": 0.0, "ci95": [0.0, 0.0], "verdict": "reference"} if n == "jsonify_tuple"
+                 else delta(n, c, MARGIN[c]))
+            variants[n][c] = {"us": {"estimate": 120.0 + d["estimate"], "ci95": [119.0, 121.0]}, "delta_us": d,
+                              "delta_pct": {"estimate": d["estimate"] / 1.2, "ci95": [x / 1.2 for x in d["ci95"]]},
+                              "per_worker_delta_us": [d["estimate"]] * 4}
+    gc = {n: {c: {"gen0": 79.0 if (n, c) == ("abort_response", "unauthorized") else 10.0, "gen1": 0.0, "gen2": 0.0}
+              for c in CLASSES} for n in names}
+    return {"schema": "flask-json-idioms/request/1", "mode": mode, "started": STARTED, "wall_s": 140.0, "seed": 1,
+            "environment": environment(mode), "reference": "jsonify_tuple", "classes": CLASSES, "gc": "on",
+            "config": {}, "what": "WHOLE-REQUEST-WHAT",
+            "results": {"variants": variants, "reference_us": {c: {"estimate": 120.0, "ci95": [119.0, 121.0]} for c in CLASSES},
+                        "calibration": {"planted_ns": 1000, "measured_ns": 1012.0, "ci95": [950.0, 1070.0],
+                                        "error_pct": 1.2, "within_pct": 20,
+                                        "aa": {"class": "success", "delta_us": 0.05, "ci95": [-0.4, 0.5], "verdict": "equivalent"},
+                                        "alloc": {"expected_ns": 3000.0, "measured_ns": 3100.0, "ci95": [2900.0, 3300.0],
+                                                  "error_pct": 3.3}},
+                        "margin_us": MARGIN, "margin_definition": "MARGIN-DEFINITION",
+                        "resolution_us": {c: 0.5 for c in CLASSES}, "minimum_detectable_us": {c: 0.7 for c in CLASSES},
+                        "gc_per_1000": gc},
+            "targets": {}, "warnings": []}
+
+
+def micro_json():
+    """micro.json's pieces the report reads: per variant and class its construct time, and each worker's."""
+    floor_ns = 125.0
+    ref_ns = [20000.0, 20400.0, 19800.0, 20100.0, 20300.0, 19900.0]
+
+    def per_worker(name, cls):
+        shift = 1000 * CONSTRUCT_US.get((name, cls), 0.0)
+        return [x + shift + (7.0 * (i % 3 - 1) if name != "jsonify_tuple" else 0.0) for i, x in enumerate(ref_ns)]
+
+    def entry(ns):
+        est = {"median": ns, "ci95": [ns * 0.99, ns * 1.01]}
+        ratio = {"estimate": round(ns / floor_ns, 3), "ci95": [round(ns / floor_ns * 0.99, 3), round(ns / floor_ns * 1.01, 3)]}
+        return {"construct_ns": est, "dispatch_ns": {"median": 120000.0, "ci95": [119000.0, 121000.0]},
+                "ratio_to_floor": ratio, "dispatch_ratio_to_floor": ratio}
+
+    construct, variants = {}, {}
+    for rank, name in enumerate(REGISTRY, 1):
+        scenarios = {}
+        for cls in MICRO_CLASSES:
+            values = per_worker(name, cls)
+            median = sorted(values)[len(values) // 2]
+            construct[f"construct/{cls}/{name}"] = {"ns": {"estimate": median, "ci95": [median - 50, median + 50],
+                                                           "per_worker": values}}
+            scenarios[cls] = entry(median)
+        variants[name] = {**entry(scenarios["success"]["construct_ns"]["median"]), "scenarios": scenarios, "rank": rank}
+    return {"schema": "flask-json-idioms/micro/1", "mode": "full", "started": STARTED, "wall_s": 130.0,
+            "environment": environment(), "ratio_definition": "RATIO-DEFINITION", "config": {"floor": "werkzeug_response"},
+            "results": {"construct": construct, "variants": variants,
+                        "baselines": {"werkzeug_response": {**entry(floor_ns), "scenarios": {"success": entry(floor_ns)}}},
+                        "calibration": {"planted_ns": 2000, "measured_ns": 2010.0, "ci95": [1990.0, 2030.0], "error_pct": 0.5},
+                        "pairwise": {"construct": {"all": []}}, "methods": {}, "drift": {}},
+            "targets": {}, "warnings": []}
+
+
+def load_json():
+    """load.json with its primary shape's per-variant Δ per status class (the load stage's own keys)."""
+    def target(i, name):
+        server = 300.0 + i
+        found = {"requests": 5000, "failures": 0, "rps": 1000.0,
+                 "server_us": {"p50": server, "p90": server, "p99": server, "ci95": [server - 2, server + 2], "mix": server},
+                 "server_cpu_us": {"p50": server, "mix": server}, "ratio_to_floor": {"estimate": 1.5, "ci95": [1.4, 1.6]},
+                 "latency_ms": {"p50": 2.0, "p95": 5.0, "p99": 9.0}, "share_of_request": {"app_pct": 60.0, "idiom_delta_pct": 0.5},
+                 "rank": i + 1}
+        if name not in ("floor",):
+            found["delta_us"] = {c: ({"estimate": 0.0, "ci95": [0.0, 0.0], "verdict": "reference"} if name == "jsonify_tuple"
+                                     else {"estimate": 60.0, "ci95": [40.0, 80.0], "verdict": "dearer", "margin": 5.0}
+                                     if (name, c) == ("abort_response", "unauthorized")
+                                     else {"estimate": 0.4, "ci95": [-2.0, 2.8], "verdict": "equivalent", "margin": 5.0})
+                                 for c in CLASSES}
+        return found
+
+    targets = {n: target(i, n) for i, n in enumerate(REGISTRY)} | {"floor": target(-100, "floor")}
+    shape = {"status": "ok", "duration_s": 60.0, "servers": 6, "users": 8, "rps": 1000.0, "requests": 70000, "failures": 0,
+             "generator_cpu": 0.5, "server_cpu": 0.8, "steal_fraction": 0.0, "bottleneck": {"verdict": "server"},
+             "server_request_cpu_us": SERVER_CPU_US, "rss": {}, "files": [], "targets": targets, "calibration": None,
+             "delta": {"reference": "jsonify_tuple", "margin_us": {c: 5.0 for c in CLASSES}, "classes": CLASSES},
+             "window_mix_us": {}}
+    return {"schema": "flask-json-idioms/load/1", "status": "ok", "mode": "full", "layout": "interleaved", "date": STARTED,
+            "wall_s": 180.0, "config": {}, "environment": environment(), "shapes": {"paced": shape},
+            "primary_shape": "paced", "server_request_cpu_us": SERVER_CPU_US, "warnings": [], "targets": {}}
+
+
+def history(full_runs: int) -> dict:
+    """request_history.json with ``full_runs`` full records (abort_response's 401 at 44.0, 45.5, 47.0, ...) and a quick one."""
+    runs = [{"started": STARTED, "mode": "quick", "git_commit": "abc1234", "cpu_model": CPU,
+             "delta_us": {"abort_response": {"unauthorized": 80.0}}}]
+    for k in range(full_runs):
+        runs.append({"started": f"2026-11-2{k}T09:00:00+00:00", "mode": "full", "git_commit": "abc1234", "cpu_model": CPU,
+                     "delta_us": {n: {c: (44.0 + 1.5 * k if (n, c) == ("abort_response", "unauthorized") else 0.1)
+                                      for c in CLASSES} for n in REGISTRY if n != MISSING}})
+    return {"runs": runs}
+
+
+@pytest.fixture(scope="module")
+def conformance_json(tmp_path_factory):
+    """conformance.json from the real stage (well under a second)."""
+    folder = tmp_path_factory.mktemp("conformance")
+    subprocess.run([sys.executable, "-m", "harness.conformance", "--out", str(folder)], check=True, cwd=ROOT,
+                   capture_output=True)
+    return json.loads((folder / "conformance.json").read_text())
+
+
+def write_results(folder: Path, conformance: dict, *, request=True, load=True, full_runs=1) -> Path:
+    """A results folder: summary.json as the index, each stage's own file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stages = {"verify": {"status": "ok"}, "micro": {"status": "ok"}}
+    if request:
+        stages["request"] = {"status": "ok"}
+    if load:
+        stages["load"] = {"status": "ok"}
+    write_json(folder / "summary.json", {"run": {"mode": "full", "variants": list(REGISTRY), "started": STARTED},
+                                         "stages": stages})
+    write_json(folder / "conformance.json", conformance)
+    write_json(folder / "micro.json", micro_json())
+    if request:
+        write_json(folder / "request.json", request_json())
+        write_json(folder / "request_history.json", history(full_runs))
+    if load:
+        write_json(folder / "load.json", load_json())
+    return folder
+
+
+def section(markdown: str, number: int) -> str:
+    start = re.search(rf"^## {number}\. ", markdown, re.M).start()
+    following = markdown.find("\n## ", start + 1)
+    return markdown[start:following if following > 0 else None]
+
+
+def first_screen(markdown: str) -> list:
+    """The verdict's lines: the bullets before the section's first chart."""
+    verdict = section(markdown, 1)
+    return [line[2:] for line in verdict[:verdict.index("![")].splitlines() if line.startswith("- ")]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, conformance_json):
+    """The synthetic results, rendered once: (folder, REPORT.md)."""
+    folder = write_results(tmp_path_factory.mktemp("verdict"), conformance_json)
+    return folder, render(folder)["markdown"].read_text()
+
+
+def line_of(found: list, start: str) -> str:
+    (line,) = [x for x in found if x.startswith(start)]
+    return line
+
+
+def test_the_first_screen_is_at_most_five_lines_and_one_chart_without_ratios_to_a_floor(rendered):
+    folder, md = rendered
+    found = first_screen(md)
+    assert 1 < len(found) <= 5
+    verdict = section(md, 1)
+    assert verdict.index("![") < verdict.index("### ")  # the chart comes before any detail
+    assert "(charts/verdict.png)" in verdict and (folder / "charts" / "verdict.png").exists()
+    assert (folder / "charts" / "verdict.svg").exists()
+    assert not any("×" in x or "floor" in x or re.search(r"\bp ?[=<]", x) for x in found)
+    caption = verdict[verdict.index("![") :].split("\n\n")[1]
+    assert f"Measured on {CPU}, 2 cores" in caption
+
+
+def test_the_lines_name_the_planted_dearer_idiom_with_its_us_ci_class_share_payload_and_cpu(rendered):
+    _, md = rendered
+    dearer = line_of(first_screen(md), "**Dearer than `jsonify_tuple`**")
+    assert "`abort_response` +45.6 µs [+43.1, +48.0] on unauthorized (9.1% of a request over HTTP)" in dearer
+    assert "`response_class` +3.00 µs [+2.20, +3.80] on success (0.6% of a request over HTTP)" in dearer
+    assert dearer.index("`abort_response`") < dearer.index("`response_class`")  # the largest first
+    assert CPU in dearer and "tiny contract bodies of 17–37 bytes" in dearer and "whole request in process" in dearer
+    cheaper = line_of(first_screen(md), "**Cheaper**")
+    assert "`orjson_response` -2.10 µs [-2.60, -1.60] on success (-0.4% of a request over HTTP)" in cheaper
+
+
+def test_equivalent_idioms_are_said_to_be_equivalent(rendered):
+    _, md = rendered
+    equivalent = line_of(first_screen(md), "**Equivalent**")
+    assert "within the margin (±1.20 µs, 1% of jsonify_tuple's request)" in equivalent
+    every = equivalent.split("on every class: ")[1].split(";")[0]
+    for name in ("dict_return", "make_response", "jsonify_status_code", "orjson_provider"):
+        assert f"`{name}`" in every
+    for name in ("abort_response", "orjson_response", "json_provider", "jsonify_tuple", MISSING):
+        assert f"`{name}`" not in every
+    assert "`abort_response` on success, created, admin" in equivalent.split("on some: ")[1]
+    unresolved = line_of(first_screen(md), "**Not resolved**")
+    assert "`json_provider` on created" in unresolved
+
+
+def test_an_idiom_missing_from_request_json_is_not_measured_not_invented(rendered):
+    _, md = rendered
+    found = first_screen(md)
+    assert f"**Not measured**: `{MISSING}` (not in request.json)" in line_of(found, "**Not resolved**")
+    assert sum(f"`{MISSING}`" in x for x in found) == 1
+    (row,) = [x for x in section(md, 1).splitlines() if x.startswith(f"| `{MISSING}` |")]
+    assert row.count("not measured") == len(CLASSES)
+
+
+def test_the_decision_table_shows_the_delta_per_status_class_beside_the_pitfalls(rendered):
+    _, md = rendered
+    verdict = section(md, 1)
+    assert "| idiom | correct | Δ µs success ± 95% CI | Δ µs created ± 95% CI | Δ µs unauthorized ± 95% CI | Δ µs admin ± 95% CI |" in verdict
+    (row,) = [x for x in verdict.splitlines() if x.startswith("| `abort_response` |")]
+    assert "+45.6 [+43.1, +48.0] **dearer**" in row and "+0.10 ± 0.40 equivalent" in row and REGISTRY["abort_response"].pitfall in row
+    (row,) = [x for x in verdict.splitlines() if x.startswith("| `plain_string` |")]
+    assert "no: declared divergence" in row and REGISTRY["plain_string"].pitfall in row
+
+
+def test_a_disagreement_between_methods_is_named_with_its_reason(rendered):
+    _, md = rendered
+    methods = section(md, 4)
+    (bullet,) = [x for x in methods.splitlines() if x.startswith("- `response_class` on success:")]
+    assert "construction -2.00 µs [-2.01, -1.99] cheaper" in bullet
+    assert "whole request +3.00 µs [+2.20, +3.80] dearer" in bullet
+    assert "construction clock stops before Flask's make_response/force_type" in bullet
+    assert "HTTP" in bullet  # HTTP calls it equivalent within its ±5 µs: inside its wider margin, said so
+    assert "construction's -2.00 µs and whole request's +3.00 µs lie inside HTTP's margin (±5.00 µs), which is wider: " \
+           "no contradiction" in bullet
+    assert "disagree on 3 idioms and classes" in line_of(first_screen(md), "Caveats:")
+
+
+def test_construction_that_misses_what_flask_does_after_the_view_is_named_with_the_collections(rendered):
+    """abort_response's 401: as cheap as jsonify_tuple to build, +45.6 µs for the whole request, +60 over HTTP."""
+    folder, md = rendered
+    (bullet,) = [x for x in section(md, 4).splitlines() if x.startswith("- `abort_response` on unauthorized:")]
+    assert "equivalent" in bullet.split("whole request")[0] and "whole request +45.6 µs [+43.1, +48.0] dearer" in bullet
+    assert "HTTP +60.0 µs [+40.0, +80.0] dearer" in bullet
+    assert "79 generation-0 collections per 1,000 requests, jsonify_tuple 10" in bullet
+    (found,) = [x for x in deltas.disagreements(Results(folder)) if x["name"] == "abort_response"]
+    assert found["kind"] == "clock" and found["pairs"] == [("construct", "request"), ("construct", "http")]
+
+
+def test_one_full_run_says_the_spread_is_not_yet_measured(rendered):
+    _, md = rendered
+    assert "one run: run-to-run spread not yet measured" in line_of(first_screen(md), "Caveats:")
+    assert "One run: run-to-run spread not yet measured: `request_history.json` holds 1 full run (1 quick run, not counted)" \
+        in section(md, 1)
+
+
+def test_with_several_full_runs_each_headline_shows_its_spread_beside_its_ci(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json, full_runs=3)
+    md = render(folder)["markdown"].read_text()
+    dearer = line_of(first_screen(md), "**Dearer than `jsonify_tuple`**")
+    assert "+45.6 µs [+43.1, +48.0] on unauthorized (9.1% of a request over HTTP; 3 full runs +44.0..+47.0 µs, SD 1.50)" in dearer
+    (row,) = [x for x in section(md, 1).splitlines() if x.startswith("| `abort_response` | unauthorized |")]
+    assert "+44.0..+47.0" in row and "1.50" in row and CPU in row
+    assert "not yet measured" not in md
+
+
+def test_without_the_whole_request_stage_the_lines_say_so_and_read_http(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json, request=False)
+    found = lines.lines(Results(folder))
+    assert len(found) <= 5
+    assert "app time over HTTP, as the whole-request stage did not run" in found[0]
+    assert "`abort_response` +60.0 µs [+40.0, +80.0] on unauthorized" in found[0]
+    assert "(not in the load stage's differences)" not in " ".join(found)
+
+
+def test_with_no_differences_at_all_the_lines_say_what_is_missing(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json, request=False, load=False)
+    found = lines.lines(Results(folder))
+    assert len(found) == 2
+    assert found[0].startswith("**Not measured against `jsonify_tuple`**: No whole-request results, and no record of a request stage")
+    md = render(folder)["markdown"].read_text()
+    assert "Could not render" not in section(md, 1) and "Could not render" not in section(md, 4)
+
+
+def test_a_planted_cost_that_did_not_come_back_is_said_on_the_first_screen(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json)
+    found = json.loads((folder / "request.json").read_text())
+    found["results"]["calibration"].update(measured_ns=-58.0, error_pct=-105.8)
+    found["targets"] = {"planted_within_pct": {"target": 30, "error_pct": -105.8, "met": False}}
+    found["warnings"] = ["planted 1000 ns measured as -58 ns (-105.8%, target ±30%)"]
+    write_json(folder / "request.json", found)
+    caveats = line_of(lines.lines(Results(folder)), "Caveats:")
+    assert "**the planted 1.00 µs came back as -0.06 µs**" in caveats and "1 warning from the whole-request stage" in caveats
+
+
+STAND_IN = "import sys; sys.exit(0)"
+DRIVER = """
+import sys
+from harness import pipeline
+S = pipeline.Stage
+pipeline.STAGES = (S("verify", "standins_verdict.ok_stage", "gate", (1, 1), gate=True),
+                   S("report", "reports.render", "report", (30, 30), always=True))
+sys.exit(pipeline.main())
+"""
+
+
+def test_make_bench_ends_with_the_reports_verdict_lines_and_its_path(tmp_path, conformance_json):
+    folder = write_results(tmp_path / "out", conformance_json)
+    package = tmp_path / "standins_verdict"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "ok_stage.py").write_text(textwrap.dedent(STAND_IN))
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "FLASK_IDIOMS_OUT": str(folder)}
+    env.pop("QUICK", None)
+    done = subprocess.run([sys.executable, "-c", DRIVER], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    at = out.index("verdict:")
+    printed = [x[2:] for x in out[at + 1:] if x.startswith("  ")][:5]
+    report = (folder / "REPORT.md").read_text()
+    assert printed == [plain(x) for x in first_screen(report)]
+    assert "abort_response +45.6 µs [+43.1, +48.0] on unauthorized" in printed[0]
+    assert out[-2:] == [f"report: {folder / 'REPORT.md'}", f"        {folder / 'report.html'}"]
+    shutil.rmtree(package)
+
+
+def test_the_aa_rate_counts_intervals_that_leave_out_zero():
+    from reports.sections.verdict import spread
+    history = [{"aa_ci95": {"success": [-1.0, 1.0], "created": [0.2, 1.5]}},
+               {"aa_ci95": {"success": [-0.5, 0.4], "created": [-2.0, -0.1]}},
+               {"aa_ci95": {"success": [-0.5, 0.4], "created": [-0.3, 0.3]}}, {"mode": "full"}]
+    assert spread.aa_rate(history) == {"runs": 3, "cells": 6, "different": 2, "runs_different": 2}
+    assert "called different in 2 of 6 status-class intervals over 3 recorded runs" in spread.aa_sentence(history)
+    assert spread.aa_rate([{"mode": "quick"}]) is None and spread.aa_sentence([]) == ""
