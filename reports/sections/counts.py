@@ -169,22 +169,40 @@ def attribution(c: dict) -> list:
     return blocks + [Bullets(bullets)] + details
 
 
+def whole_request_times(r, names: list, classes: list):
+    """{class: {name: (ns, ci95 in ns)}} of the whole request, and where it comes from: the whole-request
+    stage (GC on, its collections included) where it ran, else the microbenchmarks' WSGI call (GC off)."""
+    if r.request:
+        v = r.request["variants"]
+        found = {cls: {n: (1e3 * v[n][cls]["us"]["estimate"], [1e3 * x for x in v[n][cls]["us"]["ci95"]])
+                       for n in names if ((v.get(n) or {}).get(cls) or {}).get("us")} for cls in classes}
+        return found, (f"the whole-request stage's time (GC on, collections included; {r.request.get('mode')} run "
+                       f"started {r.request.get('started')})")
+    if r.micro:
+        micro = r.micro["variants"]
+        found = {}
+        for cls in classes:
+            found[cls] = {}
+            for n in names:
+                d = ((((micro.get(n) or {}).get("scenarios") or {}).get(cls) or {}).get("dispatch_ns") or {})
+                if d.get("median"):
+                    found[cls][n] = (d["median"], d.get("ci95"))
+        return found, (f"the microbenchmarks' whole-request time (one in-process WSGI call, GC off, median; "
+                       f"{r.micro.get('mode')} run started {r.micro.get('started')})")
+    return None, None
+
+
 def per_instruction(r, c: dict, names: list) -> list:
-    """ns per instruction from the microbenchmarks' whole-request time, and the pairs counts and timings
-    order differently."""
-    if not r.micro:
+    """ns per instruction from the whole-request time, and the pairs counts and timings order differently."""
+    times, source = whole_request_times(r, names, c["classes"])
+    if times is None:
         return [Heading(3, "Time per instruction"),
-                Para("No microbenchmark results in this run, so no time per instruction: " + r.stage_note(
-                    "micro", "microbenchmark", ("micro.json",)))]
-    v, micro = c["variants"], r.micro["variants"]
+                Para("No whole-request timings in this run, so no time per instruction: " + r.stage_note(
+                    "request", "whole-request", ("request.json",)))]
+    v = c["variants"]
     rows, disagree = [], []
     for cls in c["classes"]:
-        timed = {}
-        for n in names:
-            sc = ((micro.get(n) or {}).get("scenarios") or {}).get(cls) or {}
-            d = sc.get("dispatch_ns") or {}
-            if d.get("median") and v[n].get(cls):
-                timed[n] = (d["median"], d.get("ci95"), v[n][cls]["instructions"])
+        timed = {n: (ns, ci, v[n][cls]["instructions"]) for n, (ns, ci) in (times.get(cls) or {}).items() if v[n].get(cls)}
         if not timed:
             continue
         ratios = [ns / ins for ns, _, ins in timed.values()]
@@ -205,11 +223,10 @@ def per_instruction(r, c: dict, names: list) -> list:
                                 f"instructions than {name_of(fewer)} but was timed "
                                 f"{'faster' if timed[more][0] < timed[fewer][0] else 'slower'}: {reason}.")
     if not rows:
-        return [Heading(3, "Time per instruction"), Para("The microbenchmarks timed none of the counted classes.")]
+        return [Heading(3, "Time per instruction"), Para("The timing stages timed none of the counted classes.")]
     blocks = [Heading(3, "Time per instruction"),
-              Para(f"The microbenchmarks' whole-request time (one in-process WSGI call, median, "
-                   f"{r.micro.get('mode')} run started {r.micro.get('started')}) over the instructions counted for the "
-                   f"same request: what an instruction costs on this machine, ns per instruction."),
+              Para(f"{source[0].upper() + source[1:]} over the instructions counted for the same request: what an "
+                   f"instruction costs on this machine, ns per instruction."),
               Table(["class", "median over idioms", "lowest", "highest", "idioms"], rows, "lrrrr")]
     if disagree:
         blocks += [Para(f"**Counts and timings disagree** on {plural(len(disagree), 'pair')} more than "
