@@ -1,6 +1,7 @@
 """``make bench`` interrupted for real: Ctrl-C (SIGINT to the whole foreground process group, as a
-terminal sends it) during the load stage stops every process the run started within 5 s, keeps the
-finished stages' results and marks the interrupted ones incomplete."""
+terminal sends it) during the load stage stops every process the run started, keeps the finished
+stages' results and marks the interrupted ones incomplete. (The stop is bounded by the stages' grace
+periods; the test's deadline for it is generous, so that a busy machine does not fail it.)"""
 import os
 import signal
 import subprocess
@@ -17,8 +18,9 @@ def test_ctrl_c_during_make_bench_keeps_finished_stages_and_leaves_nothing_runni
     log = tmp_path / "make.log"
     env = {**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path / "out"), "QUICK": "1", "VARIANTS": "jsonify_tuple"}
     with open(log, "w") as f:
-        make = subprocess.Popen(["make", "--no-print-directory", "bench"], cwd=ROOT, env=env, stdout=f, stderr=f,
-                                start_new_session=True)
+        # -o: the tests run in .venv/ as it is; a test must not reinstall it (make test has brought it up to date)
+        make = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "bench"], cwd=ROOT, env=env,
+                                stdout=f, stderr=f, start_new_session=True)
     try:
         wait_for(lambda: "shape 1/2: closed" in log.read_text(), 300, "the load stage")
         wait_for(lambda: len(ours(str(tmp_path))) >= 5, 60, "make, harness, load, gunicorn and locust")
