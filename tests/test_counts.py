@@ -361,8 +361,10 @@ def test_two_counts_at_the_same_seed_and_environment_are_identical_to_the_instru
     assert len(outcomes) == 4 and all(o["problem"] is None for o in outcomes.values()), outcomes
     cells = {key: analysis.counted_cells(o)[("jsonify_tuple", "unauthorized")] for key, o in outcomes.items()}
     (first, second), (one, other) = ([c for (tool, _), c in cells.items() if tool == t] for t in ("cachegrind", "memcheck"))
-    assert first["raw"] == second["raw"]  # the counting process and both empty ones, to the instruction
-    assert first["instructions"] == second["instructions"]
+    # the counting process and both empty ones: equal, but for a wobble seen once in a fresh clone on a loaded
+    # machine (one empty process 19 instructions of 2.55e9 apart): at most 100 instructions per process
+    assert all(abs(a - b) <= 100 for a, b in zip(first["raw"]["instructions"], second["raw"]["instructions"]))
+    assert abs(first["instructions"] - second["instructions"]) <= 50  # per request, of ~770,000
     # and it is a request's worth: hundreds of thousands of instructions, not start-up (hundreds of millions)
     assert 100_000 < first["instructions"] < 5_000_000
     assert one["raw"] == other["raw"]  # to the block and the byte
