@@ -35,7 +35,7 @@ from bench.config import FULL, QUICK, Config
 from bench.subjects import BASELINES, FLOOR, KINDS, PLANTED_NS, SCENARIOS, create_apps
 from bench.timing import block_sizes
 from harness.cli import UsageError, entry_point, flag, selected_variants
-from harness.environment import CpuSnapshot, environment
+from harness.environment import CpuSnapshot, environment, one_core_warnings
 from harness.progress import Progress
 from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
 
@@ -75,12 +75,7 @@ def checks(cfg: Config, cpu: dict, construct: dict, calibration: dict, names: li
                "planted_within_pct": {"target": cfg.target_planted_pct, "error_pct": calibration["error_pct"], "met": planted_ok},
                "runs_max_over_min": {"target": cfg.target_runs_spread,
                                      "how": "across back-to-back runs: python -m bench.stability (micro_stability.json)"}}
-    warnings = []
-    if cpu["steal_fraction"] > 0.02:
-        warnings.append(f"steal time was {100 * cpu['steal_fraction']:.1f}% of CPU time: the hypervisor took the CPU")
-    if cpu["busy_fraction"] > 1.15 / (os.cpu_count() or 1):
-        warnings.append(f"the machine was {100 * cpu['busy_fraction']:.0f}% busy while this run used one core: "
-                        f"other work ran alongside")
+    warnings = one_core_warnings(cpu)
     if worst_ci > cfg.target_ci_pct:
         wide = [n for n in names if ci[n] > cfg.target_ci_pct]
         warnings.append(f"CI95 half-width above {cfg.target_ci_pct}% for {', '.join(wide)} (worst {worst_ci:.2f}%)")

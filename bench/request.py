@@ -33,7 +33,7 @@ import numpy as np
 from bench import request_analysis as analysis
 from bench.request_worker import AA, CALIBRATION_CLASS, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
 from harness.cli import UsageError, entry_point, flag, selected_variants
-from harness.environment import CpuSnapshot, environment
+from harness.environment import CpuSnapshot, environment, one_core_warnings
 from harness.progress import Progress
 from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
 from variants.contract import SCENARIOS
@@ -117,11 +117,7 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
         off = [cls for cls, ok in aa_covers.items() if not ok]
         warnings.append(f"A/A: two instances of jsonify_tuple differ on {', '.join(off)}: the interval is too narrow "
                         f"or the instances differ (a memory-layout effect); read small differences with care")
-    if cpu["steal_fraction"] > 0.02:
-        warnings.append(f"steal time was {100 * cpu['steal_fraction']:.1f}% of CPU time: the hypervisor took the CPU")
-    if cpu["busy_fraction"] > 1.15 / (os.cpu_count() or 1):
-        warnings.append(f"the machine was {100 * cpu['busy_fraction']:.0f}% busy while this run used one core: "
-                        f"other work ran alongside")
+    warnings += one_core_warnings(cpu)
     return targets, warnings
 
 

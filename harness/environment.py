@@ -124,6 +124,18 @@ class CpuSnapshot:
                 "busy_fraction": round(1 - (self.idle - earlier.idle) / total, 4)}
 
 
+def one_core_warnings(cpu: dict) -> list:
+    """What a ``CpuSnapshot.since`` says about a run that used one core: the hypervisor took the CPU, or
+    other work ran alongside."""
+    found = []
+    if cpu["steal_fraction"] > 0.02:
+        found.append(f"steal time was {100 * cpu['steal_fraction']:.1f}% of CPU time: the hypervisor took the CPU")
+    if cpu["busy_fraction"] > 1.15 / (os.cpu_count() or 1):
+        found.append(f"the machine was {100 * cpu['busy_fraction']:.0f}% busy while this run used one core: "
+                     f"other work ran alongside")
+    return found
+
+
 def process_cpu_seconds(pid: int) -> float | None:
     """User+system CPU seconds a process has used (None if it is gone)."""
     stat = _read(f"/proc/{pid}/stat")

@@ -30,6 +30,19 @@ STYLES = {
 }
 
 
+def finish_rows(fig, ax, ys, names, title: str, xlabel: str, columns: int, inches: float, folder: Path, stem: str) -> list:
+    """A chart with one row per name: labels, title, a light grid and the legend below the axes
+    (``inches``: the figure's height above its rows), saved."""
+    ax.set_yticks(ys, names)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left")
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.5 / (inches + 0.42 * len(names)) - 0.06),
+              ncol=columns, frameon=False)
+    return save(fig, folder, stem)
+
+
 def save(fig, folder: Path, stem: str) -> list:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{stem}.png", folder / f"{stem}.svg"]
@@ -129,14 +142,7 @@ def grouped_bars(folder: Path, stem: str, names: list, series: dict, *, title: s
         ax.barh(offs, [values.get(n) or 0 for n in names], height=width, color=colours[i % 4], label=label)
     if zero_line:
         ax.axvline(0, color="#555555", linewidth=0.8)
-    ax.set_yticks(ys, names)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.5 / (0.9 + 0.42 * len(names)) - 0.06),
-              ncol=len(series), frameon=False)
-    return save(fig, folder, stem)
+    return finish_rows(fig, ax, ys, names, title, xlabel, len(series), 0.9, folder, stem)
 
 
 def status_heatmap(folder: Path, stem: str, names: list, versions: list, cells: dict, *, title: str) -> list:
@@ -273,11 +279,4 @@ def delta_dots_by_class(folder: Path, stem: str, names: list, classes: list, cel
             for x in (-margins[cls], margins[cls]):
                 ax.axvline(x, color=colour, linestyle="--", linewidth=0.7, alpha=0.7)
     ax.axvline(0, color="#555555", linewidth=0.8)
-    ax.set_yticks(ys, names)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.5 / (1.1 + 0.42 * len(names)) - 0.06),
-              ncol=len(classes), frameon=False)
-    return save(fig, folder, stem)
+    return finish_rows(fig, ax, ys, names, title, xlabel, len(classes), 1.1, folder, stem)
