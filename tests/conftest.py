@@ -1,5 +1,8 @@
-"""Fixtures: every test that takes ``variant`` runs once per registered idiom."""
+"""Fixtures: every test that takes ``variant`` runs once per registered idiom; the real conformance.json."""
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -30,3 +33,13 @@ def app(variant):
 def client(app):
     """A test client for the app."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def conformance_json(tmp_path_factory):
+    """conformance.json from the real stage (it takes well under a second), for the report's tests."""
+    from harness.results import ROOT
+    folder = tmp_path_factory.mktemp("conformance")
+    subprocess.run([sys.executable, "-m", "harness.conformance", "--out", str(folder)], check=True, cwd=ROOT,
+                   capture_output=True)
+    return json.loads((folder / "conformance.json").read_text())

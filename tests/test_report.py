@@ -192,15 +192,6 @@ def summary(micro=True, load=True, hist=True):
             "variants": {n: {"micro": {"ratio_to_floor": est(RATIO[n])}} for n in ORDER}}
 
 
-@pytest.fixture(scope="module")
-def conformance_json(tmp_path_factory):
-    """conformance.json from the real stage (it takes well under a second)."""
-    folder = tmp_path_factory.mktemp("conformance")
-    subprocess.run([sys.executable, "-m", "harness.conformance", "--out", str(folder)], check=True, cwd=ROOT,
-                   capture_output=True)
-    return json.loads((folder / "conformance.json").read_text())
-
-
 def write_results(folder: Path, conformance: dict, *, micro=True, load=True, compat=True, hist=True, counts=True) -> Path:
     """A results folder as make bench leaves it: each stage's own file, and the summary as its index."""
     folder.mkdir(parents=True, exist_ok=True)

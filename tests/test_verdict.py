@@ -153,15 +153,6 @@ def history(full_runs: int) -> dict:
     return {"runs": runs}
 
 
-@pytest.fixture(scope="module")
-def conformance_json(tmp_path_factory):
-    """conformance.json from the real stage (well under a second)."""
-    folder = tmp_path_factory.mktemp("conformance")
-    subprocess.run([sys.executable, "-m", "harness.conformance", "--out", str(folder)], check=True, cwd=ROOT,
-                   capture_output=True)
-    return json.loads((folder / "conformance.json").read_text())
-
-
 def write_results(folder: Path, conformance: dict, *, request=True, load=True, full_runs=1) -> Path:
     """A results folder: summary.json as the index, each stage's own file."""
     folder.mkdir(parents=True, exist_ok=True)
