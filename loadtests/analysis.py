@@ -37,9 +37,27 @@ DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the 
               "the mean over each server process's windows; its 95% CI Student's t over the server processes")
 
 
+MIN_PER_CELL = 10  # requests expected per target and status class in one window (Poisson: a cell left empty ~1 in 20,000)
+
+
 def windows_for(seconds: float) -> int:
-    """Time windows per run: about 2.5 s each, at least 5."""
+    """Time windows per run: about 2.5 s each, at least 5 (fewer where the requests cannot fill them:
+    ``fitted_windows``)."""
     return max(5, int(seconds // 2.5))
+
+
+def fitted_windows(runs: list, windows: int, cells: int) -> int:
+    """``windows`` per run, or fewer where the run with the fewest measured requests would expect less than
+    ``MIN_PER_CELL`` of them per target and status class in a window (a slow or busy machine, where the
+    load generator gets little CPU). The intervals are over server processes, so fewer windows cost only
+    some of the drift cancellation within a process, while an empty cell would lose the whole window."""
+    def measured(run) -> int:
+        t = np.array(run["samples"]["samples"], dtype=float).reshape(-1, 6)[:, 0]
+        return int(np.count_nonzero((t >= run["from"]) & (t <= run["to"])))
+
+    fewest = min(measured(run) for run in runs)
+    least = 1 if len(runs) > 1 else min(3, windows)  # one process: its windows are the units of its interval
+    return int(max(least, min(windows, fewest // (cells * MIN_PER_CELL))))
 
 
 @dataclass
@@ -126,6 +144,7 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     jsonify_tuple; calibration; shares of request time. ``runs``: one locust run per server process,
     ``windows`` time windows each."""
     targets, scenarios = runs[0]["samples"]["targets"], runs[0]["samples"]["scenarios"]
+    planned, windows = windows, fitted_windows(runs, windows, len(targets) * len(scenarios))
     data = measured_samples(runs, windows)
     _, target, scenario, app, cpu, response, window, _ = data.T
     window = window.astype(int)
@@ -144,7 +163,9 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     mix = cells.mean(axis=1)
     complete = ~np.any(np.isnan(mix), axis=0)
     if complete.sum() < 3:
-        raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and endpoint")
+        raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and status "
+                          f"class ({len(data)} requests measured for {len(targets)} targets x {len(scenarios)} "
+                          f"classes); a longer run (LOAD_SECONDS) or a less busy machine gives more")
     mix, cells = mix[:, complete], cells[:, :, complete]
     by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
     process = data[:, 7].astype(int)
@@ -182,7 +203,7 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     for rank, name in enumerate(ranked, 1):
         found[name]["rank"] = rank
     return {"targets": found, "calibration": calibration(targets, mix, by_window, request_cpu_us),
-            "delta": delta, "windows_used": int(complete.sum()),
+            "delta": delta, "windows_used": int(complete.sum()), "windows_planned": planned * len(runs),
             "servers": len(runs), "requests_measured": len(data), "server_request_cpu_us": round(request_cpu_us, 1),
             "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
             "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in mix[i]] for i, n in enumerate(targets)}}
@@ -303,6 +324,6 @@ def shape_result(runs: list, analysis: dict, users: int, workers: int, rate: flo
             "generator_cpu": generator, "server_cpu": server, "steal_fraction": mean("steal_fraction"),
             "bottleneck": bottleneck(generator, server, workers),
             "server_request_cpu_us": analysis["server_request_cpu_us"], "rss": analysis["rss"],
-            "windows_used": analysis["windows_used"], "files": [f for r in runs for f in r["files"]],
+            "windows_used": analysis["windows_used"], "windows_planned": analysis["windows_planned"], "files": [f for r in runs for f in r["files"]],
             "targets": analysis["targets"], "calibration": analysis["calibration"], "delta": analysis["delta"],
             "window_mix_us": analysis["window_mix_us"]}

@@ -47,7 +47,7 @@ from harness.environment import environment
 from harness.progress import Progress
 from harness.results import OUT, merge_summary, record_stage, write_json
 from harness.stats import spread
-from loadtests.analysis import analyse, shape_result, windows_for
+from loadtests.analysis import MIN_PER_CELL, analyse, shape_result, windows_for
 from loadtests.locust_run import run_locust
 from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
 from loadtests.server import ServerError, serve
@@ -249,6 +249,10 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
     for shape, r in shapes.items():
         if r["bottleneck"]["verdict"] in ("load generator", "both"):
             warnings.append(f"{shape}: the load generator, not the server, was the bottleneck ({r['bottleneck']['detail']})")
+        if r.get("windows_planned") and r["windows_planned"] > r["windows_used"]:
+            warnings.append(f"{shape}: {r['windows_used']} of {r['windows_planned']} planned time windows: too few "
+                            f"requests per target and class to fill them (< {MIN_PER_CELL} expected), so they were "
+                            f"merged; drift within a server process cancels more coarsely")
         if r["rss"]["growth_pct"] is not None and r["rss"]["growth_pct"] > 10:
             warnings.append(f"{shape}: server memory grew {r['rss']['growth_pct']}% from the first to the last quarter")
     for name, target in targets.items():

@@ -19,18 +19,21 @@ SECONDS, PER_CELL = 10.0, 800  # per server process: requests per target and cla
 
 
 def synthetic_run(seed: int, *, request_cpu_us: float = 300.0, noise_us: float = 5.0, layout_us: float = 0.5,
-                  shift_us=None, windows: int = 10, targets=TARGETS, extra=None) -> dict:
+                  shift_us=None, windows: int = 10, targets=TARGETS, extra=None, per_cell: int = PER_CELL,
+                  shuffled: bool = False) -> dict:
     """One server process's samples as the locustfile writes them. Every target and class is requested
     in turn; app time = the class's base (the floor a tenth of it) + the target's planted difference +
     this process's layout offset for the target (normal, sd ``layout_us``) + noise. ``shift_us(w)``
-    adds the same µs to every request in time window w (drift shared by the window)."""
+    adds the same µs to every request in time window w (drift shared by the window); ``shuffled``: the
+    requests in a random order, as locust's users send them, so a short window may miss a cell."""
     rng = np.random.default_rng(seed)
     extra = {**PLANTED, **(extra or {})}
     cycle = [(i, k) for i in range(len(targets)) for k in range(len(CLASSES))]
-    n = PER_CELL * len(cycle)
+    n = per_cell * len(cycle)
     t = np.arange(n) * SECONDS / n
-    target = np.array([cycle[j % len(cycle)][0] for j in range(n)])
-    scenario = np.array([cycle[j % len(cycle)][1] for j in range(n)])
+    order = rng.permutation(n) if shuffled else np.arange(n)
+    target = np.array([cycle[j % len(cycle)][0] for j in order])
+    scenario = np.array([cycle[j % len(cycle)][1] for j in order])
     layout = rng.normal(0, layout_us, size=len(targets))
     base = np.array([BASE[c] for c in CLASSES])[scenario]
     plus = np.array([[(extra.get(name) or {}).get(c, 0.0) for c in CLASSES] for name in targets])[target, scenario]
@@ -41,7 +44,7 @@ def synthetic_run(seed: int, *, request_cpu_us: float = 300.0, noise_us: float =
         window = np.minimum((t / SECONDS * windows).astype(int), windows - 1)
         app += np.array([shift_us(w) for w in range(windows)])[window]
     samples = np.column_stack([t, target, scenario, app, 0.9 * app, np.ones(n)])
-    stats = {f"{name} {c}": {"requests": PER_CELL, "failures": 0, "rps": PER_CELL / SECONDS, "p50_ms": 1, "p95_ms": 2,
+    stats = {f"{name} {c}": {"requests": per_cell, "failures": 0, "rps": per_cell / SECONDS, "p50_ms": 1, "p95_ms": 2,
                              "p99_ms": 3} for name in targets for c in CLASSES}
     return {"samples": {"targets": list(targets), "scenarios": CLASSES, "samples": samples}, "from": 0.0, "to": SECONDS,
             "seconds": SECONDS, "server_cpu_s": n * request_cpu_us * 1e-6, "rss_bytes": [100] * 4, "stats": stats,
@@ -193,3 +196,18 @@ def test_a_run_that_misses_the_delta_target_says_what_it_cannot_resolve(capsys):
     printed = capsys.readouterr().out
     assert "HTTP: resolves differences of ≥ " in printed and "A/A " in printed
     assert all(name in printed for name in PLANTED)
+
+
+def test_a_thin_run_merges_its_windows_instead_of_failing():
+    """A busy machine: 25 requests per target and class per process, in random order, so ten windows per
+    process would leave cells empty. The windows are cut to what the requests fill, none is lost, and the
+    planted +15 µs on the 401 is still found; a run with plenty keeps every planned window."""
+    runs = [synthetic_run(seed, per_cell=25, shuffled=True, noise_us=1.0) for seed in (1, 2, 3)]
+    cells = len(TARGETS) * len(CLASSES)
+    assert analysis.fitted_windows(runs, 10, cells) == 25 // analysis.MIN_PER_CELL
+    found = analysis.analyse(runs, 10, np.random.default_rng(0), conforming=set(PLANTED))
+    assert found["windows_planned"] == 30 and found["windows_used"] == 3 * (25 // analysis.MIN_PER_CELL)
+    dear = found["targets"]["dear_401"]["delta_us"]["unauthorized"]
+    assert dear["verdict"] == "dearer" and dear["ci95"][0] < 15.0 < dear["ci95"][1]
+    plenty = [synthetic_run(seed, per_cell=200, shuffled=True) for seed in (1, 2)]
+    assert analysis.fitted_windows(plenty, 10, cells) == 10

@@ -140,6 +140,7 @@ class LoadShape(_LoadShapeRequired, total=False):
     server_request_cpu_us: float  # the server's whole CPU per request (the server itself included)
     rss: LoadRss
     windows_used: int  # time windows that saw every target and scenario
+    windows_planned: int  # over all runs; fewer were cut where the requests could not fill them (MIN_PER_CELL)
     files: List[str]  # locust's CSV and HTML, relative to the results folder
     targets: Dict[str, LoadTarget]
     calibration: Optional[LoadCalibration]  # None in the per-variant layout (no planted pair)
