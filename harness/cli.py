@@ -19,11 +19,16 @@ def die(message: str, code: int = 2):
 
 
 def entry_point(main):
-    """Wrap a ``main()``: UsageError/ResultError exit 2 with the message; Ctrl-C or SIGTERM exit 130."""
+    """Wrap a ``main()``: UsageError/ResultError exit 2 with the message; Ctrl-C or SIGTERM exit 130.
+
+    The first Ctrl-C or SIGTERM raises KeyboardInterrupt, so every ``finally`` and context manager stops
+    what it started; later ones are ignored, so a stop that escalates (``make bench`` sends its stage
+    SIGINT, then SIGTERM, then SIGKILL after a grace) cannot cut that clean-up short with a traceback."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
-        signal.signal(signal.SIGTERM, _interrupt)  # so SIGTERM, like Ctrl-C, runs every cleanup
+        for signum in (signal.SIGINT, signal.SIGTERM):  # SIGTERM, like Ctrl-C, runs every cleanup
+            signal.signal(signum, _interrupt)
         try:
             return main(*args, **kwargs)
         except (UsageError, ResultError) as e:
@@ -36,6 +41,8 @@ def entry_point(main):
 
 
 def _interrupt(signum, frame):
+    for other in (signal.SIGINT, signal.SIGTERM):  # once: the clean-up this starts is not interrupted again
+        signal.signal(other, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

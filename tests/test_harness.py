@@ -2,6 +2,7 @@
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -108,6 +109,40 @@ def _alive(pid):
         return False
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+CLEANUP_CHILD = """
+import sys, time
+from harness.cli import entry_point
+
+@entry_point
+def main():
+    try:
+        print("ready", flush=True)
+        time.sleep(60)
+    finally:
+        time.sleep(1.0)  # stopping what the stage started
+        print("cleaned", flush=True)
+
+main()
+"""
+
+
+def test_a_second_signal_does_not_cut_the_clean_up_short():
+    """Ctrl-C, then SIGTERM while the clean-up runs (as make bench escalates): the clean-up finishes, the
+    exit is 130 and nothing prints a traceback."""
+    child = subprocess.Popen([sys.executable, "-c", CLEANUP_CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=60)
+    finally:
+        stop_group(child, 1.0)
+    assert child.returncode == 130, err
+    assert "cleaned" in out and "Traceback" not in err and "interrupted" in err
 
 
 def test_server_binds_loopback_only():
