@@ -87,8 +87,9 @@ class Job:
         return fixed_environment(self.seed, "malloc" if self.tool == "memcheck" else None)
 
     def timeout_s(self) -> float:
-        """Generous: a slow machine must not lose a run; a hung one must not hold the stage."""
-        return 60 + 8 * len(self.plan) + self.cells * max(self.n, 1) * SECONDS_PER_REQUEST[self.tool] * 3
+        """Generous: a slow machine must not lose a run (one job took 68 s with both cores busy), a hung one
+        must not hold the stage."""
+        return 150 + 12 * len(self.plan) + self.cells * max(self.n, 1) * SECONDS_PER_REQUEST[self.tool] * 3
 
     def worker_input(self) -> bytes:
         """One line per variant: the worker forks a child for each."""
