@@ -20,6 +20,7 @@ Each outcome is merged into ``reports/out/summary.json`` as ``stages.<name>``:
 (``missing``: the stage's module is not built yet; ``skipped`` also when a stage exits 0 having recorded
 itself as skipped, as count does without valgrind, with its reason as the detail). A run starts a new summary
 (the previous one is kept as ``summary.previous.json``), so the report never mixes in a stage from an earlier run.
+``STAGES=a,b`` runs only those stages (and the report), the others are ``skipped`` ("not selected").
 Exit 0 when every stage that ran succeeded, 1 if one failed, 130 if interrupted.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from harness.cli import entry_point, flag, selected_variants
+from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.processes import stop_group
 from harness.progress import clock, is_terminal
 from harness.results import OUT, SUMMARY, merge_summary, read_optional, write_json
@@ -158,13 +159,28 @@ def closing_verdict() -> list:
         return [f"\nverdict: not available here ({type(e).__name__}: {e}); see the report"]
 
 
+def selected_stages() -> set:
+    """The stages named by STAGES=a,b (default: all); the report runs whatever is named. Unknown names are
+    a UsageError."""
+    raw = os.environ.get("STAGES", "").strip()
+    if not raw:
+        return {s.name for s in STAGES}
+    names = {n.strip() for n in raw.split(",") if n.strip()}
+    unknown = sorted(names - {s.name for s in STAGES})
+    if unknown:
+        raise UsageError(f"STAGES={raw!r}: unknown stage(s) {', '.join(unknown)}; expected some of "
+                         f"{', '.join(s.name for s in STAGES)}")
+    return names | {s.name for s in STAGES if s.always}
+
+
 @entry_point
 def main() -> int:
     quick = flag("QUICK")
     variants = selected_variants()
+    chosen = selected_stages()
     started = time.monotonic()
     total = len(STAGES)
-    expected_total = sum(s.expected(quick) for s in STAGES)
+    expected_total = sum(s.expected(quick) for s in STAGES if s.name in chosen)
     print(f"make bench: {'quick' if quick else 'full'} run, {len(variants)} variants, {total} stages, "
           f"expected ~{clock(expected_total)} (m:ss)", flush=True)
     new_summary({"mode": "quick" if quick else "full", "variants": [v.name for v in variants],
@@ -175,13 +191,15 @@ def main() -> int:
     interrupted = False
 
     def left_after(i: int) -> float:
-        return sum(s.expected(quick) for s in STAGES[i:])
+        return sum(s.expected(quick) for s in STAGES[i:] if s.name in chosen)
 
     quiet_between = is_terminal(sys.stdout)  # the stages draw live lines there; see the module docstring
 
     for i, stage in enumerate(STAGES, 1):
         elapsed = time.monotonic() - started
-        if gate_failed and not stage.always:
+        if stage.name not in chosen:
+            outcome = {"status": "skipped", "detail": f"not selected (STAGES={os.environ.get('STAGES', '').strip()})"}
+        elif gate_failed and not stage.always:
             outcome = {"status": "skipped", "detail": f"not run: the {gate_failed} stage (the gate) failed"}
         elif interrupted:
             outcome = {"status": "incomplete", "detail": "not started: the run was interrupted"}

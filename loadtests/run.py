@@ -33,6 +33,8 @@ exit, failure or Ctrl-C.
 """
 from __future__ import annotations
 
+import importlib.metadata
+
 import os
 import shutil
 import sys
@@ -318,12 +320,14 @@ def main() -> int:
     conforming = {v.name for v in variants if v.conforms}
     rng = np.random.default_rng()
     started = time.monotonic()
-    import locust
+    # locust's version from its metadata: importing locust here would monkey-patch this process with gevent,
+    # whose hub prints a traceback for the KeyboardInterrupt that Ctrl-C raises while it runs
+    locust_version = importlib.metadata.version("locust")
 
     result = {"schema": SCHEMA, "status": "incomplete", "mode": cfg.mode, "layout": cfg.layout,
               "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "server": cfg.server,
               "config": asdict(cfg), "environment": environment(cfg.mode), "shapes": {}, "warnings": [],
-              "locust": {"version": locust.__version__, "user_class": "FastHttpUser", "workers": cfg.workers,
+              "locust": {"version": locust_version, "user_class": "FastHttpUser", "workers": cfg.workers,
                          "users": cfg.users}}
     if cores()[0] is None:
         result["warnings"].append("fewer than two cores: server and load generator share one, not pinned")

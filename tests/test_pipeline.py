@@ -110,9 +110,9 @@ def driver(verify="ok_stage", micro="ok_stage", heartbeat=30.0) -> list:
     return [sys.executable, "-c", DRIVER.format(verify=verify, micro=micro, heartbeat=heartbeat)]
 
 
-def drive(verify="ok_stage", micro="ok_stage") -> subprocess.Popen:
+def drive(verify="ok_stage", micro="ok_stage", **env) -> subprocess.Popen:
     return subprocess.Popen(driver(verify, micro), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "QUICK": "1"})
+                            env={**os.environ, "QUICK": "1", **env})
 
 
 def on_a_terminal(command: list, env: dict, timeout_s: float = 30) -> str:
@@ -157,6 +157,22 @@ def test_a_failed_gate_skips_the_timing_but_still_renders_the_report(stand_ins):
     assert "stage 1/4: verify" in out and "stage 4/4: report" in out and "left" in out
     assert "REPORT.md" in out and "report.html" in out
     assert "the gate" in found["micro"]["detail"] and "declares no divergence" in err
+
+
+def test_stages_runs_only_the_named_stages_and_the_report(stand_ins):
+    process = drive(micro="failing_stage", STAGES="verify,load")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err  # the failing micro was not run
+    found = stages(stand_ins)
+    assert found["verify"]["status"] == found["load"]["status"] == found["report"]["status"] == "ok"
+    assert found["micro"] == {"status": "skipped", "detail": "not selected (STAGES=verify,load)"}
+
+
+def test_an_unknown_stage_is_one_line_and_exit_2(stand_ins):
+    process = drive(STAGES="verify,nope")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and "Traceback" not in err
+    assert err.strip() == "error: STAGES='verify,nope': unknown stage(s) nope; expected some of verify, micro, load, report"
 
 
 def test_a_failed_timing_stage_still_gets_a_report(stand_ins):
