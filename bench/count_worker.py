@@ -55,7 +55,8 @@ def check(name: str, cls: str, result) -> None:
         parsed = json.loads(body)
     except ValueError:
         parsed = None
-    if status != case.status or parsed != case.json:
+    declared = name in REGISTRY and REGISTRY[name].declares(case)  # a declared divergence's body may differ
+    if status != case.status or (parsed != case.json and not declared):
         emit({"event": "error", "variant": name, "class": cls,
               "error": f"answered {line!r} {body[:80]!r}, expected {case.status} {case.json!r}"})
         os._exit(3)

@@ -3,7 +3,9 @@
 The quantity a team decides on is the request, not the construction of its response: an idiom that
 raises pays most of its price after the view returns (``handle_user_exception``, ``force_type``, a
 second WSGI round trip). So this stage times every variant's WSGI callable end to end, in process,
-per status class of ``variants.contract.SCENARIOS``, interleaved with the reference in shuffled
+per status class of ``variants.contract.SCENARIOS`` and of its error paths (``ERROR_SCENARIOS``: a malformed
+JSON body's 400, an unknown path's 404, a wrong method's 405, an exception's 500, whose log output the
+workers discard; ``bench.request_worker.CLASSES``), interleaved with the reference in shuffled
 rounds, garbage collection on as in production (``bench/request_worker.py``), in worker processes run
 one after another, each with its own hash seed and app creation order: the process is the unit that
 repeats and the intervals are over processes (``bench/request_analysis.py``).
@@ -31,12 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from bench import request_analysis as analysis
-from bench.request_worker import AA, CALIBRATION_CLASS, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
+from bench.request_worker import AA, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment, one_core_warnings
 from harness.progress import Progress
 from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
-from variants.contract import SCENARIOS
 
 SCHEMA = "flask-json-idioms/request/1"
 PLANTED_NS = 1000  # sized like the differences claimed: one microsecond of CPU-bound work
@@ -51,7 +52,7 @@ class Config:
     k: int  # blocks per subject and round, back to back; the fastest counts
     min_rounds: int
     # targets this stage checks and reports (never asserted by make test)
-    target_ci_us: tuple  # CI half-width of a difference: (success, created, admin), unauthorized
+    target_ci_us: tuple  # CI half-width of a difference: (success, created, admin), the 4xx and 5xx classes
     target_planted_pct: float
     target_wall_s: float
 
@@ -93,7 +94,7 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
         for cls, cell in by_class.items():
             if cell["delta_us"]["verdict"] != "reference":
                 widest[cls] = max(widest.get(cls, 0.0), half_width(cell["delta_us"]))
-    target = {cls: cfg.target_ci_us[1] if SCENARIOS[cls].reply.status >= 400 else cfg.target_ci_us[0] for cls in SCENARIOS}
+    target = {cls: cfg.target_ci_us[1] if CLASSES[cls].reply.status >= 400 else cfg.target_ci_us[0] for cls in CLASSES}
     cal = results["calibration"]
     aa_covers = {cls: a["ci95"][0] <= 0 <= a["ci95"][1] for cls, a in cal["aa"]["by_class"].items()}
     targets = {
@@ -135,7 +136,7 @@ def main() -> int:
     except ValueError:
         raise UsageError(f"REQUEST_SEED={os.environ['REQUEST_SEED']!r}: expected an integer") from None
     rng = np.random.default_rng(seed)
-    classes = list(SCENARIOS)
+    classes = list(CLASSES)
     started, wall_start, first = time.monotonic(), datetime.now(timezone.utc), CpuSnapshot.now()
     print(f"make request: {cfg.mode} run, the whole request of {len(names)} variants x {len(classes)} status classes "
           f"against {REFERENCE}, with an A/A pair and planted costs; GC {gc_mode}; {cfg.workers} worker processes "

@@ -1,8 +1,15 @@
 """The clock side of ``make request``: one worker process times every app's whole request, interleaved.
 
 A subject is one app's WSGI callable on one status class (``bench.subjects.dispatch_call``: a prepared
-environ, the body read to the end, the iterable closed, as a server does). Every round runs each
-subject for one block of about ``block_ms`` of calls, in a new shuffled order each round.
+environ, the body read to the end, the iterable closed, as a server does). The classes are ``CLASSES``:
+the contract's ``SCENARIOS`` and its ``ERROR_SCENARIOS`` (400, 404, 405, 500: this stage alone times the
+error paths). Every round runs each subject for one block of about ``block_ms`` of calls, in a new
+shuffled order each round.
+
+The 500 class logs its exception (Flask's ``log_exception``, a traceback per request). That call is part
+of the request and stays; only its output is discarded: every app's logger gets one handler that
+formats the record, traceback included, and writes it to os.devnull (``quiet_logging``), so the cost of
+formatting is kept and the console stays quiet.
 
 Garbage collection stays on, as in production, and is charged where CPython's own trigger puts it.
 A collection runs when the young generation's count (tracked container objects allocated minus
@@ -30,6 +37,7 @@ nothing unless it fails.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import random
 import sys
@@ -43,13 +51,26 @@ from harness.environment import process_cpu_seconds
 from harness.measure import PLANTED_IDIOM, create_in_random_order, planted
 from harness.results import read_json, write_json
 from variants import REGISTRY
-from variants.contract import SCENARIOS
+from variants.contract import ERROR_SCENARIOS, SCENARIOS
 
 REFERENCE = PLANTED_IDIOM  # jsonify_tuple: the accepted answer, the unit every difference is stated in
 AA, PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC = "aa", "planted", "planted_reference", "planted_alloc"
 CALIBRATION_CLASS = "success"
 ALLOC_OBJECTS = 20
 PILOT_ROUNDS = 3  # warm-up rounds, not kept
+CLASSES = {**SCENARIOS, **ERROR_SCENARIOS}  # the status classes timed, in this order
+
+
+def quiet_logging(app) -> None:
+    """The app's logger keeps logging (formatting included) but writes to os.devnull, not the console."""
+    global _DISCARD
+    if _DISCARD is None:
+        _DISCARD = logging.StreamHandler(open(os.devnull, "w"))
+    app.logger.handlers[:] = [_DISCARD]
+    app.logger.propagate = False
+
+
+_DISCARD = None
 
 
 class Collections:
@@ -101,18 +122,21 @@ def make_apps(names: list, planted_ns: int, rng) -> dict:
     makers[PLANTED] = _wrapped(lambda respond: planted(respond, planted_ns))
     makers[PLANTED_REFERENCE] = _wrapped(lambda respond: planted(respond, 0))
     makers[PLANTED_ALLOC] = _wrapped(allocating)
-    return create_in_random_order(makers, rng)
+    apps = create_in_random_order(makers, rng)
+    for app in apps.values():
+        quiet_logging(app)
+    return apps
 
 
 def subject_keys(names: list) -> list:
     """(name, class) of every subject, in a fixed order: the columns of the results."""
-    keys = [(name, cls) for cls in SCENARIOS for name in (*names, AA)]
+    keys = [(name, cls) for cls in CLASSES for name in (*names, AA)]
     return keys + [(name, CALIBRATION_CLASS) for name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC)]
 
 
 def check(name: str, cls: str, result: tuple) -> None:
     line, body = result
-    expected = SCENARIOS[cls].reply.status
+    expected = CLASSES[cls].reply.status
     if int(line.split(" ", 1)[0]) != expected:
         raise AssertionError(f"{name} on {cls}: {line}, expected {expected}; body {body[:80]!r}")
 
@@ -179,7 +203,7 @@ def measure(job: dict) -> dict:
     names, rng = job["names"], np.random.default_rng(job["seed"])
     apps = make_apps(names, job["planted_ns"], random.Random(job["seed"]))
     keys = subject_keys(names)
-    calls = [dispatch_call(apps[name], prepared_environ(cls)) for name, cls in keys]
+    calls = [dispatch_call(apps[name], prepared_environ(CLASSES[cls])) for name, cls in keys]
     for (name, cls), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
         check(name, cls, call())
     young = [young_count_per_call(call) for call in calls]

@@ -23,7 +23,7 @@ plt.rcParams.update({"svg.hashsalt": "flask-json-idioms", "font.size": 9, "axes.
 # Kind of subject -> bar colour, hatch, legend label.
 STYLES = {
     "correct": ("#4c72b0", "", "meets the contract"),
-    "divergent": ("#b8b8b8", "//", "declared divergence (not JSON)"),
+    "divergent": ("#b8b8b8", "//", "declared divergence"),
     "broken": ("#c44e52", "xx", "fails the contract"),
     "unknown": ("#8c8c8c", "", "conformance not checked"),
     "baseline": ("#dd8452", "", "baseline (not an idiom)"),

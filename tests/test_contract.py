@@ -1,26 +1,31 @@
 """Every variant against the contract: status, content type and parsed body of every endpoint."""
 import json
+import logging
 
 import pytest
 
-from harness.conformance import capture, capture_variant, undeclared_failures
+from werkzeug.datastructures import Headers
+
+from harness.conformance import FACTS, capture, capture_variant, observed_facts, undeclared_failures
 from variants import REGISTRY
-from variants.contract import CASES, CASES_BY_NAME, CHALLENGE, SCENARIOS, deviations
+from variants.contract import (BOOM, CASES, CASES_BY_NAME, CHALLENGE, ERROR_SCENARIOS, SCENARIOS, SERVER_ERROR,
+                               deviations)
 
 
 def contract_params():
-    """(variant, case) pairs; a declared divergence is a strict xfail on the cases its idiom builds."""
+    """(variant, case) pairs; a declared divergence is a strict xfail on the cases it covers (``Variant.declares``)."""
     for variant in REGISTRY.values():
         for case in CASES:
             marks = ()
-            if variant.divergence and case.idiom:
+            if variant.declares(case):
                 marks = pytest.mark.xfail(strict=True, reason=variant.divergence)
             yield pytest.param(variant, case, id=f"{variant.name}-{case.name}", marks=marks)
 
 
 @pytest.mark.parametrize("variant, case", list(contract_params()))
 def test_case(variant, case):
-    response = variant.create_app().test_client().open(case.path, method=case.method, headers=case.request_headers)
+    response = variant.create_app().test_client().open(case.path, method=case.method, headers=case.request_headers,
+                                                       data=case.body or None)
     assert deviations(case, response.status_code, response.headers, response.get_data()) == []
 
 
@@ -84,8 +89,9 @@ class TestCapturedBytes:
 
     def test_content_length_is_the_body_length(self, captured):
         for entry in captured.values():
-            for case in entry["cases"].values():
-                assert int(case["headers"]["Content-Length"]) == case["body_length"]
+            for name, case in entry["cases"].items():
+                if CASES_BY_NAME[name].method != "HEAD":  # HEAD: GET's length, no body
+                    assert int(case["headers"]["Content-Length"]) == case["body_length"]
 
     def test_jsonify_bytes_are_compact_sorted_and_newline_terminated(self, captured):
         body = captured["jsonify_tuple"]["cases"]["created"]["body"]
@@ -127,9 +133,109 @@ def test_a_broken_variant_is_reported(monkeypatch):
     assert "jsonify_tuple" in undeclared_failures({"jsonify_tuple": entry})
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
+@pytest.mark.parametrize("scenario", [*SCENARIOS.values(), *ERROR_SCENARIOS.values()],
+                         ids=[*SCENARIOS, *ERROR_SCENARIOS])
 def test_each_scenario_sends_a_case_that_expects_its_reply(scenario):
     """The scenario table pairs a request with the reply its view hands to the idiom."""
     assert scenario.case.idiom and scenario.case.who == ("admin" if scenario.name == "admin" else None)
     assert (scenario.case.status, scenario.case.json, scenario.case.headers) == (
         scenario.reply.status, scenario.reply.body, scenario.reply.headers)
+
+
+# --- the error paths ------------------------------------------------------------------------------------------
+
+def test_the_views_exception_is_logged_and_not_sent(variant, caplog):
+    """GET /api/boom: a 500 whose body says nothing of the exception, which Flask logs with its traceback."""
+    app = variant.create_app()
+    app.logger.propagate = True  # let caplog see the records whatever handlers Flask installed
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/api/boom")
+    assert response.status_code == 500
+    assert BOOM.encode() not in response.get_data() and b"Traceback" not in response.get_data()
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert logged and str(logged[0].exc_info[1]) == BOOM
+
+
+@pytest.mark.parametrize("method, path, status", [("GET", "/nowhere", 404), ("POST", "/admin", 405),
+                                                  ("GET", "/admin/x", 404)])
+def test_errors_outside_api_keep_flasks_html(client, method, path, status):
+    response = client.open(path, method=method)
+    assert (response.status_code, response.mimetype) == (status, "text/html")
+    assert b"<title>" in response.get_data()
+
+
+def test_problem_details_sends_a_problem_document_on_every_error_path():
+    client = REGISTRY["problem_details"].create_app().test_client()
+    for case in CASES:
+        if not case.error or case.method == "HEAD":
+            continue
+        response = client.open(case.path, method=case.method, headers=case.request_headers, data=case.body or None)
+        problem = json.loads(response.get_data())
+        assert response.mimetype == "application/problem+json", case.name
+        assert set(problem) == {"type", "title", "status", "detail"} and problem["status"] == response.status_code
+        assert problem["detail"] == case.json["error"] and problem["type"] == "about:blank"
+        assert all(response.headers.get(k) == v for k, v in case.headers.items())
+
+
+def test_orjson_provider_refuses_json_bodies_the_stdlib_accepts():
+    """An observed difference of reading bodies with orjson: NaN is JSON to Python's json module, not to orjson."""
+    answers = {name: REGISTRY[name].create_app().test_client().post(
+        "/api/things", data=b'{"n": NaN}', content_type="application/json").status_code
+        for name in ("jsonify_tuple", "orjson_provider")}
+    assert answers == {"jsonify_tuple": 201, "orjson_provider": 400}
+
+
+# --- the observed facts -----------------------------------------------------------------------------------------
+
+def facts_of(case_name, status, headers, body=b"", **seen):
+    return {f["fact"]: f["detail"] for f in observed_facts(CASES_BY_NAME[case_name], status, Headers(headers), body, **seen)}
+
+
+def test_a_conforming_response_shows_no_facts():
+    body = json.dumps(SERVER_ERROR.body).encode()
+    assert facts_of("api_server_error", 500, {"Content-Type": "application/json"}, body, logged=["RuntimeError"]) == {}
+
+
+@pytest.mark.parametrize("case_name, status, headers, body, seen, expected", [
+    ("status", 200, {"Content-Type": "text/html; charset=utf-8"}, b"{}", {}, {"html_for_json": "text/html; charset=utf-8"}),
+    ("api_not_found", 404, {"Content-Type": "application/problem+json"}, b"{}", {},
+     {"other_media_type": "application/problem+json"}),
+    ("api_admin_anonymous", 401, {"Content-Type": "application/json"}, b"{}", {"bypassed": True},
+     {"header_lost": "WWW-Authenticate", "handler_bypassed": "a 401 raised with abort(response)"}),
+    ("api_method_not_allowed", 405, {"Content-Type": "application/json"}, b"{}", {}, {"header_lost": "Allow"}),
+    ("api_server_error", 500, {"Content-Type": "application/json"}, b'{"error": "boom"}', {},
+     {"not_logged": "no log record", "exception_leaked": '{"error": "boom"}'}),
+    ("api_not_found", 500, {"Content-Type": "application/json"}, b"{}", {"logged": ["HTTPException"]},
+     {"status_changed": "500 for 404", "unexpected_log": "HTTPException"}),
+    ("head_status", 200, {"Content-Type": "application/json", "ContentType": "application/json"}, b"{}", {},
+     {"head_body": "2 bytes", "bogus_header": "ContentType: application/json"}),
+    ("api_not_found", 500, {}, b"", {"escaped": "InvalidAPIUsage"}, {"escaped": "InvalidAPIUsage"}),
+])
+def test_each_fact_is_derived_from_a_constructed_response(case_name, status, headers, body, seen, expected):
+    assert facts_of(case_name, status, headers, body, **seen) == expected
+    assert set(expected) <= set(FACTS)
+
+
+def test_the_observed_facts_name_the_idioms_pitfalls(captured):
+    """abort_response alone skips a registered handler; the raising idioms cannot answer from the shared handler."""
+    by_fact = {}
+    for name, entry in captured.items():
+        for f in entry["facts"]:
+            by_fact.setdefault(f["fact"], set()).add(name)
+    assert by_fact["handler_bypassed"] == {"abort_response"}
+    assert by_fact["raises_in_handler"] == {"abort_response", "abort_errorhandler", "api_exception"}
+    assert by_fact["html_for_json"] == {"plain_string", "dumps_headers_as_posted"}
+    assert by_fact["other_media_type"] == {"problem_details"}
+    assert not {"not_logged", "exception_leaked", "unexpected_log", "escaped", "head_body"} & set(by_fact)
+    assert captured["jsonify_tuple"]["facts"] == []
+
+
+def test_the_capture_fits_its_schema(captured):
+    from harness.schemas import conformance as schema
+
+    for entry in captured.values():
+        assert set(entry) == set(schema.VariantConformance.__annotations__)
+        assert all(set(f) == set(schema.VariantFact.__annotations__) for f in entry["facts"])
+        for case in entry["cases"].values():
+            assert set(case) == set(schema.CaseCapture.__annotations__)
+            assert all(set(f) == set(schema.CaseFact.__annotations__) for f in case["facts"])

@@ -33,7 +33,8 @@ def test_server_timing_is_sent_and_the_planted_wait_shows_in_it():
     client = Client(mount.create_load_app("jsonify_tuple"))
     for prefix in ("/jsonify_tuple", "/_floor", "/_planted", "/_planted_reference", "/_reference"):
         for scenario in SCENARIOS.values():
-            response = client.open(prefix + scenario.path, method=scenario.method, headers=scenario.request_headers)
+            response = client.open(prefix + scenario.path, method=scenario.method, headers=scenario.request_headers,
+                                   data=scenario.body)
             assert scenario.case.status == response.status_code, (prefix, scenario.name)
             assert TIMING.match(response.headers["Server-Timing"]), response.headers["Server-Timing"]
     waits = [float(TIMING.match(client.get("/_planted/api/status").headers["Server-Timing"])[1]) * 1000
@@ -273,11 +274,22 @@ def test_locust_refuses_a_host_that_is_not_loopback(tmp_path):
     assert done.returncode == 2 and "not a loopback address" in done.stderr
 
 
-@pytest.mark.slow
-def test_a_short_run_records_everything_and_leaves_nothing_running(tmp_path):
+def short_run(tmp_path: Path) -> tuple:
+    """A whole quick run of two variants, two paced server processes: (its folder, exit code, stdout, stderr)."""
     process = start(tmp_path, LOAD_SECONDS="5", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
-    out, err = process.communicate(timeout=90)
-    assert process.returncode == 0, err
+    try:
+        out, err = process.communicate(timeout=150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return tmp_path, process.returncode, out, err
+
+
+@pytest.mark.slow
+def test_a_short_run_records_everything_and_leaves_nothing_running(side_by_side):
+    tmp_path, returncode, out, err = side_by_side["short"].result()
+    assert returncode == 0, err
     assert "shape 2/2: paced" in out and "s left" in out  # progress
     result = read_json(tmp_path / "load.json")
     assert result["schema"] == run.SCHEMA and result["status"] == "ok" and result["primary_shape"] == "paced"
@@ -372,6 +384,7 @@ def side_by_side(tmp_path_factory):
     with ThreadPoolExecutor(len(STOPS) + 1) as pool:
         runs = {name: pool.submit(stop_mid_run, tmp_path_factory.mktemp(name), how) for name, how in STOPS.items()}
         runs["per_variant"] = pool.submit(per_variant_distributed, tmp_path_factory.mktemp("per_variant"))
+        runs["short"] = pool.submit(short_run, tmp_path_factory.mktemp("short"))
     return runs
 
 

@@ -12,7 +12,7 @@ def test_the_floor_serves_the_contract():
     """Every scenario's request gets the contract's status, headers and JSON; anything else a 404."""
     client = Client(measure.floor_app())
     for scenario in SCENARIOS.values():
-        response = client.open(scenario.path, method=scenario.method, headers=scenario.request_headers)
+        response = client.open(scenario.path, method=scenario.method, headers=scenario.request_headers, data=scenario.body)
         assert deviations(scenario.case, response.status_code, response.headers, response.get_data()) == []
     assert client.get("/nowhere").status_code == 404
     assert client.get(SCENARIOS["admin"].path, headers={"Authorization": "Bearer nobody"}).status_code == 404
@@ -22,7 +22,7 @@ def test_the_floor_sends_jsonify_tuple_bytes():
     """The floor's bytes are the default idiom's, so a ratio to it compares like with like."""
     client = Client(REGISTRY["jsonify_tuple"].create_app())
     for name, scenario in SCENARIOS.items():
-        response = client.open(scenario.path, method=scenario.method, headers=scenario.request_headers)
+        response = client.open(scenario.path, method=scenario.method, headers=scenario.request_headers, data=scenario.body)
         assert response.get_data() == measure.floor_body(name) == measure.floor_response(name).get_data()
 
 

@@ -1,6 +1,7 @@
 """Differential property tests: any request gets the same answer from every conforming variant."""
 import json
 
+import orjson
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -38,11 +39,22 @@ def observe(app, req):
     return response.status_code, response.mimetype, parsed, response.headers.get("WWW-Authenticate")
 
 
+def parses(loads, body: bytes) -> bool:
+    try:
+        loads(body)
+    except ValueError:
+        return False
+    return True
+
+
 @given(requests)
 def test_every_conforming_variant_answers_alike(req):
+    # orjson_provider reads request bodies with orjson, which refuses some JSON the stdlib accepts (NaN,
+    # UTF-16): that difference is pinned in test_contract, not searched for here
+    assume(parses(json.loads, req["body"]) == parses(orjson.loads, req["body"]))
     answers = {name: observe(app, req) for name, app in APPS.items()}
     reference = answers["jsonify_tuple"]
-    assert reference[0] < 500
+    assert reference[0] < 500 or req["path"] == "/api/boom"  # the view that raises, on purpose
     assert {name: a for name, a in answers.items() if a != reference} == {}
 
 

@@ -7,6 +7,7 @@ import flask
 import pytest
 
 from variants import REGISTRY, SHARED_MODULES, select
+from variants.contract import CASES, CASES_BY_NAME
 
 VARIANTS_DIR = Path(__file__).resolve().parent.parent / "variants"
 
@@ -46,8 +47,18 @@ def test_create_app_returns_a_new_app_with_debug_off(variant):
     assert first.debug is False and first.testing is False
 
 
-def test_only_the_json_unable_declare_a_divergence():
-    assert [v.name for v in REGISTRY.values() if v.divergence] == ["plain_string", "dumps_headers_as_posted"]
+def test_only_the_json_unable_and_problem_details_declare_a_divergence():
+    declared = {v.name: v.diverges_on for v in REGISTRY.values() if v.divergence}
+    assert declared == {"plain_string": "idiom", "dumps_headers_as_posted": "idiom", "problem_details": "errors"}
+
+
+def test_a_divergence_covers_only_its_cases():
+    """problem_details declares its error paths only; plain_string every case its idiom builds; no HTML page."""
+    problem, plain = REGISTRY["problem_details"], REGISTRY["plain_string"]
+    assert [c.name for c in CASES if problem.declares(c)] == [c.name for c in CASES if c.idiom and c.status >= 400]
+    assert not problem.declares(CASES_BY_NAME["status"]) and plain.declares(CASES_BY_NAME["status"])
+    assert not any(v.declares(CASES_BY_NAME["index"]) for v in REGISTRY.values())
+    assert not any(REGISTRY["jsonify_tuple"].declares(c) for c in CASES)
 
 
 def test_select_rejects_unknown_names():

@@ -1,5 +1,6 @@
 """The whole-request stage: its statistics on synthetic workers with known answers, what one real worker
 records (the young-generation counts are exact, not timings), a tiny end-to-end run, bad options."""
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -10,9 +11,10 @@ import pytest
 from bench import request, request_analysis as analysis, request_worker as worker
 from harness.results import ROOT, read_json
 from harness.schemas import request as schemas
-from variants.contract import SCENARIOS
+from bench.subjects import dispatch_call, prepared_environ
+from variants.contract import ERROR_SCENARIOS, SCENARIOS
 
-CLASSES = list(SCENARIOS)
+CLASSES = list(worker.CLASSES)
 CALIBRATION = {"class": "success", "planted": worker.PLANTED, "planted_reference": worker.PLANTED_REFERENCE,
                "planted_alloc": worker.PLANTED_ALLOC, "planted_ns": 1000, "within_pct": 20}
 
@@ -121,6 +123,33 @@ def test_one_real_worker_records_exact_counts_and_every_subject():
     added = young[(worker.PLANTED_ALLOC, "success")] - young[(worker.PLANTED_REFERENCE, "success")]
     assert worker.ALLOC_OBJECTS - 2 <= added <= worker.ALLOC_OBJECTS + 1
     assert young[(worker.AA, "success")] == pytest.approx(young[("jsonify_tuple", "success")], abs=1)
+
+
+def test_the_error_paths_are_timed_classes_with_their_statuses():
+    assert CLASSES == [*SCENARIOS, *ERROR_SCENARIOS]
+    assert {c: worker.CLASSES[c].reply.status for c in ERROR_SCENARIOS} == {
+        "bad_json": 400, "not_found": 404, "method_not_allowed": 405, "server_error": 500}
+
+
+def test_the_500_is_still_logged_but_not_to_the_console(capfd):
+    """The timed 500 keeps Flask's logging call, traceback formatted; its output goes to os.devnull."""
+    apps = worker.make_apps(["jsonify_tuple"], 0, None)
+    handler = apps["jsonify_tuple"].logger.handlers[0]
+    seen = []
+
+    def keep(record):
+        seen.append(record)
+        return True
+
+    handler.addFilter(keep)
+    try:
+        line, body = dispatch_call(apps["jsonify_tuple"], prepared_environ(ERROR_SCENARIOS["server_error"]))()
+    finally:
+        handler.removeFilter(keep)
+    assert line.startswith("500") and b"boom" not in body
+    assert [r.exc_info[0] for r in seen] == [RuntimeError]
+    assert apps["jsonify_tuple"].logger.handlers == [handler] and handler.stream.name == os.devnull
+    assert capfd.readouterr() == ("", "")
 
 
 def test_the_wrapped_apps_differ_only_by_their_wrapper(monkeypatch):

@@ -1,7 +1,9 @@
 """The registry: every idiom compared, in report order, with what a house-style choice needs to know.
 
 ``REGISTRY[name]`` has ``create_app()``, ``summary``, ``min_flask``, ``divergence`` (None, or how and
-why it departs from the JSON contract), ``headers`` (how it adds extra headers) and ``pitfall``.
+why it departs from the JSON contract), ``diverges_on`` (the cases the divergence covers: "idiom", every
+case whose body the idiom builds, or "errors", only its 4xx and 5xx), ``headers`` (how it adds extra
+headers) and ``pitfall`` (the prose that explains the pitfalls ``harness.conformance`` observes).
 Each idiom lives in ``variants/<name>.py``, which also has a module-level ``app`` for
 ``gunicorn variants.<name>:app``. A test checks that this list and the files agree.
 """
@@ -25,6 +27,13 @@ class Variant:
     headers: str
     pitfall: str
     divergence: Optional[str] = None
+    diverges_on: str = "idiom"  # "idiom": every case the idiom builds; "errors": its 4xx and 5xx only
+
+    def declares(self, case) -> bool:
+        """Whether the declared divergence covers this contract case (the response may depart from it there)."""
+        if self.divergence is None or not case.idiom:
+            return False
+        return self.diverges_on == "idiom" or case.error
 
     @property
     def module(self):
@@ -95,19 +104,32 @@ _VARIANTS = (
             "A second JSON library; orjson's output and type support differ from the stdlib's."),
     Variant("abort_errorhandler", "abort(401) and a JSON @app.errorhandler(401)", "0.9",
             "returned by the error handler",
-            "The handler sees only the status and description; every 401 from anywhere gets the same JSON."),
+            "The handler sees only the status and description; every 401 from anywhere gets the same JSON; "
+            "a handler cannot abort, so Flask's own errors need handlers of their own."),
     Variant("abort_response", "abort(make_response(jsonify(data), status))", "0.9",
             "make_response(body, status, headers)",
-            "Raises an exception to return a value; reads oddly outside helpers."),
+            "Raises an exception to return a value; the exception carries no status code, so a registered "
+            "@app.errorhandler(401) never sees these 401s; it cannot be used inside an error handler."),
     Variant("api_exception", "raise InvalidAPIUsage(...) with @app.errorhandler (Flask docs' API error pattern)", "0.9",
             "carried by the exception, returned by its handler",
-            "One class and one handler to write; pays for an exception per error response."),
+            "One class and one handler to write; pays for an exception per error response; a handler cannot "
+            "raise it, so Flask's own errors need a handler that renders it."),
     Variant("json_provider", "app.json.response(data), status", "2.2",
             "(body, status, headers) tuple",
             "Needs Flask 2.2; the same bytes as jsonify, which is a thin wrapper around it."),
     Variant("orjson_provider", "Flask's JSON provider replaced by one built on orjson, then jsonify", "3.0",
             "(body, status, headers) tuple",
-            "Needs Flask 3.0 as written (2.2-2.3 pass the session cookie an object_hook it ignores); orjson returns bytes, the provider API wants str, so it is decoded and re-encoded."),
+            "Needs Flask 3.0 as written (2.2-2.3 pass the session cookie an object_hook it ignores); orjson returns bytes, the provider API wants str, so it is decoded and re-encoded; "
+            "request bodies are read by orjson too, which refuses JSON the stdlib accepts (NaN, UTF-16): a 400 where the others answer 201."),
+    Variant("problem_details", "RFC 9457: errors as application/problem+json {type, title, status, detail}; successes jsonify", "0.9",
+            "Response(..., headers=...) for errors, (body, status, headers) tuple for successes",
+            "Error media type is application/problem+json: clients that want exactly application/json "
+            "reject the errors; one more document shape to keep in step with the status.",
+            divergence="On the error paths (every 4xx and 5xx) the body is an RFC 9457 problem document served as "
+                       "application/problem+json, not the contract's {\"error\": ...} as application/json; status "
+                       "and headers (WWW-Authenticate, Allow) are the contract's. The contract keeps one media type, "
+                       "so this is declared rather than accepted.",
+            diverges_on="errors"),
 )
 
 REGISTRY = OrderedDict((variant.name, variant) for variant in _VARIANTS)

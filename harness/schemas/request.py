@@ -1,6 +1,7 @@
 """request.json, its headline and history (make request, bench.request; figures by bench.request_analysis).
 
-Classes: the names of ``variants.contract.SCENARIOS`` ("success", "created", "unauthorized", "admin").
+Classes: the names of ``variants.contract.SCENARIOS`` ("success", "created", "unauthorized", "admin"), then
+of its ``ERROR_SCENARIOS`` ("bad_json", "not_found", "method_not_allowed", "server_error"): ``bench.request_worker.CLASSES``.
 Every difference is against ``jsonify_tuple`` on the same class, in microseconds per request.
 """
 from __future__ import annotations

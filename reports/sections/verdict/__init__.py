@@ -46,7 +46,7 @@ def chart(ctx) -> list:
     classes = r.classes()
     names = sorted((n for n in r.names if n in found), key=sort_key(found))
     sizes = r.payload_bytes()
-    rows = [{"label": n + {"divergent": " (not JSON)", "broken": " (fails)"}.get(r.kind(n), ""),
+    rows = [{"label": n + {"divergent": " (declared divergence)", "broken": " (fails)"}.get(r.kind(n), ""),
              "cells": {c: found[n].get(c) for c in classes}} for n in names]
     machine = r.machine(source if source == "request" else "load")
     if source == "request":

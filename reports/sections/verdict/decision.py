@@ -4,6 +4,7 @@ from __future__ import annotations
 from reports.data import REFERENCE
 from reports.document import Para, Table
 from reports.format import f_delta, f_signed, name_of
+from reports.sections.conformance import observed_pitfalls
 from reports.sections.verdict import lines
 
 KIND_ORDER = {"correct": 0, "unknown": 1, "divergent": 2, "broken": 3}
@@ -37,6 +38,9 @@ def table(r) -> list:
         return max(values) if values else float("inf")
 
     order = sorted(r.names, key=lambda n: (KIND_ORDER[r.kind(n)], worst(n)))
+    from reports.sections.payloads import decision_columns  # here: reports.sections imports this module
+
+    payload = decision_columns(r)
     rows = []
     for name in order:
         meta = r.meta(name)
@@ -45,16 +49,22 @@ def table(r) -> list:
                     + [cell((found.get(name) or {}).get(c)) for c in classes]
                     + [meta.get("idiom_lines", "n/a"),
                        meta.get("min_flask", "n/a") + (f" (tested ok from {works})" if works else ""),
-                       meta.get("headers_via", "n/a"), meta.get("pitfall", "")])
+                       meta.get("headers_via", "n/a"), observed_pitfalls(meta)]
+                    + ((payload or {}).get(name) or ["n/a"] * 3))
     where = {"request": "the whole request in process (`request.json`)",
              "http": "the app's time over HTTP (`load.json`; the whole-request stage did not run)"}.get(source)
     head = (["idiom", "correct"] + [f"Δ µs {c} ± 95% CI" for c in classes]
-            + ["idiom lines", "min Flask", "extra headers via", "pitfalls"])
-    return [Table(head, rows, "ll" + "r" * len(classes) + "rlll"),
+            + ["idiom lines", "min Flask", "extra headers via", "pitfalls"]
+            + ["types it serialises", "bytes differ from jsonify", "cost at 10 KB"])
+    return [Table(head, rows, "ll" + "r" * len(classes) + "rlll" + "llr"),
             Para(f"Δ µs: per response, against {name_of(REFERENCE)} on the same status class, "
                  + (f"from {where}, with its verdict by equivalence (dearer or cheaper: the 95% CI excludes 0; "
                     f"equivalent: the 90% CI lies inside the margin; else unresolved). " if where else
                     "not measured in this run (no whole-request or HTTP differences). ")
                  + "Correct idioms first, the cheapest on its dearest class first. Idiom lines: the variant module "
                    "less its docstring, imports and app boilerplate (`variants.Variant.idiom_lines`). Min Flask: the "
-                   "registry's claim; in brackets the oldest release `make matrix` found it working on, where that ran.")]
+                   "registry's claim; in brackets the oldest release `make matrix` found it working on, where that ran. "
+                 + ("Types it serialises: the type-set entries it serves without raising; bytes differ: on how many "
+                    "entries both serve its bytes are not jsonify's; cost at 10 KB: Δ µs per request against "
+                    f"{name_of(REFERENCE)} on the 10 KB payload ± half its 95% CI (`payloads.json`, section Payloads)."
+                    if payload else "The payload columns: no `payloads.json` in this run (`make payloads`)."))]

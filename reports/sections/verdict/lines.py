@@ -21,7 +21,7 @@ MAX_LINES = 5
 def label(r, name: str) -> str:
     """An idiom's name, marked when it is not a correct JSON idiom."""
     kind = r.kind(name)
-    return name_of(name) + {"divergent": " (not JSON)", "broken": " (fails the contract)"}.get(kind, "")
+    return name_of(name) + {"divergent": " (declared divergence)", "broken": " (fails the contract)"}.get(kind, "")
 
 
 def basis(r):
@@ -153,6 +153,16 @@ def unresolved(r, found: dict, source: str) -> str:
     return text + "."
 
 
+def served_instead(r, name) -> str:
+    """What a divergent idiom was seen to serve where the contract wants application/json, from its facts."""
+    media = {f["fact"]: f for f in ((r.conformance or {}).get(name) or {}).get("facts", [])}
+    seen = media.get("html_for_json") or media.get("other_media_type")
+    if seen is None:
+        return f"{name_of(name)} departs from the contract"
+    where = "" if seen["fact"] == "html_for_json" else f" on {len(seen['cases'])} cases"
+    return f"{name_of(name)} serves {seen['detail'].split(';')[0]}{where}"
+
+
 def caveat_line(r, source, server_us) -> str:
     """What limits the lines above, in one line."""
     parts = []
@@ -162,7 +172,7 @@ def caveat_line(r, source, server_us) -> str:
         broken = [n for n in r.names if r.kind(n) == "broken"]
         text = f"**{len(correct)} of {len(r.names)} idioms meet the contract**"
         if divergent:
-            text += f" ({', '.join(name_of(n) for n in divergent)} serve text/html: declared divergences, never the recommendation)"
+            text += f" ({'; '.join(served_instead(r, n) for n in divergent)}: declared divergences, never the recommendation)"
         if broken:
             text += f"; **{', '.join(name_of(n) for n in broken)} fail{'s' if len(broken) == 1 else ''} it**"
         parts.append(text)
