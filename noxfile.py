@@ -9,10 +9,17 @@ Python 3.11; every environment also gets Flask-Login, orjson and blinker (so Fla
 ``nox -s "probe(3.1.3)" -- OUT.json [--variants a,b]`` runs the probe (``python -m harness.probe``)
 in that environment. Environments are reused between runs and emptied and reinstalled only when their
 pins change (a stamp file in the environment, like the Makefile's).
+
+``make deploy`` (``bench/deploy.py``) runs the whole-request stage (``python -m bench.request``, writing
+to ``FLASK_IDIOMS_OUT``) in two more families of environments, built with uv where nox finds it:
+``request_python-3.X`` (every supported CPython, with exactly the versions uv.lock pins for it) and
+``request_flask(X.Y.Z)`` (Python 3.11, the lock's versions but the release's pins from ``PINS``).
 """
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import nox
@@ -69,3 +76,58 @@ def probe(session: nox.Session, flask: str) -> None:
     if not session.posargs:
         session.error("usage: nox -s 'probe(VERSION)' -- OUT.json [--variants a,b]")
     session.run("python", "-m", "harness.probe", *session.posargs, external=False)
+
+
+# --------------------------------------------------------------------------------- make deploy
+DEPLOY_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")  # pyproject.toml's classifiers
+DEPLOY_BACKEND = "uv|virtualenv"  # uv where nox finds it (the project's .venv has it), else virtualenv
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[ =<>!;\[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def locked_requirements(session: nox.Session, replace: dict | None = None) -> list:
+    """Every package uv.lock pins, with its environment marker (so one list serves every Python), less the
+    project itself; the names in ``replace`` swapped for ``replace``'s versions."""
+    uv = shutil.which("uv", path=str(PROJECT / ".venv" / "bin")) or shutil.which("uv")
+    if uv is None:
+        session.error("uv not found (make install puts it in .venv/bin)")
+    text = session.run_install(uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--all-extras",
+                               "--no-header", "--project", str(PROJECT), silent=True, external=True)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    replace = replace or {}
+    return [line for line in lines if _name(line) not in replace] + [f"{k}=={v}" for k, v in replace.items()]
+
+
+def install_once(session: nox.Session, requirements: list) -> None:
+    """Install exactly ``requirements`` (no resolution: the lock already resolved them) unless the environment
+    has them from an earlier run (a stamp file)."""
+    stamp = Path(session.virtualenv.location) / ".deploy-requirements.json"
+    if stamp.exists() and json.loads(stamp.read_text() or "[]") == requirements:
+        return
+    listing = Path(session.virtualenv.location) / "deploy-requirements.txt"
+    listing.write_text("\n".join(requirements) + "\n")
+    session.install("--no-deps", "-r", str(listing))
+    stamp.write_text(json.dumps(requirements))
+
+
+def run_request(session: nox.Session) -> None:
+    """The whole-request stage here; it reads QUICK, VARIANTS, REQUEST_SEED and FLASK_IDIOMS_OUT from the
+    environment, which nox passes on. The project is imported from its folder (PYTHONPATH), not installed."""
+    session.run("python", "-m", "bench.request", *session.posargs, env={"PYTHONPATH": str(PROJECT)})
+
+
+@nox.session(python=list(DEPLOY_PYTHONS), venv_backend=DEPLOY_BACKEND, reuse_venv=True)
+def request_python(session: nox.Session) -> None:
+    """The whole request in process on this Python, with the lock's versions for it."""
+    install_once(session, locked_requirements(session))
+    run_request(session)
+
+
+@nox.session(python=PYTHON, venv_backend=DEPLOY_BACKEND, reuse_venv=True)
+@nox.parametrize("flask", [nox.param(v, id=v) for v in PINS])
+def request_flask(session: nox.Session, flask: str) -> None:
+    """The whole request in process on Flask ``flask`` and its era's pins, everything else as locked."""
+    install_once(session, locked_requirements(session, replace=PINS[flask]))
+    run_request(session)
