@@ -1,11 +1,13 @@
-# Settable on the command line: make bench QUICK=1 VARIANTS=jsonify_tuple,dict_return
+# Settable on the command line: make bench QUICK=1 VARIANTS=jsonify_tuple,dict_return STAGES=verify,load
 # PYTHON: the interpreter .venv/ is built with; empty: the newest supported one that runs (harness/bootstrap.sh).
 PYTHON ?=
 VENV ?= .venv
 QUICK ?=
 VARIANTS ?=
+PAYLOADS ?=
+STAGES ?=
 BASE ?= reports/published
-export QUICK VARIANTS
+export QUICK VARIANTS PAYLOADS STAGES
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -53,6 +55,10 @@ micro: $(STAMP)
 request: $(STAMP)
 	$(BIN)/python -m bench.request
 
+.PHONY: payloads  ## what each idiom makes of a payload corpus and its cost from 100 B to 1 MB: reports/out/payloads.json (QUICK=1, PAYLOADS=file-or-folder; a stage of bench)
+payloads: $(STAMP)
+	$(BIN)/python -m bench.payload_cost
+
 .PHONY: load  ## HTTP load tests only: locust against gunicorn, reports/out/load.json (QUICK=1)
 load: $(STAMP)
 	$(BIN)/python -m loadtests.run
@@ -64,6 +70,10 @@ count: $(STAMP)
 .PHONY: matrix  ## conformance across Flask releases (nox, one venv per version): reports/out/compat.json
 matrix: $(STAMP)
 	$(BIN)/python -m harness.matrix
+
+.PHONY: deploy  ## does the answer hold under other servers, Pythons, Flask releases? reports/out/deploy.json (QUICK=1: ~5 min)
+deploy: $(STAMP)
+	$(BIN)/python -m bench.deploy
 
 .PHONY: report  ## render reports/out/REPORT.md, report.html and charts/ from the results there
 report: $(STAMP)

@@ -67,6 +67,8 @@ STAGES = (
     Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 90)),
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
           (25, 110)),
+    Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
+          (15, 150)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
@@ -178,6 +180,10 @@ def main() -> int:
     quick = flag("QUICK")
     variants = selected_variants()
     chosen = selected_stages()
+    if os.environ.get("PAYLOADS", "").strip() and "payloads" in chosen:  # bad files: exit 2 before any stage runs
+        from payloads import corpus
+
+        corpus(os.environ["PAYLOADS"].strip(), sizes=[])
     started = time.monotonic()
     total = len(STAGES)
     expected_total = sum(s.expected(quick) for s in STAGES if s.name in chosen)

@@ -217,3 +217,14 @@ def test_on_a_terminal_the_stage_draws_a_live_line_and_the_pipeline_adds_none_be
     assert "━" in out and "items: 4/4 in " in out  # the stage's bar, then its one summary line
     assert "items: 1/4, " not in out  # not the plain form
     assert "make bench: done in " in out
+
+
+def test_a_bad_payloads_file_stops_make_bench_before_any_stage(tmp_path):
+    bad = tmp_path / "responses.json"
+    bad.write_text("{'not': 'json'}")
+    done = subprocess.run([sys.executable, "-m", "harness.pipeline"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PAYLOADS": str(bad), "FLASK_IDIOMS_OUT": str(tmp_path / "out"),
+                                           "QUICK": "1"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: PAYLOADS: ") and "not JSON" in done.stderr
+    assert not (tmp_path / "out" / "summary.json").exists()  # nothing ran, nothing was started

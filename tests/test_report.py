@@ -29,8 +29,9 @@ RATIO["jsonify_tuple"] = round(RATIO["json_provider"] * 1.004, 4)
 SCENARIOS = ("success", "created", "unauthorized")
 STARTED = "2026-11-25T10:00:00+00:00"
 SECTIONS = ["1. Verdict", "2. Conformance matrix", "3. Construction cost", "4. Methods side by side",
-            "5. Load over HTTP", "6. Instructions and allocations per request", "7. Flask version compatibility", "8. Environment and raw data",
-            "9. Comparison with a base run"]
+            "5. Load over HTTP", "6. Instructions and allocations per request",
+            "7. Payloads by type and size", "8. Flask version compatibility",
+            "9. Does it hold where you deploy?", "10. Environment and raw data", "11. Comparison with a base run"]
 
 
 def est(x, spread=0.005):
@@ -192,7 +193,8 @@ def summary(micro=True, load=True, hist=True):
             "variants": {n: {"micro": {"ratio_to_floor": est(RATIO[n])}} for n in ORDER}}
 
 
-def write_results(folder: Path, conformance: dict, *, micro=True, load=True, compat=True, hist=True, counts=True) -> Path:
+def write_results(folder: Path, conformance: dict, *, micro=True, load=True, compat=True, hist=True, counts=True,
+                  payloads=True) -> Path:
     """A results folder as make bench leaves it: each stage's own file, and the summary as its index."""
     folder.mkdir(parents=True, exist_ok=True)
     merge_summary(summary(micro, load, hist), out=folder)
@@ -211,6 +213,9 @@ def write_results(folder: Path, conformance: dict, *, micro=True, load=True, com
     if counts:
         from tests.test_counts import fake_counts  # make count's results, as tests/test_counts.py fakes them
         write_json(folder / "counts.json", fake_counts())
+    if payloads:
+        from tests.test_payloads import fake_payloads  # make payloads' results, as tests/test_payloads.py fakes them
+        write_json(folder / "payloads.json", fake_payloads())
     return folder
 
 
@@ -247,7 +252,7 @@ def test_every_section_is_present_and_filled_from_the_data(full):
         assert f"## {title}" in md
     assert "Could not render" not in md and "**Missing:**" not in md
     verdict = section(md, "1. Verdict")
-    assert "12 of 14 idioms meet the contract" in verdict
+    assert "12 of 15 idioms meet the contract" in verdict
     first_screen = verdict.split("### Decision table")[0]
     # no whole-request stage and no HTTP differences in these results: the verdict says so, and invents nothing
     assert "Not measured against `jsonify_tuple`" in first_screen and "run `make request` or `make bench`" in first_screen
@@ -275,16 +280,16 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     assert "[load/paced_stats.csv](load/paced_stats.csv)" in load and "`load/paced.html` (not present)" in load
     assert "19.4 µs" in load  # load calibration
     assert "A/A check: jsonify_tuple against a second instance of itself differs by 0.37 µs" in load
-    compat = section(md, "7. Flask version compatibility")
+    compat = section(md, "8. Flask version compatibility")
     assert "KeyError: 1 (on GET /)" in compat and "BYTES-CHANGE-SUMMARY" in compat
-    env = section(md, "8. Environment and raw data")
+    env = section(md, "10. Environment and raw data")
     assert "Test CPU 9000" in env and "`abc1234`" in env and "[micro.json](micro.json)" in env
 
 
 def test_the_headings_and_the_contents_come_from_the_one_list_of_sections(full):
     _, md, _ = full
     assert [f"{i}. {m.TITLE}" for i, m in enumerate(SECTION_MODULES, 1)] == SECTIONS
-    assert " · ".join(f"[{t}](#{t.lower().replace('.', '').replace(' ', '-')})" for t in SECTIONS) in md
+    assert " · ".join(f"[{t}](#{t.lower().replace('.', '').replace('?', '').replace(' ', '-')})" for t in SECTIONS) in md
     assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == SECTIONS
     assert "the network are the rest of a request (section 5)" in section(md, "1. Verdict")
 
@@ -314,7 +319,8 @@ def test_html_is_self_contained_and_shows_what_the_markdown_shows(full):
 def test_charts_exist_as_png_and_svg(full):
     folder, md, _ = full
     stems = re.findall(r"\(charts/([\w-]+)\.png\)", md)
-    assert set(stems) == {"construction_cost", "methods", "load_ratio", "load_latency", "compat", "counts_delta"}
+    assert set(stems) == {"construction_cost", "methods", "load_ratio", "load_latency", "compat", "counts_delta",
+                          "payloads_cost"}
     for stem in stems:
         assert (folder / "charts" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (folder / "charts" / f"{stem}.svg").read_text()
@@ -342,7 +348,7 @@ def test_missing_stages_and_files_are_reported_not_crashed_on(tmp_path, conforma
     assert "Could not render" not in md
     assert "The micro stage failed in this run: failed (exit code 1)" in section(md, "3. Construction cost")
     assert "The load stage did not run in this run: missing (loadtests.run is not built yet)" in section(md, "5. Load over HTTP")
-    assert "`make matrix` has not run" in section(md, "7. Flask version compatibility")
+    assert "`make matrix` has not run" in section(md, "8. Flask version compatibility")
     assert "Construction cost unknown" in section(md, "1. Verdict")
     assert not list((folder / "charts").glob("construction_cost.*"))
 
@@ -494,7 +500,7 @@ def test_publish_refuses_a_dirty_tree_and_records_the_clean_commit(tmp_path, con
     md = (target / "REPORT.md").read_text()
     assert f"Published from commit `{short}` (a clean work tree)" in md
     assert "the results were measured at `abc1234`, which is not that commit" in md
-    assert f"| published from commit | `{head}` (a clean work tree)" in section(md, "8. Environment and raw data")
+    assert f"| published from commit | `{head}` (a clean work tree)" in section(md, "10. Environment and raw data")
     with pytest.raises(UsageError, match="not a git work tree"):
         publish_module.clean_commit(tmp_path / "out")
 

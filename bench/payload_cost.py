@@ -1,0 +1,360 @@
+"""``make payloads``: what each idiom makes of real payloads, and what it costs from 100 bytes to 1 MB.
+
+Two parts, one result file (``reports/out/payloads.json``, schema ``harness.schemas.payloads``):
+
+1. **Semantics** (``bench/payload_semantics.py``): every variant serves every corpus entry (``payloads``:
+   the size sweep, the type set, and the files ``PAYLOADS=path`` names) through its own app; per cell the
+   status (ok, differs, error), the exact bytes or the exception, Content-Type and Content-Length.
+2. **Cost against size**: the whole request (``GET /api/payload/<entry>``, the WSGI callable end to end,
+   ``bench/payload_worker.py``) of every variant on every size entry (and user entry) it serves, against
+   ``jsonify_tuple`` on the same entry, by ``make request``'s method: shuffled interleaved rounds inside
+   worker processes run one after another, each with its own hash seed and app creation order; per
+   worker the median over rounds of the ratio of each block to the reference's block beside it (timed
+   within milliseconds of each other), times the reference's time, collections added as
+   ``bench.request_analysis`` adds them;
+   intervals and equivalence verdicts over workers (``harness.stats``). Per idiom, a line fitted to its
+   cost against size gives a fixed cost (µs) and a cost per KB, each with a 95% interval over the
+   workers' own fits; the ranking of the idioms at each size, and where it changes.
+
+Options, from the environment: ``QUICK=1`` (3 sizes, a few workers: a smoke pass within ``QUICK.target_wall_s``),
+``VARIANTS=a,b`` (``jsonify_tuple`` is always measured: it is the reference), ``PAYLOADS=path`` (a JSON
+file or a folder of them: ``payloads.user``; a bad one exits 2 before anything runs), ``PAYLOADS_SEED``.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+import payloads
+from bench import payload_semantics as semantics
+from bench import request_analysis
+from harness import stats
+from harness.cli import UsageError, entry_point, flag, selected_variants
+from harness.environment import CpuSnapshot, environment
+from harness.progress import Progress
+from harness.results import OUT, ResultError, read_json, record_stage, write_json
+from payloads.types import NEEDS, RULES
+
+SCHEMA = "flask-json-idioms/payloads/1"
+REFERENCE = semantics.REFERENCE
+MARGIN_DEFINITION = (f"±{request_analysis.MARGIN_PCT:g}% of jsonify_tuple's whole request on the same entry, in "
+                     "process (make request's margin)")
+# The payload classes the report gives a verdict on: the size entries in each.
+PAYLOAD_CLASSES = {"tiny": ("size_100b",), "typical": ("size_1kb", "size_10kb"), "large": ("size_100kb", "size_1mb")}
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    sizes: tuple  # the size entries timed
+    workers: int  # processes, one after another
+    seconds: float  # timed rounds per worker
+    block_ms: float  # one block of calls lasts about this long (at least one call)
+    k: int  # blocks per subject and round, back to back; the fastest counts
+    min_rounds: int
+    target_ci_pct: float  # a Δ's CI half-width as % of the idiom's own request, at every size (reported, not asserted)
+    target_wall_s: float
+
+
+FULL = Config("full", tuple(payloads.SIZE_KB), workers=6, seconds=15.0, block_ms=1.0, k=2, min_rounds=6,
+              target_ci_pct=2.0, target_wall_s=180)
+QUICK = Config("quick", ("size_100b", "size_10kb", "size_100kb"), workers=3, seconds=2.0, block_ms=0.5, k=2, min_rounds=5,
+               target_ci_pct=5.0, target_wall_s=15)
+
+
+# --- the fit --------------------------------------------------------------------------------------
+
+def fit_line(x, y, weights=None) -> tuple:
+    """(intercept, slope) of the least-squares line y = a + b x (numpy), each point weighted by ``weights``
+    (default 1/|y|: relative errors, so a 1 MB point does not drown the 100 B one)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    w = 1 / np.abs(y) if weights is None else np.asarray(weights, dtype=float)
+    design = np.column_stack([np.ones_like(x), x]) * w[:, None]
+    (a, b), *_ = np.linalg.lstsq(design, y * w, rcond=None)
+    return float(a), float(b)
+
+
+def fit_over_workers(x, per_worker_y: list, per_worker_weights: list | None = None) -> dict:
+    """The line fitted in each worker, then the intercept and slope over workers with 95% intervals."""
+    fits = [fit_line(x, y, None if per_worker_weights is None else per_worker_weights[i])
+            for i, y in enumerate(per_worker_y)]
+    a = stats.over_units([f[0] for f in fits], trim=stats.TRIM).as_dict(3)
+    b = stats.over_units([f[1] for f in fits], trim=stats.TRIM).as_dict(4)
+    return {"fixed_us": a, "per_kb_us": b}
+
+
+# --- the analysis ---------------------------------------------------------------------------------
+
+def paired_ratio(worker: dict, subject: tuple) -> float:
+    """One worker's median over rounds of the subject's time over the reference's block beside it."""
+    i = [tuple(k) for k in worker["keys"]].index(tuple(subject))
+    own = np.asarray(worker["per_call_ns"], dtype=float)[:, i]
+    beside = np.asarray(worker["paired_reference_ns"], dtype=float)[:, i]
+    return float(np.median(own / beside))
+
+
+def paired_delta_ns(worker: dict, figures: dict, subject: tuple) -> float:
+    """One worker's difference subject minus reference on the subject's entry, ns per request: (the paired ratio - 1)
+    times the reference's own median, plus the difference of their collections (``bench.request_analysis``)."""
+    reference = (worker.get("reference") or REFERENCE, subject[1])
+    own, collected, _ = figures[tuple(subject)]
+    ref_own, ref_collected, _ = figures[reference]
+    return (paired_ratio(worker, subject) - 1) * ref_own + collected - ref_collected
+
+
+def analyse(workers: list, subjects: list, sizes_kb: dict, cfg: Config) -> dict:
+    """The cost figures: per variant and entry, Δ against the reference and the request's time; per variant the
+    fits against size; the ranking per size and the changes in it. ``sizes_kb``: size entry -> its KB."""
+    figures = [request_analysis.worker_figures(w) for w in workers]
+    cost, per_worker_delta, per_worker_us = {}, {}, {}
+    for name, entry in subjects:
+        us_values = [request_analysis.request_ns(f, (name, entry)) / 1e3 for f in figures]
+        us = request_analysis.interval(us_values)
+        per_worker_us[(name, entry)] = us_values
+        if name == REFERENCE:
+            # the reference against its own block beside it: an A/A check, whose interval is the run's resolution
+            aa = stats.over_units([paired_ratio(w, (name, entry)) for w in workers], trim=stats.TRIM)
+            cost.setdefault(name, {})[entry] = {"us": us, "delta_us": {"estimate": 0.0, "ci95": [0.0, 0.0], "verdict": "reference"},
+                                                "delta_pct": {"estimate": 0.0, "ci95": [0.0, 0.0]}, "per_worker_delta_us": [],
+                                                "aa_pct": {"estimate": round(100 * (aa.estimate - 1), 2),
+                                                           "ci95": [round(100 * (aa.lo - 1), 2), round(100 * (aa.hi - 1), 2)]}}
+            per_worker_delta[(name, entry)] = [0.0] * len(figures)
+            continue
+        values = [paired_delta_ns(w, f, (name, entry)) / 1e3 for w, f in zip(workers, figures)]
+        ref_us = stats.over_units([request_analysis.request_ns(f, (REFERENCE, entry)) / 1e3 for f in figures],
+                                  trim=stats.TRIM).estimate
+        margin = request_analysis.MARGIN_PCT / 100 * ref_us
+        delta = request_analysis.judged(values, margin, None)
+        per_worker_delta[(name, entry)] = values
+        # the same difference as a ratio (each worker's median over rounds of idiom / reference in the round): free of
+        # how fast each worker's machine ran, so its interval is the resolution the run has on this idiom's cost
+        ratio = stats.over_units([paired_ratio(w, (name, entry)) for w in workers], trim=stats.TRIM)
+        cost.setdefault(name, {})[entry] = {
+            "us": us, "delta_us": delta,
+            "delta_pct": {"estimate": round(100 * (ratio.estimate - 1), 2),
+                          "ci95": [round(100 * (ratio.lo - 1), 2), round(100 * (ratio.hi - 1), 2)]},
+            "ci_pct_of_cost": round(100 * ratio.half_width / max(ratio.estimate, 1e-9), 2),
+            "per_worker_delta_us": [round(x, 3) for x in values]}
+
+    names = list(dict.fromkeys(n for n, _ in subjects))
+    sizes = sorted((e for e in sizes_kb if all((n, e) in per_worker_us for n in (REFERENCE,))), key=sizes_kb.get)
+    fits = {}
+    for name in names:
+        measured = [e for e in sizes if (name, e) in per_worker_us]
+        if len(measured) < 2:
+            continue
+        x = [sizes_kb[e] for e in measured]
+        own = fit_over_workers(x, [[per_worker_us[(name, e)][w] for e in measured] for w in range(len(figures))])
+        ref_w = [[per_worker_us[(REFERENCE, e)][w] for e in measured] for w in range(len(figures))]
+        fits[name] = {**own, "sizes": measured}
+        if name != REFERENCE:
+            d = fit_over_workers(x, [[per_worker_delta[(name, e)][w] for e in measured] for w in range(len(figures))],
+                                 [1 / np.abs(r) for r in ref_w])
+            fits[name].update(delta_fixed_us=d["fixed_us"], delta_per_kb_us=d["per_kb_us"])
+    ranking = {e: sorted((n for n in names if (n, e) in per_worker_us), key=lambda n: cost[n][e]["us"]["estimate"])
+               for e in sizes}
+    return {"cost": cost, "fits": fits, "ranking": ranking,
+            "ranking_changes": ranking_changes(names, sizes, sizes_kb, per_worker_delta, fits),
+            "margin_definition": MARGIN_DEFINITION}
+
+
+def pair_sign(a_values: list, b_values: list) -> int:
+    """-1 if a is cheaper than b (the 95% interval of their per-worker difference lies below 0), +1 if dearer, else 0."""
+    diff = [x - y for x, y in zip(a_values, b_values)]
+    if len(diff) < 2:
+        return 0
+    found = stats.over_units(diff, trim=stats.TRIM)
+    lo, hi = found.lo, found.hi
+    return -1 if hi < 0 else (1 if lo > 0 else 0)
+
+
+def crossover_kb(fits: dict, a: str, b: str):
+    """The size (KB) at which the fitted lines of a and b cross, or None (parallel)."""
+    fa, fb = fits.get(a), fits.get(b)
+    if not fa or not fb:
+        return None
+    slope = fa["per_kb_us"]["estimate"] - fb["per_kb_us"]["estimate"]
+    if slope == 0:
+        return None
+    return round((fb["fixed_us"]["estimate"] - fa["fixed_us"]["estimate"]) / slope, 3)
+
+
+def ranking_changes(names: list, sizes: list, sizes_kb: dict, per_worker_delta: dict, fits: dict) -> list:
+    """Every pair of idioms whose order, resolved at one size (the 95% interval of their difference excludes 0),
+    is the other way round, resolved too, at the next size measured for both."""
+    found = []
+    for a, b in itertools.combinations(names, 2):
+        both = [e for e in sizes if (a, e) in per_worker_delta and (b, e) in per_worker_delta]
+        signs = [(e, pair_sign(per_worker_delta[(a, e)], per_worker_delta[(b, e)])) for e in both]
+        resolved = [(e, s) for e, s in signs if s != 0]
+        for (e1, s1), (e2, s2) in zip(resolved, resolved[1:]):
+            if s1 != s2:
+                cheaper_first, cheaper_then = (a, b) if s1 < 0 else (b, a)
+                found.append({"cheaper": cheaper_first, "dearer": cheaper_then, "from": e1, "to": e2,
+                              "from_kb": sizes_kb[e1], "to_kb": sizes_kb[e2], "crossover_kb": crossover_kb(fits, a, b)})
+    return found
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+def run_workers(cfg: Config, subjects: list, user_path, rng, progress: Progress) -> list:
+    """The worker processes, one after another (never two at once), each with its own hash seed."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="payloads-") as tmp:
+        for index in range(cfg.workers):
+            job = {"subjects": [list(s) for s in subjects], "index": index, "seed": int(rng.integers(2**32)),
+                   "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
+                   "reference": REFERENCE,
+                   "user_path": str(user_path) if user_path else None}
+            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
+            write_json(job_path, job)
+            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
+            done = subprocess.run([sys.executable, "-m", "bench.payload_worker", str(job_path), str(result_path)], env=env)
+            if done.returncode != 0:
+                raise ResultError(f"payload worker {index + 1}/{cfg.workers} failed (exit code {done.returncode})")
+            result = read_json(result_path)
+            results.append(result)
+            progress.step(note=f"worker {index + 1}: {result['rounds']} rounds")
+    return results
+
+
+def timed_subjects(cells: dict, entries: dict, cfg: Config) -> tuple:
+    """(subjects, left out): every (variant, entry) of the mode's sizes and the user entries that the variant
+    serves with a 200 (an error has no cost to compare), the reference's always first."""
+    wanted = [e for e in entries if e in cfg.sizes or entries[e].source == "user"]
+    subjects, left_out = [], []
+    for name in cells:
+        for e in wanted:
+            cell = cells[name][e]
+            if cell["status"] == "error" or cell["http_status"] != 200:
+                left_out.append({"variant": name, "entry": e, "why": f"{cell['status']}: {cell['detail'][:120]}"})
+            elif cells[REFERENCE][e]["status"] == "error":
+                left_out.append({"variant": name, "entry": e, "why": f"{REFERENCE} raises on it: no reference to compare"})
+            else:
+                subjects.append((name, e))
+    return subjects, left_out
+
+
+def checks(cfg: Config, found: dict) -> tuple:
+    worst, where = 0.0, None
+    for name, by_entry in found["cost"].items():
+        for e, c in by_entry.items():
+            if c.get("ci_pct_of_cost") is not None and c["ci_pct_of_cost"] > worst:
+                worst, where = c["ci_pct_of_cost"], f"{name} on {e}"
+    targets = {"mode": cfg.mode,
+               "ci95_half_width_pct_of_cost": {"target": cfg.target_ci_pct, "worst": round(worst, 2), "where": where,
+                                               "met": worst <= cfg.target_ci_pct},
+               "sizes": {"target": 3 if cfg.mode == "quick" else 5, "value": len(cfg.sizes),
+                         "met": len(cfg.sizes) >= (3 if cfg.mode == "quick" else 5)},
+               "wall_s": {"target": cfg.target_wall_s, "value": None, "met": None}}
+    warnings = []
+    if not targets["ci95_half_width_pct_of_cost"]["met"]:
+        warnings.append(f"the widest Δ interval is ±{worst:.1f}% of the idiom's own request ({where}); target "
+                        f"±{cfg.target_ci_pct:g}%: smaller differences are not resolved by this run")
+    return targets, warnings
+
+
+@entry_point
+def main() -> int:
+    cfg = QUICK if flag("QUICK") else FULL
+    user_path = os.environ.get("PAYLOADS", "").strip() or None
+    names = [v.name for v in selected_variants()]
+    if REFERENCE not in names:
+        names.insert(0, REFERENCE)
+    try:
+        seed = int(os.environ.get("PAYLOADS_SEED") or time.time_ns() % 2**32)
+    except ValueError:
+        raise UsageError(f"PAYLOADS_SEED={os.environ['PAYLOADS_SEED']!r}: expected an integer") from None
+    entries = payloads.corpus(user_path)  # a bad PAYLOADS file stops here: one line, exit 2, nothing run
+    rng = np.random.default_rng(seed)
+    started, wall_start, first = time.monotonic(), datetime.now(timezone.utc), CpuSnapshot.now()
+    users = [e for e in entries.values() if e.source == "user"]
+    print(f"make payloads: {cfg.mode} run, {len(names)} variants x {len(entries)} entries"
+          + (f" ({len(users)} from {user_path})" if users else "")
+          + f"; cost over {len(cfg.sizes)} sizes{' and the user entries' if users else ''} in {cfg.workers} worker "
+            f"processes x {cfg.seconds:g} s; seed {seed}", flush=True)
+    cells = semantics.table(names, entries, Progress("payloads: semantics", len(names)))
+    subjects, left_out = timed_subjects(cells, entries, cfg)
+    sizes_kb = {e: entries[e].size_bytes / 1000 for e in cfg.sizes}
+    workers = run_workers(cfg, subjects, user_path, rng, Progress("payloads: cost", cfg.workers))
+    found = analyse(workers, subjects, sizes_kb, cfg)
+    targets, warnings = checks(cfg, found)
+    wall_s = round(time.monotonic() - started, 1)
+    targets["wall_s"].update(value=wall_s, met=wall_s <= cfg.target_wall_s)
+    if not targets["wall_s"]["met"]:
+        warnings.append(f"the stage took {wall_s:.0f} s, over its target of {cfg.target_wall_s:g} s")
+    env = environment(cfg.mode)
+    env.update({"cpu": CpuSnapshot.now().since(first),
+                "workers": [{"index": w["index"], "hash_seed": w["hash_seed"], "rounds": w["rounds"],
+                             "process_cpu_s": w["process_cpu_s"]} for w in workers]})
+    result = {
+        "schema": SCHEMA, "mode": cfg.mode, "seed": seed, "started": wall_start.isoformat(timespec="seconds"),
+        "wall_s": wall_s, "environment": env, "reference": REFERENCE, "user_path": user_path,
+        "what": "semantics: one GET /api/payload/<entry> per variant and entry through the test client, the "
+                "variant's own app with one route added; cost: the whole request (the WSGI callable, a prepared "
+                "environ, the body read, the iterable closed), interleaved in shuffled rounds, the fastest of k "
+                "blocks, garbage collections added as their mean per request (make request's method); per worker "
+                "process the median over rounds of the ratio of each block to a jsonify_tuple block on the same "
+                "entry beside it",
+        "rules": {k: text for k, (text, _) in RULES.items()}, "needs": NEEDS,
+        "classes": {k: list(v) for k, v in PAYLOAD_CLASSES.items()},
+        "corpus": {e.name: {"size_bytes": e.size_bytes, "source": e.source, "kind": e.kind, "rule": e.rule,
+                            "need": e.need, "what": e.what} for e in entries.values()},
+        "cells": {name: {e: {k: c[k] for k in ("status", "detail", "http_status", "content_type", "content_length",
+                                                "body_bytes", "same_bytes", "parses_as_reference", "strict_json",
+                                                "client_got_500", "exception", "body_sha256")}
+                         for e, c in by_entry.items()} for name, by_entry in cells.items()},
+        "cost": found["cost"], "fits": found["fits"], "ranking": found["ranking"],
+        "ranking_changes": found["ranking_changes"], "margin_definition": found["margin_definition"],
+        "not_timed": left_out,
+        "config": {**asdict(cfg), "variants": names, "sizes_kb": sizes_kb},
+        "targets": targets, "warnings": warnings,
+        "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "repeats", "rounds", "per_call_ns",
+                                                "paired_reference_ns",
+                                                "young_count_per_call", "gc_ns_total", "collections", "requests", "t_s")}
+                            for w in workers]},
+    }
+    record_stage("payloads", "payloads.json", result, headline(result), out=OUT)
+    print_summary(result)
+    return 0
+
+
+def headline(found: dict) -> dict:
+    """summary.json's share: per variant the type entries it serves and its Δ at 10 KB, where measured."""
+    variants = {}
+    for name, by_entry in found["cells"].items():
+        types = [e for e, meta in found["corpus"].items() if meta["kind"] == "type"]
+        h = {"types_served": sum(by_entry[e]["status"] != "error" for e in types), "types": len(types)}
+        d = ((found["cost"].get(name) or {}).get("size_10kb") or {}).get("delta_us")
+        if d:
+            h["delta_us_10kb"] = {k: d[k] for k in ("estimate", "ci95", "verdict")}
+        variants[name] = {"payloads": h}
+    return {"variants": variants}
+
+
+def print_summary(found: dict) -> None:
+    print(f"payloads: {found['mode']} run in {found['wall_s']:.0f} s")
+    for e, order in found["ranking"].items():
+        cost = found["cost"]
+        print(f"  {e}: jsonify_tuple {cost[REFERENCE][e]['us']['estimate']:.1f} µs; cheapest "
+              + ", ".join(f"{n} {cost[n][e]['us']['estimate']:.1f}" for n in order[:3]))
+    for name, fit in found["fits"].items():
+        a, b = fit["fixed_us"], fit["per_kb_us"]
+        print(f"  {name}: {a['estimate']:.1f} µs [{a['ci95'][0]:.1f}, {a['ci95'][1]:.1f}] + "
+              f"{b['estimate']:.2f} µs/KB [{b['ci95'][0]:.2f}, {b['ci95'][1]:.2f}]")
+    for warning in found["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"  wrote {OUT / 'payloads.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The clock side of the payload cost sweep: one worker process times the whole request of every
+(variant, entry) subject, interleaved in shuffled rounds, by ``make request``'s method.
+
+A subject is one variant's payload app (``bench.payload_semantics.payload_app``) on one entry: its WSGI
+callable with a prepared ``GET /api/payload/<entry>`` environ, the body read to the end and the
+iterable closed (``bench.subjects.dispatch_call``). Apps are created in a random order
+(``harness.measure.create_in_random_order``). Every round runs each subject for ``k`` back-to-back blocks
+of about ``block_ms`` (at least one call; ``bench.request_worker.calls_per_block``) in a new shuffled
+order, and the fastest block counts (which drops interrupts from other processes); a subject whose one
+call lasts more than ``LONG_BLOCK`` blocks (the largest bodies) runs one block a round. Each subject's
+blocks sit beside blocks of the reference (``job["reference"]``) on the same entry, before or after at
+random (``paired_reference_ns``): the ratio of the two is taken over a few milliseconds, so the machine's
+speed, which moves on this scale when other processes share it, cancels better than across a round; the
+reference on its own entry is thus also timed against itself (an A/A check). Garbage collection
+stays on and is charged as ``bench/request_worker.py`` charges it: each block's collections are clocked
+(``bench.request_worker.COLLECTIONS``) and taken out, and the analysis adds them back as the young-generation
+count a request adds times the worker's collection time per unit of count
+(``bench.request_analysis.worker_figures``, which reads this worker's result as it reads a request worker's).
+
+``python -m bench.payload_worker JOB RESULT`` reads the job (JSON) and writes its samples.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import random
+import sys
+import time
+
+import numpy as np
+from werkzeug.test import EnvironBuilder
+
+import payloads
+from bench.payload_semantics import path_of, payload_app
+from bench.request_worker import COLLECTIONS, calls_per_block, time_block, young_count_per_call
+from bench.subjects import dispatch_call
+from harness.environment import process_cpu_seconds
+from harness.measure import create_in_random_order
+from harness.results import read_json, write_json
+
+PILOT_ROUNDS = 2  # warm-up rounds, not kept
+LONG_BLOCK = 4  # a single call longer than this many blocks is timed once per round, not k times
+
+
+def environ_for(entry: str) -> dict:
+    return EnvironBuilder(path=path_of(entry), method="GET", base_url="http://127.0.0.1/").get_environ()
+
+
+def measure(job: dict) -> dict:
+    keys = [tuple(k) for k in job["subjects"]]  # [(variant, entry)]
+    wanted = list(dict.fromkeys(entry for _, entry in keys))
+    entries = payloads.corpus(job.get("user_path"), sizes=[e for e in wanted if e in payloads.SIZE_KB])
+    values = {e: entries[e].value for e in wanted}
+    names = list(dict.fromkeys(name for name, _ in keys))
+    apps = create_in_random_order({name: (lambda name=name: payload_app(name, values)) for name in names},
+                                  random.Random(job["seed"]))
+    environs = {e: environ_for(e) for e in wanted}
+    calls = [dispatch_call(apps[name], environs[entry]) for name, entry in keys]
+    for (name, entry), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
+        line, body = call()
+        if not line.startswith("200"):
+            raise AssertionError(f"{name} on {entry}: {line}; body {body[:80]!r}")
+    young = [young_count_per_call(call, calls=4) for call in calls]  # the same work every call: a few suffice
+    gc.collect()
+    gc.callbacks.append(COLLECTIONS)
+    try:
+        blocks = [calls_per_block(call, job["block_ms"] * 1e6) for call in calls]
+        # a block of one call lasting several blocks' time (a 1 MB body) is timed once a round: a repeat would
+        # double the round for what an interrupt takes from a call that long
+        repeats = [1 if n == 1 and time_block(call, 1)[0] > LONG_BLOCK * job["block_ms"] * 1e6 else job["k"]
+                   for n, call in zip(blocks, calls)]
+        rng = np.random.default_rng(job["seed"])
+        reference = {entry: keys.index((job["reference"], entry)) for _, entry in keys}
+        order = np.arange(len(calls))
+        per_call, paired, t_s = [], [], []
+        gc_ns, counts, requests = np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), np.zeros(len(calls))
+
+        def fastest(i: int, kept: bool) -> float:
+            best = np.inf
+            for _ in range(repeats[i]):
+                elapsed, in_gc, generations = time_block(calls[i], blocks[i])
+                best = min(best, elapsed - in_gc)
+                if kept:
+                    gc_ns[i] += in_gc
+                    counts[i] += generations
+                    requests[i] += blocks[i]
+            return best / blocks[i]
+
+        started = time.monotonic()
+        deadline = started + job["seconds"]
+        r = 0
+        while r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline:
+            rng.shuffle(order)
+            row, ref_row = np.empty(len(calls)), np.empty(len(calls))
+            kept = r >= PILOT_ROUNDS
+            for i in order:  # each subject beside a block of the reference on its entry, in a random order
+                j = reference[keys[i][1]]
+                if rng.random() < 0.5:
+                    ref_row[i] = fastest(j, kept)
+                    row[i] = fastest(i, kept)
+                else:
+                    row[i] = fastest(i, kept)
+                    ref_row[i] = fastest(j, kept)
+            if kept:
+                per_call.append(row)
+                paired.append(ref_row)
+                t_s.append(time.monotonic() - started)
+            r += 1
+    finally:
+        gc.callbacks.remove(COLLECTIONS)
+    return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "keys": [list(k) for k in keys],
+            "reference": job["reference"], "calls_per_block": blocks, "repeats": repeats, "rounds": len(per_call),
+            "per_call_ns": np.round(np.asarray(per_call), 1).tolist(),
+            "paired_reference_ns": np.round(np.asarray(paired), 1).tolist(),
+            "young_count_per_call": np.round(young, 3).tolist(), "gc_ns_total": gc_ns.round(0).tolist(),
+            "collections": counts.tolist(), "requests": requests.tolist(),
+            "t_s": np.round(t_s, 3).tolist(), "process_cpu_s": process_cpu_seconds(os.getpid())}
+
+
+if __name__ == "__main__":  # a worker process: python -m bench.payload_worker JOB RESULT
+    try:
+        write_json(sys.argv[2], measure(read_json(sys.argv[1])))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent reports it
+        sys.exit(130)
