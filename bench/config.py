@@ -22,7 +22,7 @@ class Config:
     target_planted_pct: float = 0
 
 
-QUICK = Config("quick", construct_s=4.0, dispatch_s=1.2, block_us=120, k=2, dispatch_k=1, sequential_s=0.02, workers=4,
+QUICK = Config("quick", construct_s=3.0, dispatch_s=0.8, block_us=120, k=2, dispatch_k=1, sequential_s=0.02, workers=3,
                target_wall_s=30, target_ci_pct=3, target_runs_spread=1.05, target_planted_pct=20)
 FULL = Config("full", construct_s=48.0, dispatch_s=12.0, block_us=200, k=3, dispatch_k=2, sequential_s=0.04, workers=20,
               target_wall_s=180, target_ci_pct=1, target_runs_spread=1.03, target_planted_pct=10)

@@ -32,7 +32,7 @@ class Mode:
     chunks: int = 2  # valgrind processes the headline counts (and the allocation counts) are split into
 
 
-QUICK = Mode("quick", n=20, warmup=3, spread_seeds=(), spread_variants=(), spread_classes=(), alloc_n=5,
+QUICK = Mode("quick", n=12, warmup=3, spread_seeds=(), spread_variants=(), spread_classes=(), alloc_n=4,
              attribution_cells=0, attribution_n=0,
              requests={"gc_requests": 200, "trace_requests": 10, "profile_requests": 3}, chunks=1)
 FULL = Mode("full", n=200, warmup=20, spread_seeds=SPREAD_SEEDS,

@@ -64,9 +64,9 @@ class Stage:
 
 STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
-    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (25, 90)),
+    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (15, 90)),
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
-          (25, 110)),
+          (35, 150)),
     Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
           (15, 150)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
@@ -74,7 +74,7 @@ STAGES = (
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
     Stage("count", "bench.counts", "instructions and allocations per request under valgrind (skipped without it)",
           (35, 200)),
-    Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 8), always=True),
+    Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (20, 25), always=True),
 )
 
 

@@ -124,7 +124,7 @@ def test_a_full_run_spreads_over_three_seeds_and_a_quick_one_says_what_it_left_o
     assert plan.left_out(plan.QUICK) == [
         "the seed spread (a full run: seeds 1, 2, 3 on jsonify_tuple, abort_response, orjson_response, every class)",
         "the attribution (a full run profiles the largest differences under callgrind)",
-        "requests: 20 per count and 5 per allocation count (a full run: 200 and 40), so a count can differ from a "
+        f"requests: {plan.QUICK.n} per count and {plan.QUICK.alloc_n} per allocation count (a full run: 200 and 40), so a count can differ from a "
         "full run's by a few tenths of a percent"]
     fewer = dataclasses.replace(plan.FULL, spread_seeds=(1,), spread_variants=("jsonify_tuple",))
     assert plan.left_out(fewer) == ["the seed spread only on jsonify_tuple, seed 1 (a full run: seeds 1, 2, 3 on "

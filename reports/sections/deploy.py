@@ -33,16 +33,22 @@ def across(folder: Path, stem: str, names: list, classes: list, items: list, cel
         ax.set_visible(False)
     for ax, cls in zip(axes.flat, classes):
         ax.axvline(0, color="#555555", linewidth=0.8)
-        for k, item in enumerate(items):
+        for k, item in enumerate(items):  # one line collection and one scatter per item: few artists, quick to draw
             colour = COLOURS[k % len(COLOURS)]
             offset = step * ((len(items) - 1) / 2 - k)
+            at, estimates, los, his = [], [], [], []
             for y, name in zip(ys, names):
                 d = ((cells.get(name) or {}).get(item) or {}).get(cls)
                 if not d or d.get("estimate") is None:
                     continue
                 lo, hi = d.get("ci95") or (d["estimate"], d["estimate"])
-                ax.plot([lo, hi], [y + offset] * 2, color=colour, linewidth=1.1)
-                ax.scatter([d["estimate"]], [y + offset], s=14, color=colour, zorder=3)
+                at.append(y + offset)
+                estimates.append(d["estimate"])
+                los.append(lo)
+                his.append(hi)
+            if at:
+                ax.hlines(at, los, his, color=colour, linewidth=1.1)
+                ax.scatter(estimates, at, s=14, color=colour, zorder=3)
         ax.set_title(cls, fontsize=9)
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
         ax.set_axisbelow(True)
