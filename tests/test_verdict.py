@@ -363,3 +363,17 @@ def test_the_aa_rate_counts_intervals_that_leave_out_zero():
     assert spread.aa_rate(history) == {"runs": 3, "cells": 6, "different": 2, "runs_different": 2}
     assert "called different in 2 of 6 status-class intervals over 3 recorded runs" in spread.aa_sentence(history)
     assert spread.aa_rate([{"mode": "quick"}]) is None and spread.aa_sentence([]) == ""
+
+
+def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, conformance_json, monkeypatch):
+    """On the first screen an idiom resolved on more than three classes reads as its largest difference and the
+    range of the others (the table below has each class); with two or three, each is listed."""
+    many = {("orjson_response", c): (-2.1 - i, [-2.6 - i, -1.6 - i]) for i, c in enumerate(CLASSES[:4])}
+    monkeypatch.setattr(sys.modules[__name__], "CHEAPER", many)
+    r = Results(write_results(tmp_path / "out", conformance_json))
+    cheaper = lines.lines(r)[1]
+    assert f"`orjson_response` -5.10 µs [-5.60, -4.60] on {CLASSES[3]}" in cheaper
+    assert "also on 3 other classes (-4.1 to -2.1 µs)" in cheaper and f"on {CLASSES[0]}" not in cheaper
+    monkeypatch.setattr(sys.modules[__name__], "CHEAPER", dict(list(many.items())[:2]))
+    r = Results(write_results(tmp_path / "two", conformance_json))
+    assert f"also -2.10 [-2.60, -1.60] on {CLASSES[0]}" in lines.lines(r)[1].replace("−", "-")

@@ -86,8 +86,12 @@ def differences(r, found: dict, verdict: str, server_us) -> str:
     for n in order:
         classes = sorted(chosen[n], key=lambda c: -sign * chosen[n][c]["estimate"])
         text = f"{label(r, n)} {figure(r, n, classes[0], chosen[n][classes[0]], server_us)}"
-        if classes[1:]:
-            text += ", also " + ", ".join(f"{f_delta(chosen[n][c], '')} on {c}" for c in classes[1:])
+        others = classes[1:]
+        if len(others) > 2:  # a first screen, not a table: the range, the table below has each class
+            values = sorted(chosen[n][c]["estimate"] for c in others)
+            text += f", also on {len(others)} other classes ({values[0]:+.1f} to {values[-1]:+.1f} µs)"
+        elif others:
+            text += ", also " + ", ".join(f"{f_delta(chosen[n][c], '')} on {c}" for c in others)
         parts.append(text)
     return "; ".join(parts) if parts else "none resolved"
 
