@@ -180,6 +180,9 @@ VERDICT_STYLES = {
 }
 
 
+PANELS_PER_ROW = 4
+
+
 def delta_panels(folder: Path, stem: str, classes: list, rows: list, margins: dict, *, title: str, xlabel: str,
                  panel_titles: dict | None = None, margin_label: str = "equivalence margin") -> list:
     """One panel per status class, one row per idiom (first row on top): the difference against the
@@ -196,12 +199,16 @@ def delta_panels(folder: Path, stem: str, classes: list, rows: list, margins: di
     widest = max(bounds + [m for m in margins.values() if m] + [1e-9])
     margin = max([m for m in margins.values() if m] or [widest / 10])
     symlog = widest > 12 * margin
-    height = 1.5 + 0.3 * len(rows)
-    fig, axes = plt.subplots(1, len(classes), sharey=True, sharex=True, figsize=(2.5 * len(classes) + 2.4, height),
-                             squeeze=False)
+    columns = min(len(classes), PANELS_PER_ROW)  # more classes wrap: the contract's four, then the error paths
+    lines_of_panels = -(-len(classes) // columns)
+    height = (1.1 + 0.3 * len(rows)) * lines_of_panels + 0.4
+    fig, axes = plt.subplots(lines_of_panels, columns, sharey=True, sharex=True,
+                             figsize=(2.5 * columns + 2.4, height), squeeze=False)
+    for ax in axes.flat[len(classes):]:
+        ax.set_visible(False)
     ys = list(range(len(rows)))[::-1]
     seen = set()
-    for ax, cls in zip(axes[0], classes):
+    for ax, cls in zip(axes.flat, classes):
         m = margins.get(cls)
         if m:
             ax.axvspan(-m, m, color="#d9ecd5", zorder=0, linewidth=0)
@@ -237,7 +244,8 @@ def delta_panels(folder: Path, stem: str, classes: list, rows: list, margins: di
         first.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:+g}" if x else "0"))
         first.xaxis.set_minor_locator(NullLocator())
     first.set_xlim(-pad, pad)
-    first.set_yticks(ys, [r["label"] for r in rows])
+    for line in axes:
+        line[0].set_yticks(ys, [r["label"] for r in rows])
     first.set_ylim(-0.7, len(rows) - 0.3)
     fig.supxlabel(xlabel + (f" (linear within ±{2 * margin:.3g}, logarithmic beyond)" if symlog else ""), fontsize=8)
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
