@@ -199,8 +199,10 @@ def ranking_changes(names: list, sizes: list, sizes_kb: dict, per_worker_delta: 
         for (e1, s1), (e2, s2) in zip(resolved, resolved[1:]):
             if s1 != s2:
                 cheaper_first, cheaper_then = (a, b) if s1 < 0 else (b, a)
+                cross = crossover_kb(fits, a, b)  # where the fitted lines cross, if that is between the two sizes
+                inside = cross is not None and sizes_kb[e1] <= cross <= sizes_kb[e2]
                 found.append({"cheaper": cheaper_first, "dearer": cheaper_then, "from": e1, "to": e2,
-                              "from_kb": sizes_kb[e1], "to_kb": sizes_kb[e2], "crossover_kb": crossover_kb(fits, a, b)})
+                              "from_kb": sizes_kb[e1], "to_kb": sizes_kb[e2], "crossover_kb": cross if inside else None})
     return found
 
 

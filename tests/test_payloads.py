@@ -262,6 +262,13 @@ def test_the_analysis_recovers_known_differences_fits_and_a_change_of_ranking():
     assert ("cheap_start", "jsonify_tuple", "size_10kb", "size_100kb") in changes
     (change,) = [c for c in found["ranking_changes"] if c["cheaper"] == "cheap_start" and c["dearer"] == "jsonify_tuple"]
     assert change["crossover_kb"] == pytest.approx(40, rel=0.15)
+    # a crossing of the fitted lines outside the two sizes whose order flipped is not reported as where it flips
+    fits = {"a": {"fixed_us": {"estimate": 100.0}, "per_kb_us": {"estimate": 1.0}},
+            "b": {"fixed_us": {"estimate": 90.0}, "per_kb_us": {"estimate": 2.0}}}  # cross at 10 KB
+    workers = {("a", "s1"): [1.0] * 6, ("b", "s1"): [2.0] * 6, ("a", "s2"): [2.0] * 6, ("b", "s2"): [1.0] * 6}
+    inside = cost.ranking_changes(["a", "b"], ["s1", "s2"], {"s1": 1.0, "s2": 100.0}, workers, fits)
+    outside = cost.ranking_changes(["a", "b"], ["s1", "s2"], {"s1": 20.0, "s2": 100.0}, workers, fits)
+    assert [c["crossover_kb"] for c in inside] == [10.0] and [c["crossover_kb"] for c in outside] == [None]
     # flat: dearer than cheap_start at 100 B, cheaper from 10 KB (lines crossing at 18/11.5 KB); never above jsonify_tuple
     assert ("cheap_start", "flat", "size_100b", "size_10kb") in changes
     assert not any({c["cheaper"], c["dearer"]} == {"flat", "jsonify_tuple"} for c in found["ranking_changes"])
