@@ -14,7 +14,8 @@ Each run carries its own checks: an A/A pair (a second ``jsonify_tuple`` app) wh
 stage's resolution, a planted busy-wait of ``PLANTED_NS`` and a planted cost that allocates cyclic
 garbage, both to be recovered within the mode's target.
 
-Options, from the environment: ``QUICK=1``, ``VARIANTS=a,b`` (``jsonify_tuple`` is always timed: it is
+Options, from the environment: ``QUICK=1``, ``REQUEST_WORKERS=N`` and ``REQUEST_SECONDS=S`` (worker processes and
+timed seconds per worker, in place of the mode's), ``VARIANTS=a,b`` (``jsonify_tuple`` is always timed: it is
 the reference), ``REQUEST_GC=off`` (collector disabled in the timed rounds: a labelled variant of the
 method, not the default), ``REQUEST_SEED``. Writes ``request.json``, the headline in ``summary.json``
 and a record in ``request_history.json`` (run-to-run spread of the headline differences).
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from bench import request_analysis as analysis
 from bench.request_worker import AA, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
-from harness.cli import UsageError, entry_point, flag, selected_variants
+from harness.cli import UsageError, entry_point, flag, number, selected_variants
 from harness.environment import CpuSnapshot, environment, one_core_warnings
 from harness.progress import Progress
 from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
@@ -125,6 +126,8 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
 @entry_point
 def main() -> int:
     cfg = QUICK if flag("QUICK") else FULL
+    cfg = replace(cfg, workers=number("REQUEST_WORKERS", int, 2, 100) or cfg.workers,
+                  seconds=number("REQUEST_SECONDS", float, 0.5, 600) or cfg.seconds)
     names = [v.name for v in selected_variants()]
     if REFERENCE not in names:
         names.insert(0, REFERENCE)

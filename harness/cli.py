@@ -58,6 +58,21 @@ def flag(name: str, default: bool = False) -> bool:
     raise UsageError(f"{name}={raw!r}: expected 1 or 0 (also true/false, yes/no)")
 
 
+def number(name: str, kind, low, high):
+    """A number from the environment (LOAD_SECONDS=20): None when unset or empty; out of [low, high] or not a
+    ``kind`` is a UsageError."""
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r}: expected a {kind.__name__}") from None
+    if not low <= value <= high:
+        raise UsageError(f"{name}={raw!r}: expected {low} to {high}")
+    return value
+
+
 def selected_variants(names: str | None = None):
     """The variants named by VARIANTS=a,b (or ``names``); unknown names are a UsageError."""
     from variants import select

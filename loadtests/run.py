@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from harness.cli import UsageError, entry_point, flag, selected_variants
+from harness.cli import UsageError, entry_point, flag, number, selected_variants
 from harness.environment import environment
 from harness.progress import Progress
 from harness.results import OUT, merge_summary, record_stage, write_json
@@ -87,19 +87,6 @@ QUICK = Config("quick", {"closed": 7, "paced": 9}, {"closed": 1, "paced": 3}, 2,
 FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 
 
-def _number(name: str, kind, low, high):
-    raw = os.environ.get(name, "").strip()
-    if raw == "":
-        return None
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r}: expected a {kind.__name__}") from None
-    if not low <= value <= high:
-        raise UsageError(f"{name}={raw!r}: expected {low} to {high}")
-    return value
-
-
 def options() -> tuple:
     cfg = QUICK if flag("QUICK") else FULL
     variants = selected_variants()
@@ -107,15 +94,15 @@ def options() -> tuple:
     if layout not in ("interleaved", "per-variant"):
         raise UsageError(f"LOAD_LAYOUT={layout!r}: expected interleaved or per-variant")
     server = server_kind(os.environ.get("LOAD_SERVER", "").strip() or DEFAULT).name
-    seconds = _number("LOAD_SECONDS", float, 3, 3600)
+    seconds = number("LOAD_SECONDS", float, 3, 3600)
     if seconds is not None:  # the length of every locust run
         cfg = replace(cfg, seconds={s: seconds for s in SHAPES}, per_variant_s=seconds)
-    processes = _number("LOAD_PROCESSES", int, 1, 100)
+    processes = number("LOAD_PROCESSES", int, 1, 100)
     if processes is not None:  # fresh server processes of the paced shape, one locust run each
         cfg = replace(cfg, servers={**cfg.servers, "paced": processes})
-    users = _number("LOAD_USERS", int, 1, 1000)
-    workers = _number("LOCUST_WORKERS", int, 0, 64)
-    port = _number("LOAD_PORT", int, 0, 65535)
+    users = number("LOAD_USERS", int, 1, 1000)
+    workers = number("LOCUST_WORKERS", int, 0, 64)
+    port = number("LOAD_PORT", int, 0, 65535)
     cfg = replace(cfg, layout=layout, server=server, users=users or cfg.users, workers=workers or 0, port=port or 0)
     if shutil.which("locust", path=os.path.dirname(sys.executable)) is None:
         raise UsageError("locust is not installed in this environment; run make install")

@@ -171,8 +171,10 @@ def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatc
     monkeypatch.setenv("QUICK", "1")
     monkeypatch.setenv("VARIANTS", "abort_response")  # jsonify_tuple joins: it is the reference
     monkeypatch.setenv("REQUEST_SEED", "11")
+    monkeypatch.setenv("REQUEST_WORKERS", "3")  # in place of the mode's 2
     assert request.main() == 0
     found = read_json(tmp_path / "request.json")
+    assert found["config"]["workers"] == 3 and len(found["raw"]["workers"]) == 3
     assert set(found) == set(schemas.RequestResult.__annotations__) and found["seed"] == 11
     assert set(found["results"]) == set(schemas.Results.__annotations__)
     assert set(found["results"]["variants"]) == {"jsonify_tuple", "abort_response"}
@@ -191,7 +193,9 @@ def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("env, message", [({"VARIANTS": "nope"}, "nope"), ({"REQUEST_GC": "maybe"}, "REQUEST_GC"),
-                                          ({"REQUEST_SEED": "x"}, "REQUEST_SEED")])
+                                          ({"REQUEST_SEED": "x"}, "REQUEST_SEED"),
+                                          ({"REQUEST_WORKERS": "1"}, "REQUEST_WORKERS='1': expected 2 to 100"),
+                                          ({"REQUEST_SECONDS": "lots"}, "REQUEST_SECONDS='lots': expected a float")])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, env, message):
     done = subprocess.run([sys.executable, "-m", "bench.request"], capture_output=True, text=True, timeout=60, cwd=ROOT,
                           env={"PATH": "/usr/bin:/bin", "FLASK_IDIOMS_OUT": str(tmp_path), **env})
