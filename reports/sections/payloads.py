@@ -277,7 +277,9 @@ def ranking(p: dict, sizes: list, kb: dict) -> list:
         blocks.append(Bullets([f"{name_of(x['cheaper'])} is cheaper than {name_of(x['dearer'])} at {f_num(x['from_kb'], 1)} KB "
                                f"but dearer at {f_num(x['to_kb'], 1)} KB"
                                + (f" (the fitted lines cross at {f_num(x['crossover_kb'], 2)} KB)"
-                                  if x.get("crossover_kb") is not None else "") for x in changes]))
+                                  if x.get("crossover_kb") is not None and x["from_kb"] <= x["crossover_kb"] <= x["to_kb"]
+                                  else " (the fitted lines do not cross between these sizes: a flip at one size pair, "
+                                       "of many compared, may be chance)") for x in changes]))
     else:
         blocks.append(Para("No pair of idioms changes order between the sizes timed with both orders resolved (the 95% "
                            "interval of their difference excluding 0 at both sizes)."))
