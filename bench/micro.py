@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
@@ -34,33 +31,24 @@ from bench import analysis
 from bench.config import FULL, QUICK, Config
 from bench.subjects import BASELINES, FLOOR, KINDS, PLANTED_NS, SCENARIOS, create_apps
 from bench.timing import block_sizes
+from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment, one_core_warnings
 from harness.progress import Progress
-from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
+from harness.results import OUT, append_history, record_stage
 
 SCHEMA = "flask-json-idioms/micro/1"
 
 
 def run_workers(cfg: Config, names: list, blocks: dict, rng, progress: Progress) -> list:
     """The worker processes, one after another (never two at once), each with its own hash seed."""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="micro-") as tmp:
-        for index in range(cfg.workers):
-            job = {"config": asdict(cfg), "names": names, "blocks": blocks, "index": index, "workers": cfg.workers,
-                   "seed": int(rng.integers(2**32)),
-                   # the familiar method in the first, middle and last process: early, midway, late in the run
-                   "sequential": index in (0, cfg.workers // 2, cfg.workers - 1)}
-            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
-            write_json(job_path, job)
-            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
-            done = subprocess.run([sys.executable, "-m", "bench.timing", str(job_path), str(result_path)], env=env)
-            if done.returncode != 0:
-                raise ResultError(f"microbenchmark worker {index + 1}/{cfg.workers} failed (exit code {done.returncode})")
-            result = read_json(result_path)
-            result["times"] = {kind: np.asarray(result["times"][kind]) for kind in KINDS}
-            results.append(result)
-            progress.step(note=f"worker {index + 1}: {len(result['times']['construct'])} construct rounds")
+    jobs = [{"config": asdict(cfg), "names": names, "blocks": blocks, "index": index, "workers": cfg.workers,
+             "seed": int(rng.integers(2**32)),
+             # the familiar method in the first, middle and last process: early, midway, late in the run
+             "sequential": index in (0, cfg.workers // 2, cfg.workers - 1)} for index in range(cfg.workers)]
+    results = processes.run_workers("bench.timing", jobs, rng, progress, "microbenchmark")
+    for result in results:
+        result["times"] = {kind: np.asarray(result["times"][kind]) for kind in KINDS}
     return results
 
 

@@ -24,13 +24,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
@@ -38,10 +35,11 @@ import payloads
 from bench import payload_semantics as semantics
 from bench import request_analysis
 from harness import stats
+from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment
 from harness.progress import Progress
-from harness.results import OUT, ResultError, read_json, record_stage, write_json
+from harness.results import OUT, record_stage
 from payloads.types import NEEDS, RULES
 
 SCHEMA = "flask-json-idioms/payloads/1"
@@ -210,23 +208,11 @@ def ranking_changes(names: list, sizes: list, sizes_kb: dict, per_worker_delta: 
 
 def run_workers(cfg: Config, subjects: list, user_path, rng, progress: Progress) -> list:
     """The worker processes, one after another (never two at once), each with its own hash seed."""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="payloads-") as tmp:
-        for index in range(cfg.workers):
-            job = {"subjects": [list(s) for s in subjects], "index": index, "seed": int(rng.integers(2**32)),
-                   "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
-                   "reference": REFERENCE,
-                   "user_path": str(user_path) if user_path else None}
-            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
-            write_json(job_path, job)
-            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
-            done = subprocess.run([sys.executable, "-m", "bench.payload_worker", str(job_path), str(result_path)], env=env)
-            if done.returncode != 0:
-                raise ResultError(f"payload worker {index + 1}/{cfg.workers} failed (exit code {done.returncode})")
-            result = read_json(result_path)
-            results.append(result)
-            progress.step(note=f"worker {index + 1}: {result['rounds']} rounds")
-    return results
+    jobs = [{"subjects": [list(s) for s in subjects], "index": index, "seed": int(rng.integers(2**32)),
+             "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
+             "reference": REFERENCE, "user_path": str(user_path) if user_path else None}
+            for index in range(cfg.workers)]
+    return processes.run_workers("bench.payload_worker", jobs, rng, progress, "payload")
 
 
 def timed_subjects(cells: dict, entries: dict, cfg: Config) -> tuple:

@@ -23,22 +23,20 @@ and a record in ``request_history.json`` (run-to-run spread of the headline diff
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
 from bench import request_analysis as analysis
 from bench.request_worker import AA, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
+from harness import processes
 from harness.cli import UsageError, entry_point, flag, number, selected_variants
 from harness.environment import CpuSnapshot, environment, one_core_warnings
 from harness.progress import Progress
-from harness.results import OUT, ResultError, append_history, read_json, record_stage, write_json
+from harness.results import OUT, append_history, record_stage
 
 SCHEMA = "flask-json-idioms/request/1"
 PLANTED_NS = 1000  # sized like the differences claimed: one microsecond of CPU-bound work
@@ -66,22 +64,10 @@ QUICK = Config("quick", workers=4, seconds=3.5, block_ms=0.3, k=3, min_rounds=10
 
 def run_workers(cfg: Config, names: list, gc_mode: str, rng, progress: Progress) -> list:
     """The worker processes, one after another (never two at once), each with its own hash seed."""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="request-") as tmp:
-        for index in range(cfg.workers):
-            job = {"names": names, "index": index, "seed": int(rng.integers(2**32)), "gc": gc_mode,
-                   "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
-                   "planted_ns": PLANTED_NS}
-            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
-            write_json(job_path, job)
-            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
-            done = subprocess.run([sys.executable, "-m", "bench.request_worker", str(job_path), str(result_path)], env=env)
-            if done.returncode != 0:
-                raise ResultError(f"whole-request worker {index + 1}/{cfg.workers} failed (exit code {done.returncode})")
-            result = read_json(result_path)
-            results.append(result)
-            progress.step(note=f"worker {index + 1}: {result['rounds']} rounds")
-    return results
+    jobs = [{"names": names, "index": index, "seed": int(rng.integers(2**32)), "gc": gc_mode, "seconds": cfg.seconds,
+             "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds, "planted_ns": PLANTED_NS}
+            for index in range(cfg.workers)]
+    return processes.run_workers("bench.request_worker", jobs, rng, progress, "whole-request")
 
 
 def half_width(x: dict) -> float:

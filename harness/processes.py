@@ -35,3 +35,29 @@ def stop_group(process: subprocess.Popen, grace_s: float, signals=(signal.SIGTER
         os.killpg(pgid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_s)
+
+
+def run_workers(module: str, jobs: list, rng, progress, what: str) -> list:
+    """Each job (a JSON-able dict) in a worker process of its own, ``python -m module JOB RESULT``, one after
+    another (never two at once, so none times against another), each with its own hash seed from ``rng``:
+    the processes are the unit a stage's intervals are over. Returns their results in order; a worker that
+    fails is a ResultError naming ``what`` and its number. ``progress`` steps once per worker."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from harness.results import ResultError, read_json, write_json
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix=f"{module.rsplit('.', 1)[-1]}-") as tmp:
+        for index, job in enumerate(jobs):
+            job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
+            write_json(job_path, job)
+            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
+            done = subprocess.run([sys.executable, "-m", module, str(job_path), str(result_path)], env=env)
+            if done.returncode != 0:
+                raise ResultError(f"{what} worker {index + 1}/{len(jobs)} failed (exit code {done.returncode})")
+            result = read_json(result_path)
+            results.append(result)
+            progress.step(note=f"worker {index + 1}: {result.get('rounds', '?')} rounds")
+    return results

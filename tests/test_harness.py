@@ -255,3 +255,25 @@ def test_a_dumb_terminal_is_not_a_terminal(monkeypatch):
     assert not is_terminal(FakeStream(tty=True))
     monkeypatch.setenv("TERM", "xterm")
     assert is_terminal(FakeStream(tty=True)) and not is_terminal(FakeStream(tty=False)) and not is_terminal(object())
+
+
+class _Steps:
+    def __init__(self):
+        self.notes = []
+
+    def step(self, note=""):
+        self.notes.append(note)
+
+
+def test_run_workers_runs_each_job_in_its_own_process_and_names_a_failed_one():
+    import numpy as np
+
+    from harness.processes import run_workers
+
+    steps = _Steps()
+    # json.tool copies its input file to its output file: a worker that returns its job
+    jobs = [{"index": 0, "rounds": 3}, {"index": 1, "rounds": 4}]
+    assert run_workers("json.tool", jobs, np.random.default_rng(0), steps, "echo") == jobs
+    assert steps.notes == ["worker 1: 3 rounds", "worker 2: 4 rounds"]
+    with pytest.raises(ResultError, match=r"^echo worker 1/1 failed \(exit code 1\)$"):
+        run_workers("no_such_module_here", [{"index": 0}], np.random.default_rng(0), _Steps(), "echo")
