@@ -22,7 +22,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness.cli import entry_point
+from harness.cli import entry_point, flag
 from harness.results import OUT, ROOT
 from reports.context import Context
 from reports.data import FILES, Results
@@ -126,9 +126,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=str(OUT), help="folder with summary.json and the raw files (default: %(default)s)")
     parser.add_argument("--out", default=None, help="where to write the report (default: the results folder)")
+    parser.add_argument("--no-charts", action="store_true",
+                        help="text only, in a few seconds (also REPORT_CHARTS=0); a report to share has its charts")
     args = parser.parse_args(argv)
+    charts = flag("REPORT_CHARTS", default=True) and not args.no_charts
     started = time.monotonic()
-    written = render(Path(args.results), Path(args.out) if args.out else None)
+    written = render(Path(args.results), Path(args.out) if args.out else None, charts=charts)
     print(f"wrote {written['markdown']}, {written['html']} and {len(written['charts'])} chart files "
           f"in {time.monotonic() - started:.1f} s")
     return 0
