@@ -439,13 +439,14 @@ def test_pytest_benchmark_from_an_earlier_run_is_history_not_this_run(tmp_path, 
     assert f"{RATIO['orjson_response'] * 0.53:.1f} (min:" not in methods
 
 
-def test_the_command_honours_FLASK_IDIOMS_OUT(tmp_path, conformance_json):
+def test_the_command_honours_FLASK_IDIOMS_OUT_and_REPORT_CHARTS(tmp_path, conformance_json):
     folder = write_results(tmp_path / "out", conformance_json, micro=False, load=False, compat=False)
     done = subprocess.run([sys.executable, "-m", "reports.render"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "FLASK_IDIOMS_OUT": str(folder)})
+                          env={**os.environ, "FLASK_IDIOMS_OUT": str(folder), "REPORT_CHARTS": "0"})
     assert done.returncode == 0, done.stderr
     assert (folder / "REPORT.md").exists() and (folder / "report.html").exists()
     assert str(folder / "REPORT.md") in done.stdout
+    assert "and 0 chart files" in done.stdout and not (folder / "charts").exists()  # REPORT_CHARTS=0: text only
 
 
 def test_publish_refuses_a_quick_run_or_no_run(tmp_path, conformance_json):

@@ -162,7 +162,7 @@ def test_the_wrapped_apps_differ_only_by_their_wrapper(monkeypatch):
         assert (response.status_code, response.get_json(), waits) == (200, {"success": True}, expected)
 
 
-TINY = replace(request.QUICK, mode="test", workers=2, seconds=0.05, block_ms=0.05, k=1, min_rounds=3)
+TINY = replace(request.QUICK, mode="test", workers=3, seconds=0.05, block_ms=0.05, k=1, min_rounds=3)
 
 
 def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatch, capfd):
@@ -171,10 +171,10 @@ def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatc
     monkeypatch.setenv("QUICK", "1")
     monkeypatch.setenv("VARIANTS", "abort_response")  # jsonify_tuple joins: it is the reference
     monkeypatch.setenv("REQUEST_SEED", "11")
-    monkeypatch.setenv("REQUEST_WORKERS", "3")  # in place of the mode's 2
+    monkeypatch.setenv("REQUEST_WORKERS", "2")  # in place of the mode's 3
     assert request.main() == 0
     found = read_json(tmp_path / "request.json")
-    assert found["config"]["workers"] == 3 and len(found["raw"]["workers"]) == 3
+    assert found["config"]["workers"] == 2 and len(found["raw"]["workers"]) == 2
     assert set(found) == set(schemas.RequestResult.__annotations__) and found["seed"] == 11
     assert set(found["results"]) == set(schemas.Results.__annotations__)
     assert set(found["results"]["variants"]) == {"jsonify_tuple", "abort_response"}
