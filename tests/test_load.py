@@ -274,16 +274,21 @@ def test_locust_refuses_a_host_that_is_not_loopback(tmp_path):
     assert done.returncode == 2 and "not a loopback address" in done.stderr
 
 
-def short_run(tmp_path: Path) -> tuple:
-    """A whole quick run of two variants, two paced server processes: (its folder, exit code, stdout, stderr)."""
-    process = start(tmp_path, LOAD_SECONDS="5", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
+def run_to_the_end(process, timeout_s: float = 150) -> tuple:
+    """(exit code, stdout, stderr) of a whole run; a run past ``timeout_s`` is killed, so a test leaves nothing."""
     try:
-        out, err = process.communicate(timeout=150)
+        out, err = process.communicate(timeout=timeout_s)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    return tmp_path, process.returncode, out, err
+    return process.returncode, out, err
+
+
+def short_run(tmp_path: Path) -> tuple:
+    """A whole quick run of two variants, two paced server processes: (its folder, exit code, stdout, stderr)."""
+    process = start(tmp_path, LOAD_SECONDS="5", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
+    return (tmp_path, *run_to_the_end(process))
 
 
 @pytest.mark.slow
@@ -366,13 +371,7 @@ def per_variant_distributed(out: Path) -> tuple:
     """A run of the per-variant layout, with locust as a master and two workers: (out, exit code, stdout, stderr)."""
     process = start(out, LOAD_SECONDS="4", LOAD_LAYOUT="per-variant", LOCUST_WORKERS="2",
                     VARIANTS="jsonify_tuple,dict_return")
-    try:
-        stdout, stderr = process.communicate(timeout=150)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    return out, process.returncode, stdout, stderr
+    return (out, *run_to_the_end(process))
 
 
 @pytest.fixture(scope="module")
