@@ -35,9 +35,9 @@ def collection_ns_per_count(worker: dict) -> float:
 
 def worker_figures(worker: dict) -> dict:
     """{(name, class): (median own ns per request, collection ns per request, rounds of own ns)}."""
-    times = np.asarray(worker["per_call_ns"], dtype=float)
+    times = np.asarray(worker["per_call_ns"], dtype=float)  # null (NaN): a round that did not time the subject
     per_count = collection_ns_per_count(worker)
-    return {tuple(key): (float(np.median(times[:, i])), max(worker["young_count_per_call"][i], 0.0) * per_count,
+    return {tuple(key): (float(np.nanmedian(times[:, i])), max(worker["young_count_per_call"][i], 0.0) * per_count,
                          times[:, i]) for i, key in enumerate(worker["keys"])}
 
 
@@ -45,7 +45,7 @@ def delta_ns(figures: dict, subject: tuple, reference: tuple) -> float:
     """One worker's difference subject minus reference, ns per request (see the module's docstring)."""
     own, collected, rounds = figures[subject]
     ref_own, ref_collected, ref_rounds = figures[reference]
-    ratio = float(np.median(rounds / ref_rounds))
+    ratio = float(np.nanmedian(rounds / ref_rounds))
     return (ratio - 1) * ref_own + collected - ref_collected
 
 

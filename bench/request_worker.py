@@ -3,8 +3,13 @@
 A subject is one app's WSGI callable on one status class (``bench.subjects.dispatch_call``: a prepared
 environ, the body read to the end, the iterable closed, as a server does). The classes are ``CLASSES``:
 the contract's ``SCENARIOS`` and its ``ERROR_SCENARIOS`` (400, 404, 405, 500: this stage alone times the
-error paths). Every round runs each subject for one block of about ``block_ms`` of calls, in a new
-shuffled order each round.
+error paths). Every round runs each subject for one block of about ``block_ms`` of calls (one call when a
+request lasts longer), in a new shuffled order each round; the error classes join every ``error_every``-th
+round only (their subjects are half the round; the four classes of ``SCENARIOS`` carry the headline and get the
+rounds). A subject is timed ``k`` blocks back to back per round, the fastest kept; ``k = 1`` is the default:
+on this machine the speed moves within a round, so more rounds beat the fastest of three (the variance of a
+difference for the same time was about half), and a call that follows another app's call is nearer a server's
+request, which follows the server's own code, than a second call in a row.
 
 The 500 class logs its exception (Flask's ``log_exception``, a traceback per request). That call is part
 of the request and stays; only its output is discarded: every app's logger gets one handler that
@@ -151,12 +156,16 @@ def time_block(call, n: int, clock=time.perf_counter_ns) -> tuple:
     return elapsed, COLLECTIONS.ns - gc_ns, [a - b for a, b in zip(COLLECTIONS.counts, counts)]
 
 
-def young_count_per_call(call, calls: int = 64) -> float:
+def young_count_per_call(call, calls: int = 16, warm_up: int = 8) -> float:
     """What one call adds to the young generation's count (tracked objects allocated minus freed),
-    with the collector paused so no collection resets the count."""
+    with the collector paused so no collection resets the count, after ``warm_up`` calls not counted:
+    objects taken from CPython's free lists are not counted, and a full collection empties those
+    lists, so the first calls after one count more than the steady state the timed rounds run in."""
     enabled = gc.isenabled()
     gc.disable()
     try:
+        for _ in repeat(None, warm_up):
+            call()
         before = gc.get_count()[0]
         for _ in repeat(None, calls):
             call()
@@ -171,7 +180,7 @@ def calls_per_block(call, block_ns: float) -> int:
     n = 1
     while True:
         elapsed = time_block(call, n)[0]
-        if elapsed >= 2e6 or n >= 1 << 16:
+        if elapsed >= 1e6 or n >= 1 << 16:
             return max(1, round(block_ns * n / elapsed))
         n *= 2
 
@@ -206,7 +215,8 @@ def measure(job: dict) -> dict:
     calls = [dispatch_call(apps[name], prepared_environ(CLASSES[cls])) for name, cls in keys]
     for (name, cls), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
         check(name, cls, call())
-    young = [young_count_per_call(call) for call in calls]
+    # twice over every subject, the second pass kept: the first runs each subject in its steady state
+    young = [young_count_per_call(call) for _ in range(2) for call in calls][len(calls):]
     gc_on = job["gc"] == "on"
     gc.collect()
     if gc_on:
@@ -216,18 +226,20 @@ def measure(job: dict) -> dict:
     try:
         blocks = [calls_per_block(call, job["block_ms"] * 1e6) for call in calls]
         alloc_expected = alloc_cost_ns()
+        every = np.array([job.get("error_every", 1) if cls in ERROR_SCENARIOS else 1 for _, cls in keys])
         order = np.arange(len(calls))
         per_call, gc_ns, counts, t_s = [], np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), []
+        timed = np.zeros(len(calls), dtype=int)  # kept rounds in which each subject was timed
         started = time.monotonic()
         deadline = started + job["seconds"]
         r = 0
         while r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline:
             rng.shuffle(order)
-            row = np.empty(len(calls))
+            row = np.full(len(calls), np.nan)  # NaN: not timed this round
             kept = r >= PILOT_ROUNDS
             if kept:
                 t_s.append(time.monotonic() - started)
-            for i in order:
+            for i in order[r % every[order] == 0]:
                 best = np.inf
                 for _ in range(job["k"]):
                     elapsed, in_gc, generations = time_block(calls[i], blocks[i])
@@ -236,6 +248,7 @@ def measure(job: dict) -> dict:
                         gc_ns[i] += in_gc
                         counts[i] += generations
                 row[i] = best / blocks[i]
+                timed[i] += kept
             if kept:
                 per_call.append(row)
             r += 1
@@ -247,10 +260,10 @@ def measure(job: dict) -> dict:
     rounds = len(per_call)
     return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "gc": job["gc"],
             "keys": [list(k) for k in keys], "calls_per_block": blocks, "rounds": rounds,
-            "per_call_ns": np.round(np.asarray(per_call), 1).tolist(),
+            "per_call_ns": [[None if np.isnan(x) else x for x in row] for row in np.round(np.asarray(per_call), 1).tolist()],
             "young_count_per_call": np.round(young, 3).tolist(),
             "gc_ns_total": gc_ns.round(0).tolist(),
-            "collections": counts.tolist(), "requests": (np.asarray(blocks) * rounds * job["k"]).tolist(),
+            "collections": counts.tolist(), "requests": (np.asarray(blocks) * timed * job["k"]).tolist(),
             "alloc_expected_ns": round(alloc_expected, 1), "t_s": np.round(t_s, 3).tolist(),
             "process_cpu_s": process_cpu_seconds(os.getpid())}
 

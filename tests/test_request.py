@@ -125,6 +125,40 @@ def test_one_real_worker_records_exact_counts_and_every_subject():
     assert young[(worker.AA, "success")] == pytest.approx(young[("jsonify_tuple", "success")], abs=1)
 
 
+def test_error_classes_join_every_nth_round_and_count_only_the_requests_they_made():
+    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 4, "gc": "on", "seconds": 0.05, "block_ms": 0.05, "k": 1,
+           "min_rounds": 6, "error_every": 3, "planted_ns": 1000}
+    found = worker.measure(job)
+    keys = [tuple(k) for k in found["keys"]]
+    timed = ~np.isnan(np.asarray(found["per_call_ns"], dtype=float))
+    for i, (name, cls) in enumerate(keys):
+        rounds = timed[:, i]
+        if cls in ERROR_SCENARIOS:  # every third round, counted from the first (pilot) round
+            expected = [(worker.PILOT_ROUNDS + r) % 3 == 0 for r in range(found["rounds"])]
+            assert rounds.tolist() == expected, (name, cls)
+        else:
+            assert rounds.all(), (name, cls)
+        assert found["requests"][i] == found["calls_per_block"][i] * rounds.sum()
+
+
+def test_rounds_that_skip_a_subject_leave_its_estimate_unbiased():
+    """Synthetic workers whose error class is timed one round in three (NaN elsewhere) give its planted
+    difference as before; the other classes are untouched."""
+    cost = costs({("dear", "bad_json"): 104_000.0, ("dear", "success"): 103_000.0})
+    workers = synthetic_workers(cost, {})
+    for w in workers:
+        times = np.asarray(w["per_call_ns"], dtype=float)
+        error = [i for i, k in enumerate(w["keys"]) if k[1] in ERROR_SCENARIOS]
+        keep = np.arange(len(times)) % 3 == 0
+        times[np.ix_(~keep, error)] = np.nan
+        w["per_call_ns"] = [[None if np.isnan(x) else x for x in row] for row in times.tolist()]
+    found = analysis.analyse(workers, ["jsonify_tuple", "dear"], CLASSES, "jsonify_tuple", worker.AA, CALIBRATION)
+    reference = {c: found["reference_us"][c]["estimate"] for c in ("bad_json", "success")}
+    assert found["variants"]["dear"]["bad_json"]["delta_us"]["estimate"] == pytest.approx(0.04 * reference["bad_json"], rel=0.05)
+    assert found["variants"]["dear"]["success"]["delta_us"]["estimate"] == pytest.approx(0.03 * reference["success"], rel=0.05)
+    assert found["variants"]["dear"]["bad_json"]["delta_us"]["verdict"] == "dearer"
+
+
 def test_the_error_paths_are_timed_classes_with_their_statuses():
     assert CLASSES == [*SCENARIOS, *ERROR_SCENARIOS]
     assert {c: worker.CLASSES[c].reply.status for c in ERROR_SCENARIOS} == {
