@@ -162,10 +162,14 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
         cpu_mix[i] = np.mean([np.median(cpu[mine & (scenario == k)]) for k in range(len(scenarios))])
     mix = cells.mean(axis=1)
     complete = ~np.any(np.isnan(mix), axis=0)
-    if complete.sum() < 3:
-        raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows saw every target and status "
-                          f"class ({len(data)} requests measured for {len(targets)} targets x {len(scenarios)} "
-                          f"classes); a longer run (LOAD_SECONDS) or a less busy machine gives more")
+    # the units of the intervals: server processes (each needs a window that saw everything), or with one
+    # process its windows (three at least)
+    processes_seen = len({w // (windows // len(runs)) for w in np.flatnonzero(complete)})
+    if (processes_seen < 2) if len(runs) > 1 else (complete.sum() < 3):
+        raise ServerError(f"too few requests: only {complete.sum()} of {windows} windows ({processes_seen} of "
+                          f"{len(runs)} server processes) saw every target and status class ({len(data)} requests "
+                          f"measured for {len(targets)} targets x {len(scenarios)} classes); a longer run "
+                          f"(LOAD_SECONDS) or a less busy machine gives more")
     mix, cells = mix[:, complete], cells[:, :, complete]
     by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
     process = data[:, 7].astype(int)
