@@ -364,7 +364,8 @@ def stop_mid_run(out: Path, how) -> dict:
     return {"out": out, "returncode": process.returncode, "err": err, "said": stdout}
 
 
-STOPS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "server_killed": "server"}
+# SIGTERM stops a run as SIGINT does (harness.cli.entry_point): tests/test_faults.py sends both to make bench
+STOPS = {"SIGINT": signal.SIGINT, "server_killed": "server"}
 
 
 def per_variant_distributed(out: Path) -> tuple:
@@ -388,7 +389,7 @@ def side_by_side(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("how", ["SIGINT"])
 def test_an_interrupt_stops_everything_and_keeps_the_finished_shape(side_by_side, how):
     stopped = side_by_side[how].result()  # every process it started is gone
     assert stopped["returncode"] == 130, (stopped["said"][-2000:], stopped["err"][-2000:])
