@@ -15,10 +15,13 @@ rendered, and the others are still written.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import os
 import sys
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -95,6 +98,22 @@ class TextOnly(Context):
         pass
 
 
+@contextlib.contextmanager
+def chart_pool(charts: bool):
+    """Processes that draw the charts while the text is built (matplotlib's savefig is most of a render):
+    one per core, forked, so they start with matplotlib imported; none for a text-only render, on one core,
+    or with ``REPORT_JOBS=1``."""
+    jobs = min(os.cpu_count() or 1, 4) if os.environ.get("REPORT_JOBS", "").strip() != "1" else 1
+    if not charts or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def render(results_dir: Path = OUT, out_dir: Path | None = None, *, charts: bool = True) -> dict:
     """Write REPORT.md, report.html and charts (none with ``charts=False``: see TextOnly); the paths written."""
     results_dir = Path(results_dir)
@@ -103,10 +122,12 @@ def render(results_dir: Path = OUT, out_dir: Path | None = None, *, charts: bool
     if folder.is_dir():  # charts from an earlier render whose data is gone must not linger
         for old in list(folder.glob("*.png")) + list(folder.glob("*.svg")):
             old.unlink()
-    ctx = (Context if charts else TextOnly)(Results(results_dir), out_dir, SECTIONS)
-    blocks = head(ctx)
-    for number, module in enumerate(SECTIONS, 1):
-        blocks += section(ctx, number, module)
+    with chart_pool(charts) as pool:
+        ctx = (Context if charts else TextOnly)(Results(results_dir), out_dir, SECTIONS, pool=pool)
+        blocks = head(ctx)
+        for number, module in enumerate(SECTIONS, 1):
+            blocks += section(ctx, number, module)
+        ctx.finish_charts()
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown = out_dir / "REPORT.md"
     html = out_dir / "report.html"

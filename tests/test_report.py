@@ -575,3 +575,28 @@ def test_the_http_aa_check_is_a_caveat_with_its_size(tmp_path, conformance_json,
     edit_json(folder / "load.json", lambda d: d["shapes"]["paced"]["calibration"]["aa"].update(pct=aa_pct))
     verdict = section(report_text(folder), "1. Verdict")
     assert f"differed by {aa_pct:.2f}% (A/A check)" in verdict
+
+
+def _draw_one(folder: Path, stem: str, fail: bool = False) -> list:
+    """A stand-in chart: a file, or an error as a bad chart function would raise."""
+    if fail:
+        raise ValueError("no data to draw")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.svg").write_text("<svg/>")
+    return [folder / f"{stem}.svg"]
+
+
+def test_charts_drawn_in_the_pool_are_all_collected_and_a_failing_one_is_a_warning(tmp_path, capsys):
+    from reports.context import Context
+    from reports.render import chart_pool
+    with chart_pool(True) as pool:
+        if pool is None:
+            pytest.skip("one core or no fork here: charts are drawn in the render's own process")
+        ctx = Context(None, tmp_path, pool=pool)
+        for k in range(5):
+            ctx.chart(_draw_one, f"c{k}", fail=(k == 2))
+        assert ctx.finish_charts() == ["c2"]
+    assert sorted(p.name for p in ctx.chart_files) == ["c0.svg", "c1.svg", "c3.svg", "c4.svg"]
+    assert all(p.exists() for p in ctx.chart_files)
+    assert "chart 'c2' could not be drawn: ValueError: no data to draw" in capsys.readouterr().err
+
