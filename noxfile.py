@@ -12,7 +12,8 @@ pins change (a stamp file in the environment, like the Makefile's).
 
 ``make deploy`` (``bench/deploy.py``) runs the whole-request stage (``python -m bench.request``, writing
 to ``FLASK_IDIOMS_OUT``) in two more families of environments, built with uv where nox finds it:
-``request_python-3.X`` (every supported CPython, with exactly the versions uv.lock pins for it) and
+``request_python-3.X`` (every supported CPython, with exactly the versions uv.lock pins for it; ``-- count`` runs
+the instruction counts, ``python -m bench.counts``, there instead) and
 ``request_flask(X.Y.Z)`` (Python 3.11, the lock's versions but the release's pins from ``PINS``).
 """
 from __future__ import annotations
@@ -112,10 +113,17 @@ def install_once(session: nox.Session, requirements: list) -> None:
     stamp.write_text(json.dumps(requirements))
 
 
+STAGES = {"request": "bench.request", "count": "bench.counts"}  # posargs[0] of request_python (default: request)
+
+
 def run_request(session: nox.Session) -> None:
-    """The whole-request stage here; it reads QUICK, VARIANTS, REQUEST_SEED and FLASK_IDIOMS_OUT from the
-    environment, which nox passes on. The project is imported from its folder (PYTHONPATH), not installed."""
-    session.run("python", "-m", "bench.request", *session.posargs, env={"PYTHONPATH": str(PROJECT)})
+    """The whole-request stage here (``-- count``: the instruction counts, ``bench.counts``, under valgrind); it reads
+    QUICK, VARIANTS, REQUEST_WORKERS, REQUEST_SECONDS, REQUEST_SEED and FLASK_IDIOMS_OUT from the environment, which
+    nox passes on. The project is imported from its folder (PYTHONPATH; bench.counts' valgrind processes start in
+    it), not installed."""
+    args = list(session.posargs)
+    stage = args.pop(0) if args and args[0] in STAGES else "request"
+    session.run("python", "-m", STAGES[stage], *args, env={"PYTHONPATH": str(PROJECT)})
 
 
 @nox.session(python=list(DEPLOY_PYTHONS), venv_backend=DEPLOY_BACKEND, reuse_venv=True)

@@ -8,26 +8,41 @@ group with its own results folder below ``reports/out/deploy/`` (``FLASK_IDIOMS_
   interface), one server pinned to one core, on 127.0.0.1. Per server: its CPU per request, each
   idiom's Δ µs per status class against ``jsonify_tuple`` and its share of the request. A server that
   does not install or start is recorded as failed, with the reason, and the others still run.
-- **pythons**: the whole request in process (``python -m bench.request``) in nox's
-  ``request_python-3.X`` environment (the lock's versions for that Python) for every CPython
-  3.9-3.13 found: in ``PYTHONS=/path/to/python,...``, then ``python3.X`` on PATH (a pyenv shim that
-  is not selected fails and does not count), then ``~/.pyenv/versions/*/bin/python3.X``. One not
-  found is ``skipped``.
+- **pythons**: the whole request in process (``python -m bench.request``, every idiom, the mode's
+  ``REQUEST_WORKERS`` x ``REQUEST_SECONDS``) in nox's ``request_python-3.X`` environment (the lock's versions
+  for that Python) for every CPython 3.9-3.13 found: in ``PYTHONS=/path/to/python,...``, then ``python3.X``
+  on PATH (a pyenv shim that is not selected fails and does not count), then
+  ``~/.pyenv/versions/*/bin/python3.X``. One not found is ``skipped``. Then, in the same environments, the
+  instruction counts (``python -m bench.counts``, valgrind, deterministic; a few idioms) into
+  ``pythons.<version>.counts``: Δ% instructions against ``jsonify_tuple`` per class; without valgrind they are
+  skipped with how to install it. They run last, the reference Python's first, then the newest: a quick
+  run has room for the reference's only; ``make deploy QUICK=1 DEPLOY=pythons`` right after takes the timings
+  over and counts the others.
 - **flask**: the same whole-request stage in ``request_flask(X.Y.Z)`` (Python 3.11, the matrix's pins
   of that release from noxfile.PINS); an idiom whose registry ``min_flask`` is newer than the
   release is skipped there, not failed.
 
 Each item's verdicts are compared with its dimension's reference (gunicorn_sync, Python 3.11, the
 newest Flask release): where both are definite (cheaper, dearer, equivalent) and differ, the order
-changed there. Nothing here is part of ``make bench``; the report shows ``deploy.json`` when it exists.
+changed there. The targets are checked and recorded (``targets``): the wall time within the mode's budget,
+and per item each status class's widest Δ CI half-width within 2x the reference item's (over the idioms both
+measured); the console and the report name each miss. Nothing here is part of ``make bench``; the report
+shows ``deploy.json`` when it exists.
 
-Options (environment): ``QUICK=1`` (five idioms unless VARIANTS names others, short load runs, a 5-minute
-budget; a full run: every idiom, longer load runs, 20 minutes); ``VARIANTS=a,b``; ``DEPLOY=servers,pythons,flask`` (the
-dimensions to run; the others' earlier results are kept); ``DEPLOY_SERVERS=a,b``; ``PYTHONS=...``;
-``DEPLOY_FLASK=2.0,3.1`` (releases or series; default 2.0, 2.3 and 3.1 quick, every release from 2.0
-full). The run is bounded: items that would not finish within the mode's budget are skipped with that
-reason, an item that outlives its time limit is stopped (its whole group) and failed. Writes
-``reports/out/deploy.json`` (``harness.schemas.deploy.Deploy``) after every item.
+An interrupted or partly failed run keeps what it finished: deploy.json is written (atomically) after every
+item, with ``pending`` listing the items not done. The next run takes over every item an earlier run finished
+with the same commit (``environment.git_commit``; never from a tree with changes, ``-dirty``),
+lock, mode, idioms and settings (the counts: any mode), says which, and measures only the rest; ``DEPLOY_FRESH=1``
+measures everything again.
+
+Options (environment): ``QUICK=1`` (in process every idiom, 3 workers each; over HTTP five idioms, short
+load runs; counts of three idioms; a 5-minute budget; a full run: every idiom over HTTP too, 6 workers, longer
+load runs, 20 minutes); ``VARIANTS=a,b`` (everywhere); ``DEPLOY=servers,pythons,flask`` (the dimensions to
+run; the others' earlier results are kept); ``DEPLOY_SERVERS=a,b``; ``PYTHONS=...``; ``DEPLOY_COUNTS=0`` (no
+instruction counts); ``DEPLOY_FRESH=1``; ``DEPLOY_FLASK=2.0,3.1`` (releases or series; default 2.0, 2.3 and 3.1
+quick, every release from 2.0 full). The run is bounded: items that would not finish within the mode's budget
+are skipped with that reason, an item that outlives its time limit is stopped (its whole group) and failed.
+Writes ``reports/out/deploy.json`` (``harness.schemas.deploy.Deploy``).
 """
 from __future__ import annotations
 
@@ -71,27 +86,58 @@ class Config:
     load_seconds: int  # LOAD_SECONDS of each locust run
     load_processes: int  # LOAD_PROCESSES: paced server processes
     server_s: float  # expected seconds per server
-    request_s: float  # expected seconds per in-process item (bench.request in its quick mode)
+    request_s: float  # expected seconds per in-process item (bench.request, every idiom, the settings below)
     flask_series: tuple  # default releases (series)
-    default_variants: tuple = ()  # the idioms measured when VARIANTS is not given (empty: all)
+    server_variants: tuple = ()  # the idioms over HTTP when VARIANTS is not given (empty: all)
+    request_workers: int = 4  # REQUEST_WORKERS of each in-process item (bench.request's quick mode otherwise)
+    request_seconds: float = 1.5  # REQUEST_SECONDS: timed seconds per worker
+    count_variants: tuple = ()  # the idioms counted per Python when VARIANTS is not given (empty: all)
+    count_s: float = 45.0  # expected seconds per Python's instruction counts (bench.counts' quick mode)
 
 
-# Quick: a few idioms (over HTTP every target and class must fill each time window of a short run, and in
-# process fewer subjects leave more of each worker's fixed time to the rounds).
-QUICK = Config("quick", 300, 6, 1, 22, 30, ("2.0", "2.3", "3.1"),
-               ("jsonify_tuple", "dict_return", "abort_response", "api_exception", "orjson_response"))
-FULL = Config("full", 1200, 20, 4, 120, 38, ("2.0", "2.1", "2.2", "2.3", "3.0", "3.1"))
+# Measured on the 2-core machine, every idiom in process (15 with the A/A pair and planted costs, 8 status
+# classes): a bench.request worker costs ~5.5 s besides its timed seconds (imports, apps, warm-up), so an item of
+# 4 workers x 1.5 s took 28-32 s with nox's start, of 3 workers x 1 s ~21 s; a server ~19-24 s. Workers, not
+# seconds, set the interval (the widest Δ CI was ~2x wider with 3 workers than with 4): with the 20% trimmed mean
+# over workers 3 leave 2 degrees of freedom, 4 leave 3, 5 only 2, 6 again 3 (with more data), 8 leave 5.
+# A Python's instruction counts (bench.counts' quick mode) took 36 s on 3.11 and 55 s on 3.13, most of it
+# valgrind starting Python, whatever the idioms.
+# Quick (5 min): 4 servers + 7 in-process items took 257 s with 3 workers x 1 s (with 4 x 1.5 s 3.12 and 3.13 did
+# not fit), leaving room for the reference Python's counts only; the others are counted when the budget allows,
+# e.g. by a second run (``make deploy QUICK=1 DEPLOY=pythons`` takes the timings over and counts the rest).
+# Full (20 min; not measured since these settings): servers ~4 x 150 s, 10 in-process items x ~45 s
+# (6 workers x 1.5 s), then counts as the budget allows (all 5 would need ~1,250 s in all).
+# Over HTTP every target and class must fill each time window of a short load run: a quick run takes a few idioms.
+QUICK = Config("quick", 300, 6, 1, 24, 21, ("2.0", "2.3", "3.1"),
+               server_variants=("jsonify_tuple", "dict_return", "abort_response", "api_exception", "orjson_response"),
+               request_workers=3, request_seconds=1.0,
+               count_variants=("jsonify_tuple", "abort_response", "api_exception"), count_s=45)
+FULL = Config("full", 1200, 20, 4, 150, 45, ("2.0", "2.1", "2.2", "2.3", "3.0", "3.1"),
+              request_workers=6, request_seconds=1.5,
+              count_variants=("jsonify_tuple", "dict_return", "abort_response", "api_exception", "orjson_response"),
+              count_s=45)
 
 
 @dataclass
 class Options:
     cfg: Config
-    variants: list  # registry entries
+    variants: list  # registry entries: in process (every idiom unless VARIANTS names some)
     dimensions: tuple
     servers: list
     pythons: dict  # version -> interpreter path or None
     flask: list  # pinned releases
     listed: dict = field(default_factory=dict)  # what PYTHONS named
+    server_variants: list | None = None  # over HTTP (None: ``variants``)
+    count_variants: list | None = None  # instruction counts per Python (None: ``variants``; []: not counted)
+    fresh: bool = False  # DEPLOY_FRESH=1: measure everything again, take nothing over from deploy.json
+
+    @property
+    def http_variants(self) -> list:
+        return self.variants if self.server_variants is None else self.server_variants
+
+    @property
+    def counted_variants(self) -> list:
+        return self.variants if self.count_variants is None else self.count_variants
 
 
 # ------------------------------------------------------------------------------ discovery and options
@@ -153,7 +199,12 @@ def options() -> Options:
     from loadtests.servers import SERVERS
 
     cfg = QUICK if flag("QUICK") else FULL
-    variants = selected_variants(None if os.environ.get("VARIANTS", "").strip() else ",".join(cfg.default_variants))
+    named = bool(os.environ.get("VARIANTS", "").strip())
+    variants = selected_variants()
+    server_variants = None if named or not cfg.server_variants else selected_variants(",".join(cfg.server_variants))
+    count_variants = None if named or not cfg.count_variants else selected_variants(",".join(cfg.count_variants))
+    if not flag("DEPLOY_COUNTS", default=True):
+        count_variants = []
     dimensions = tuple(_listed("DEPLOY", list(DIMENSIONS), list(DIMENSIONS)))
     servers = _listed("DEPLOY_SERVERS", list(SERVERS), list(SERVERS))
     pinned = sorted(matrix.load_pins().PINS, key=matrix.version_key)
@@ -162,7 +213,8 @@ def options() -> Options:
     if "servers" in dimensions and shutil.which("taskset") is None:
         raise UsageError("taskset not found (Debian package util-linux); the servers are pinned to one core")
     pythons = discover_pythons(os.environ.get("PYTHONS", "")) if {"pythons", "flask"} & set(dimensions) else {}
-    return Options(cfg, variants, dimensions, servers, pythons, flask)
+    return Options(cfg, variants, dimensions, servers, pythons, flask, server_variants=server_variants,
+                   count_variants=count_variants, fresh=flag("DEPLOY_FRESH"))
 
 
 # ------------------------------------------------------------------------------------ child processes
@@ -282,18 +334,21 @@ def agreement(entry: dict, reference: dict, reference_name: str) -> dict:
 
 
 def compare_dimension(entries: dict, reference_name: str | None) -> None:
-    """Add each ok entry's agreement with the reference and its CI half-width against 2x the reference's."""
+    """Add each ok entry's agreement with the reference and its CI half-widths against 2x the reference's."""
     reference = entries.get(reference_name) if reference_name else None
+    for entry in entries.values():
+        for key in ("agreement", "ci_target"):  # from an earlier comparison (an entry taken over)
+            entry.pop(key, None)
+        if entry["status"] == "ok":
+            entry["ci95_half_width_us"] = half_width(entry)
     if not reference or reference["status"] != "ok":
         return
-    limit = half_width(reference)
     for name, entry in entries.items():
         if entry["status"] != "ok":
             continue
-        entry["ci95_half_width_us"] = half_width(entry)
-        if limit is not None and entry["ci95_half_width_us"] is not None:
-            entry["ci_target"] = {"reference_us": limit, "limit_us": round(2 * limit, 3),
-                                  "met": entry["ci95_half_width_us"] <= 2 * limit}
+        target = ci_target(entry, reference, reference_name)
+        if target:
+            entry["ci_target"] = target
         if name != reference_name:
             entry["agreement"] = agreement(entry, reference, reference_name)
 
@@ -311,13 +366,21 @@ class Item:
     key: str
     expected_s: float
     run: object  # () -> entry
+    part: str | None = None  # the entry goes to result[dimension][key][part] ("counts"), else result[dimension][key]
+    variants: list = field(default_factory=list)  # the idioms it measures (an earlier entry is taken over only for these)
+    settings: dict = field(default_factory=dict)  # and the settings it measures them with (workers, seconds)
+    taken_over: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.dimension} {self.key}" + (f" {self.part}" if self.part else "")
 
 
 def server_item(opts: Options, name: str) -> Item:
     def run() -> dict:
         folder = OUT / FOLDER / "servers" / name
         env = {"LOAD_SERVER": name, "FLASK_IDIOMS_OUT": str(folder), "LOAD_SECONDS": str(opts.cfg.load_seconds),
-               "VARIANTS": ",".join(v.name for v in opts.variants),
+               "VARIANTS": ",".join(v.name for v in opts.http_variants),
                "LOAD_PROCESSES": str(opts.cfg.load_processes), "QUICK": "1" if opts.cfg.mode == "quick" else "0"}
         log = folder / "deploy.log"
         if (folder / "load.json").exists():
@@ -332,7 +395,8 @@ def server_item(opts: Options, name: str) -> Item:
             return failed(f"did not run: {last_error(log) if code else e} (exit {code}; log: {relative(log)})", **extra)
         return {**entry, **extra}
 
-    return Item("servers", name, opts.cfg.server_s, run)
+    return Item("servers", name, opts.cfg.server_s, run, variants=[v.name for v in opts.http_variants],
+                settings={"LOAD_SECONDS": opts.cfg.load_seconds, "LOAD_PROCESSES": opts.cfg.load_processes})
 
 
 def nox_item(opts: Options, dimension: str, key: str, session: str, env, variants: list,
@@ -345,8 +409,8 @@ def nox_item(opts: Options, dimension: str, key: str, session: str, env, variant
         log = folder / "deploy.log"
         if (folder / "request.json").exists():
             (folder / "request.json").unlink()
-        child_env = {"FLASK_IDIOMS_OUT": str(folder), "QUICK": "1", "UV_PYTHON_DOWNLOADS": "never", "VARIANTS": ",".join(v.name for v in variants),
-                     **env()}
+        child_env = {"FLASK_IDIOMS_OUT": str(folder), "QUICK": "1", "UV_PYTHON_DOWNLOADS": "never",
+                     "VARIANTS": ",".join(v.name for v in variants), **request_settings(opts.cfg), **env()}
         timeout = TIMEOUT_FACTOR * expected
         code, seconds = run_child([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", session,
                                    "--reuse-venv", "yes"], child_env, log, timeout)
@@ -356,11 +420,69 @@ def nox_item(opts: Options, dimension: str, key: str, session: str, env, variant
         if code != 0:
             return failed(f"{last_error(log)} (nox session {session}, exit {code}; log: {relative(log)})", **more)
         try:
-            return {**from_request(folder), **more}
+            entry = from_request(folder)
         except (ValueError, KeyError, TypeError) as e:
             return failed(f"{e} (log: {relative(log)})", **more)
+        return {**entry, "detail": f"{entry['detail']}, {opts.cfg.request_workers} workers x "
+                                   f"{opts.cfg.request_seconds:g} s", **more}
 
-    return Item(dimension, key, expected, run)
+    return Item(dimension, key, expected, run, variants=[v.name for v in variants], settings=request_settings(opts.cfg))
+
+
+def request_settings(cfg: Config) -> dict:
+    """bench.request's options for an in-process item of this mode (its quick mode, with the mode's workers)."""
+    return {"REQUEST_WORKERS": str(cfg.request_workers), "REQUEST_SECONDS": f"{cfg.request_seconds:g}"}
+
+
+def from_counts(folder: Path) -> dict:
+    """A Python's instruction counts from its ``counts.json`` (bench.counts): per idiom and class the
+    instructions per request and the Δ% against jsonify_tuple on the same class."""
+    found = read_optional(folder / "counts.json")
+    if not isinstance(found, dict) or "variants" not in found:
+        raise ValueError(f"no counts.json in {relative(folder)}")
+    if found.get("status") == "skipped":
+        return skipped(found.get("detail") or found.get("reason") or "bench.counts skipped", kind="counts")
+    variants = {name: {cls: {"instructions": cell.get("instructions"), "delta_pct": cell.get("delta_pct")}
+                       for cls, cell in by_class.items()} for name, by_class in (found.get("variants") or {}).items()}
+    problems = found.get("problems") or []
+    return {"status": "ok" if found.get("status") == "ok" else "failed", "variants": variants,
+            "mode": found.get("mode"), "classes": found.get("classes"),
+            "detail": f"valgrind cachegrind, bench.counts {found.get('mode')} mode"
+                      + (f"; {len(problems)} problem(s): {problems[0]}" if problems else "")}
+
+
+def counts_item(opts: Options, version: str, interpreter: str) -> Item:
+    """The instruction counts (``bench.counts``, valgrind) in the same environment as the Python's whole-request
+    item (``request_python-3.X -- count``); skipped, with how to get it, where valgrind is not installed."""
+    from bench.count_plan import INSTALL_HINT
+
+    session = f"request_python-{version}"
+    expected = opts.cfg.count_s + (0 if nox_env_exists(session) else BUILD_S)
+    names = [v.name for v in opts.counted_variants]
+
+    def run() -> dict:
+        if shutil.which("valgrind") is None:
+            return skipped(f"valgrind is not installed ({INSTALL_HINT})")
+        folder = OUT / FOLDER / "counts" / version
+        log = folder / "deploy.log"
+        if (folder / "counts.json").exists():
+            (folder / "counts.json").unlink()
+        child_env = {"FLASK_IDIOMS_OUT": str(folder), "QUICK": "1", "UV_PYTHON_DOWNLOADS": "never",
+                     "VARIANTS": ",".join(names), **on_path(version, interpreter)}
+        timeout = TIMEOUT_FACTOR * expected
+        code, seconds = run_child([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", session,
+                                   "--reuse-venv", "yes", "--", "count"], child_env, log, timeout)
+        more = {"seconds": seconds, "results": relative(folder)}
+        if code is None:
+            return failed(f"timed out after {timeout:.0f} s; stopped (log: {relative(log)})", **more)
+        try:
+            entry = from_counts(folder)
+        except (ValueError, KeyError, TypeError) as e:
+            return failed(f"{last_error(log) if code else e} (nox session {session} -- count, exit {code}; "
+                          f"log: {relative(log)})", **more)
+        return {**entry, **more}
+
+    return Item("pythons", version, expected, run, part="counts", variants=names)
 
 
 def nox_env_exists(session: str) -> bool:
@@ -408,6 +530,7 @@ def same_environment(result: dict, pins: dict):
     found = read_optional(OUT / entry["results"] / "request.json") or {}
     packages = (found.get("environment") or {}).get("packages") or {}
     if all(packages.get(name) == version for name, version in pins.items()):
+        entry = {k: v for k, v in entry.items() if k not in ("counts", "ci_target", "agreement")}
         return {**entry, "detail": f"{entry['detail']}; the same environment as Python {REFERENCE_PYTHON} "
                                    f"(the lock pins exactly this release's versions), measured once"}
     return None
@@ -419,7 +542,8 @@ def plan(opts: Options, result: dict) -> list:
     if "servers" in opts.dimensions:
         result["servers"] = {}
         items += [server_item(opts, name) for name in opts.servers]
-    later = []  # the other Pythons run after the Flask releases: the newest release may reuse 3.11's run
+    later, counts = [], []  # the other Pythons run after the Flask releases (the newest release may reuse 3.11's
+    # run); the instruction counts last (deterministic: the timings come first when the budget runs short)
     if "pythons" in opts.dimensions:
         result["pythons"] = {}
         for version, interpreter in opts.pythons.items():
@@ -428,6 +552,8 @@ def plan(opts: Options, result: dict) -> list:
                     f"no CPython {version} found (PYTHONS, python{version} on PATH, ~/.pyenv/versions/*/bin)")
             else:
                 (items if version == REFERENCE_PYTHON else later).append(python_item(opts, version, interpreter))
+                if opts.counted_variants:
+                    counts.append(counts_item(opts, version, interpreter))
     if "flask" in opts.dimensions:
         from harness.matrix import load_pins
 
@@ -443,29 +569,133 @@ def plan(opts: Options, result: dict) -> list:
             if "pythons" in opts.dimensions and release == max(load_pins().PINS, key=lambda v: tuple(map(int, v.split(".")))):
                 item.expected_s = 1.0  # most likely the Python 3.11 environment, already measured
             items.append(item)
-    return items + later
+    # the reference Python's counts first, then the newest Pythons (3.12 and 3.13 changed frames and exceptions most)
+    counts.sort(key=lambda i: (i.key != REFERENCE_PYTHON, [-int(x) for x in i.key.split(".")]))
+    return items + later + counts
+
+
+# ------------------------------------------------------------------------------ what earlier runs finished
+def stamp(env: dict, mode: str) -> dict:
+    """What an entry was measured with: an entry is taken over by a later run only with the same commit (as
+    ``git describe`` names it; a ``-dirty`` tree's entries are never taken over), the same lock and the same mode."""
+    return {"git_commit": env.get("git_commit"), "lock_sha256": env.get("lock_sha256"), "mode": mode}
+
+
+def same_stamp(entry, current: dict) -> bool:
+    """An entry measured at this commit, lock (and mode); never one from a tree with changes (``-dirty``): its
+    code is not known from the commit's name, so what the tree has now may not be what was measured."""
+    measured = (entry or {}).get("measured") or {}
+    return (entry or {}).get("status") == "ok" and all(measured.get(k) == v for k, v in current.items()) \
+        and None not in current.values() and not str(current.get("git_commit")).endswith("-dirty")
+
+
+def take_over(items: list, result: dict, earlier: dict, current: dict) -> list:
+    """Each item that an earlier run (``earlier``: the deploy.json found) finished, measured with the same
+    commit, lock and mode and on the same idioms, is replaced by one that takes that entry over instead of
+    measuring it again; the labels of the items taken over. For a dimension this run measures, the earlier
+    entries measured so that it does not plan are kept too (e.g. a server DEPLOY_SERVERS leaves out)."""
+    taken = []
+    for dimension in {i.dimension for i in items}:
+        for key, entry in (earlier.get(dimension) or {}).items():
+            if key not in result[dimension] and key not in {i.key for i in items if i.dimension == dimension} \
+                    and same_stamp(entry, current):
+                result[dimension][key] = entry
+    for item in items:
+        entry = (earlier.get(item.dimension) or {}).get(item.key)
+        if item.part:
+            entry = (entry or {}).get(item.part)
+        # counts run in bench.counts' quick mode whatever the deploy's mode, and are deterministic: any mode's will do
+        wanted = {k: v for k, v in current.items() if not (item.part == "counts" and k == "mode")}
+        measured = (entry or {}).get("measured") or {}
+        if not same_stamp(entry, wanted) or sorted(measured.get("variants") or []) != sorted(item.variants) \
+                or (measured.get("settings") or {}) != item.settings:
+            continue
+        item.run, item.expected_s, item.taken_over = (lambda entry=entry: entry), 0.0, True
+        taken.append(item.label)
+    return taken
+
+
+# ------------------------------------------------------------------------------------------ the targets
+def class_widths(entry: dict, names) -> dict:
+    """The widest Δ CI half-width per status class over the idioms ``names`` (the reference's own cells left out)."""
+    widths = {}
+    for name in names:
+        for cls, cell in (entry["variants"].get(name) or {}).items():
+            d = cell["delta_us"]
+            if d.get("ci95") and d.get("verdict") != "reference":
+                widths[cls] = max(widths.get(cls, 0.0), (d["ci95"][1] - d["ci95"][0]) / 2)
+    return widths
+
+
+def ci_target(entry: dict, reference: dict, reference_name: str):
+    """Is each status class's widest Δ CI half-width within 2x the reference item's, over the idioms both
+    measured? None when nothing compares."""
+    common = [n for n in entry["variants"] if n in reference["variants"]]
+    mine, theirs = class_widths(entry, common), class_widths(reference, common)
+    by_class = {cls: {"half_width_us": round(w, 3), "reference_us": round(theirs[cls], 3),
+                      "limit_us": round(2 * theirs[cls], 3), "met": w <= 2 * theirs[cls]}
+                for cls, w in mine.items() if cls in theirs}
+    if not by_class:
+        return None
+    return {"reference": reference_name, "met": all(c["met"] for c in by_class.values()),
+            "missed": [cls for cls, c in by_class.items() if not c["met"]], "by_class": by_class}
+
+
+def targets(result: dict, budget_s: float) -> dict:
+    """The issue's targets, checked on this run: its wall time within the mode's budget; per server and per
+    Python (and per Flask release) each class's widest Δ CI half-width within 2x its dimension's reference's."""
+    widths, missed = {}, []
+    for dimension in DIMENSIONS:
+        for key, entry in result[dimension].items():
+            target = entry.get("ci_target")
+            if not target:
+                continue
+            widths.setdefault(dimension, {})[key] = target["met"]
+            missed += [f"{dimension} {key}: {cls} ±{c['half_width_us']:.2f} µs > 2 × ±{c['reference_us']:.2f} µs "
+                       f"({target['reference']})" for cls, c in target["by_class"].items() if not c["met"]]
+    wall = result.get("wall_s") or 0.0
+    return {"wall_s": {"target": budget_s, "value": wall, "met": wall <= budget_s},
+            "ci95_half_width": widths, "missed": missed}
 
 
 # ------------------------------------------------------------------------------------------ the run
-def new_result(cfg: Config) -> dict:
+def read_earlier() -> dict:
+    """The deploy.json an earlier run left (any state: finished, interrupted, partly failed), if of this schema."""
     earlier = read_optional(OUT / FILE)
-    keep = earlier if isinstance(earlier, dict) and earlier.get("schema") == SCHEMA else {}
+    return earlier if isinstance(earlier, dict) and earlier.get("schema") == SCHEMA else {}
+
+
+def new_result(cfg: Config, earlier: dict | None = None) -> dict:
+    """A new deploy.json: the dimensions this run does not measure are kept from ``earlier`` as they were."""
+    keep = read_earlier() if earlier is None else earlier
     return {"schema": SCHEMA, "status": "incomplete", "mode": cfg.mode,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_s": 0.0,
             "budget_s": cfg.budget_s, **{d: keep.get(d) or {} for d in DIMENSIONS}, "references": {},
-            "environment": environment(cfg.mode)}
+            "taken_over": [], "pending": [], "targets": {}, "environment": environment(cfg.mode)}
 
 
-def run_items(items: list, result: dict, budget_s: float, save, stream=None, now=time.monotonic) -> None:
+def store(result: dict, item: Item, entry: dict) -> None:
+    if item.part:
+        owner = result[item.dimension].get(item.key) or skipped("not measured in this run")
+        result[item.dimension][item.key] = {**owner, item.part: entry}
+    else:
+        result[item.dimension][item.key] = entry
+
+
+def run_items(items: list, result: dict, budget_s: float, save, stream=None, now=time.monotonic,
+              measured: dict | None = None) -> None:
     """Run every item in order within ``budget_s``; an item expected to end past it is skipped, a crash in
-    one is recorded as its failure and the next one runs."""
+    one is recorded as its failure and the next one runs. Each entry measured here records ``measured``
+    (commit, lock, mode: see ``take_over``) and its idioms; ``result["pending"]`` lists the items not yet done,
+    so an interrupted run's deploy.json says what it did not finish."""
     started = now()
+    result["pending"] = [i.label for i in items]
     with Progress("deploy", len(items), every_s=0, stream=stream) as progress:
         for i, item in enumerate(items, 1):
             elapsed = now() - started
             left = sum(x.expected_s for x in items[i - 1:])
-            print(f"deploy {i}/{len(items)}: {item.dimension} {item.key}; {clock(elapsed)} elapsed, "
-                  f"~{clock(left)} left", file=stream or sys.stdout, flush=True)
+            print(f"deploy {i}/{len(items)}: {item.label}{' (taken over from an earlier run)' if item.taken_over else ''}"
+                  f"; {clock(elapsed)} elapsed, ~{clock(left)} left", file=stream or sys.stdout, flush=True)
             if elapsed + item.expected_s > budget_s:
                 entry = skipped(f"not run: the {budget_s:.0f} s budget would be exceeded "
                                 f"({elapsed:.0f} s elapsed, ~{item.expected_s:.0f} s needed)")
@@ -474,21 +704,42 @@ def run_items(items: list, result: dict, budget_s: float, save, stream=None, now
                     entry = item.run()
                 except (OSError, ValueError, UsageError) as e:
                     entry = failed(f"{type(e).__name__}: {e}")
-            result[item.dimension][item.key] = entry
+                if measured is not None and not item.taken_over and entry.get("status") == "ok" \
+                        and "measured" not in entry:
+                    entry = {**entry, "measured": {**measured, "variants": list(item.variants), "settings": item.settings}}
+            store(result, item, entry)
+            result["pending"].remove(item.label)
             save()
-            progress.step(note=f"{item.dimension} {item.key}: {entry['status']}")
+            progress.step(note=f"{item.label}: {entry['status']}")
 
 
 def summarise(result: dict) -> None:
     result["references"] = references(result)
     for dimension in DIMENSIONS:
         compare_dimension(result[dimension], result["references"][dimension])
+    result["targets"] = targets(result, result.get("budget_s") or 0.0)
+
+
+def counts_line(version: str, counts: dict) -> str:
+    """One line per Python's counts: the largest Δ% instructions per class, or why there are none."""
+    if counts.get("status") != "ok":
+        return f"  counts   {version:<18} {counts.get('status')}  {counts.get('detail', '')}"
+    worst = {}
+    for name, by_class in counts["variants"].items():
+        for cls, cell in by_class.items():
+            if name != "jsonify_tuple" and cell.get("delta_pct") is not None and \
+                    abs(cell["delta_pct"]) > abs(worst.get(cls, (None, 0.0))[1]):
+                worst[cls] = (name, cell["delta_pct"])
+    return (f"  counts   {version:<18} ok       largest Δ instructions: "
+            + ", ".join(f"{cls} {name} {pct:+.1f}%" for cls, (name, pct) in worst.items()))
 
 
 def print_summary(result: dict) -> None:
     from reports.sections.deploy import sentence  # the report's words, in the terminal too
 
     print(f"\ndeploy: {result['status']} in {result['wall_s']:.0f} s ({result['mode']}, budget {result['budget_s']:.0f} s)")
+    if result.get("taken_over"):
+        print(f"  taken over from an earlier run (same commit, lock and mode): {', '.join(result['taken_over'])}")
     for dimension in DIMENSIONS:
         for key, e in result[dimension].items():
             cpu = f"{e['request_cpu_us']:.1f} µs/request" if e.get("request_cpu_us") is not None else ""
@@ -496,13 +747,38 @@ def print_summary(result: dict) -> None:
             print(f"  {dimension:<8} {key:<18} {e['status']:<8} {cpu}{hw}"
                   + ("" if e["status"] == "ok" else f"  {e['detail']}"))
         print(f"  -> {sentence(dimension, result[dimension], result['references'].get(dimension)).replace('**', '')}")
+        if dimension == "pythons":
+            for key, e in result[dimension].items():
+                if e.get("counts"):
+                    print(counts_line(key, e["counts"]))
+    t = result.get("targets") or {}
+    wall = t.get("wall_s") or {}
+    if wall:
+        print(f"  target: wall time {wall['value']:.0f} s <= {wall['target']:.0f} s: {'met' if wall['met'] else 'MISSED'}")
+    checked = sum(len(v) for v in (t.get("ci95_half_width") or {}).values())
+    if t.get("missed"):
+        items = sum(not met for v in t["ci95_half_width"].values() for met in v.values())
+        print(f"  target: Δ CI half-widths within 2x the reference's: MISSED by {items} of {checked} items checked "
+              f"({len(t['missed'])} class(es)):")
+        for line in t["missed"]:
+            print(f"    {line}")
+    elif checked:
+        print(f"  target: Δ CI half-widths within 2x the reference's: met on all {checked} items checked")
+    if result.get("pending"):
+        print(f"  not finished: {', '.join(result['pending'])}")
+    if any("budget would be exceeded" in (e.get("counts") or {}).get("detail", "") for e in result["pythons"].values()):
+        again = "make deploy" + (" QUICK=1" if result["mode"] == "quick" else "") + " DEPLOY=pythons"
+        print(f"  the counts left out for the budget: `{again}` right after takes the timings over (same commit, "
+              f"lock, settings) and counts them")
     print(f"wrote {OUT / FILE}")
 
 
 @entry_point
 def main() -> int:
     opts = options()
-    result = new_result(opts.cfg)
+    earlier = {} if opts.fresh else read_earlier()
+    result = new_result(opts.cfg, read_earlier())
+    current = stamp(result["environment"], opts.cfg.mode)
     started = time.monotonic()
 
     def save():
@@ -511,22 +787,29 @@ def main() -> int:
         write_json(OUT / FILE, result)
 
     items = plan(opts, result)
+    result["taken_over"] = take_over(items, result, earlier, current)
     found = [v for v, p in opts.pythons.items() if p]
-    print(f"make deploy: {opts.cfg.mode}, {len(opts.variants)} variants; "
+    print(f"make deploy: {opts.cfg.mode}, {len(opts.variants)} variants in process ({opts.cfg.request_workers} workers "
+          f"x {opts.cfg.request_seconds:g} s), {len(opts.http_variants)} over HTTP, {len(opts.counted_variants)} counted; "
           + "; ".join(filter(None, [
               f"servers {', '.join(opts.servers)}" if "servers" in opts.dimensions else "",
               f"Pythons {', '.join(found) or 'none found'}" if "pythons" in opts.dimensions else "",
               f"Flask {', '.join(opts.flask)}" if "flask" in opts.dimensions else ""]))
           + f"; {len(items)} items, ~{clock(sum(i.expected_s for i in items))} expected, budget {clock(opts.cfg.budget_s)}",
           flush=True)
+    if result["taken_over"]:
+        print(f"  taking over {len(result['taken_over'])} item(s) an earlier run finished with the same commit "
+              f"({current['git_commit']}), lock and mode: {', '.join(result['taken_over'])} (DEPLOY_FRESH=1 measures "
+              f"them again)", flush=True)
     save()
     try:
-        run_items(items, result, opts.cfg.budget_s, save)
+        run_items(items, result, opts.cfg.budget_s, save, measured={**current, "started": result["started"]})
         result["status"] = "ok"
     finally:
         save()
     print_summary(result)
-    bad = [f"{d} {k}" for d in opts.dimensions for k, e in result[d].items() if e["status"] == "failed"]
+    bad = [f"{d} {k}" for d in opts.dimensions for k, e in result[d].items()
+           if e["status"] == "failed" or (e.get("counts") or {}).get("status") == "failed"]
     return 1 if bad else 0
 
 

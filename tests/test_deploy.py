@@ -235,7 +235,7 @@ def deploy_json(tmp_path) -> dict:
     """A finished deploy.json from synthetic entries: two servers (one order change), a failed and a skipped item."""
     result = {"schema": deploy.SCHEMA, "status": "ok", "mode": "quick", "started": "2026-11-26T13:00:00+00:00",
               "wall_s": 250.0, "budget_s": 300, "servers": {}, "pythons": {}, "flask": {}, "references": {},
-              "environment": {"python": "3.11.7"}}
+              "taken_over": [], "pending": [], "targets": {}, "environment": {"python": "3.11.7"}}
     for dimension, key, verdicts in (("servers", "gunicorn_sync", VERDICTS), ("servers", "waitress", CHANGED),
                                      ("pythons", "3.11", VERDICTS), ("pythons", "3.12", VERDICTS),
                                      ("flask", "3.1.3", VERDICTS), ("flask", "2.0.3", VERDICTS)):
@@ -262,7 +262,10 @@ def test_deploy_json_has_the_keys_of_the_issue_and_fits_its_schema(tmp_path):
                     assert keys_fit(cell, schemas.DeployCell) and keys_fit(cell["delta_us"], schemas.DeployDelta)
             if "agreement" in entry:
                 assert keys_fit(entry["agreement"], schemas.Agreement)
-    assert result["servers"]["waitress"]["ci_target"] == {"reference_us": 3.0, "limit_us": 6.0, "met": True}
+    target = result["servers"]["waitress"]["ci_target"]
+    assert target["met"] and target["reference"] == "gunicorn_sync" and target["missed"] == []
+    assert target["by_class"]["unauthorized"] == {"half_width_us": 3.0, "reference_us": 3.0, "limit_us": 6.0, "met": True}
+    assert set(result["targets"]) == {"wall_s", "ci95_half_width", "missed"} and result["targets"]["missed"] == []
     assert section.sentence("servers", result["servers"], "gunicorn_sync").startswith("**The order changes** on waitress")
     assert section.sentence("pythons", result["pythons"], "3.11").startswith("**No change found**: on 3.12 every")
     assert section.sentence("pythons", {k: {**e, "agreement": {"compared": 0, "unresolved": 4, "differences": []}}
@@ -322,3 +325,222 @@ def test_bad_options_exit_2_with_one_line(env, message, monkeypatch, capsys, tmp
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "deploy.json").exists()
+
+
+# ------------------------------------------------------------------------------ parameters per mode
+def test_each_mode_measures_every_idiom_in_process_with_its_own_workers(monkeypatch, tmp_path):
+    from variants import REGISTRY
+
+    for key in ("DEPLOY", "DEPLOY_SERVERS", "DEPLOY_FLASK", "VARIANTS", "PYTHONS", "DEPLOY_COUNTS", "DEPLOY_FRESH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DEPLOY", "flask")  # no taskset needed
+    monkeypatch.setattr(deploy, "discover_pythons", lambda listed: {"3.11": None})
+    monkeypatch.setenv("QUICK", "1")
+    quick = deploy.options()
+    assert [v.name for v in quick.variants] == list(REGISTRY)  # every idiom in process
+    assert [v.name for v in quick.http_variants] == list(deploy.QUICK.server_variants)
+    assert [v.name for v in quick.counted_variants] == list(deploy.QUICK.count_variants)
+    assert deploy.request_settings(deploy.QUICK) == {"REQUEST_WORKERS": str(deploy.QUICK.request_workers),
+                                                     "REQUEST_SECONDS": f"{deploy.QUICK.request_seconds:g}"}
+    monkeypatch.setenv("QUICK", "0")
+    full = deploy.options()
+    assert full.cfg is deploy.FULL and full.http_variants == full.variants
+    assert deploy.request_settings(deploy.FULL)["REQUEST_WORKERS"] == str(deploy.FULL.request_workers)
+    assert deploy.FULL.request_workers > deploy.QUICK.request_workers
+    monkeypatch.setenv("VARIANTS", "jsonify_tuple,abort_response")  # named: the same idioms everywhere
+    monkeypatch.setenv("DEPLOY_COUNTS", "0")
+    named = deploy.options()
+    assert [v.name for v in named.http_variants] == ["jsonify_tuple", "abort_response"] and named.counted_variants == []
+    # the settings reach the child: bench.request reads REQUEST_WORKERS / REQUEST_SECONDS from its environment
+    monkeypatch.setattr(deploy, "OUT", tmp_path)
+    seen = {}
+
+    def fake_child(argv, env, log_path, timeout_s):
+        seen.update(env, argv=argv)
+        request_file(Path(env["FLASK_IDIOMS_OUT"]), VERDICTS)
+        return 0, 1.0
+
+    monkeypatch.setattr(deploy, "run_child", fake_child)
+    item, left_out = deploy.flask_release_item(quick, "2.0.3")
+    entry = item.run()
+    assert {k: seen[k] for k in ("REQUEST_WORKERS", "REQUEST_SECONDS")} == deploy.request_settings(deploy.QUICK)
+    assert seen["QUICK"] == "1" and item.settings == deploy.request_settings(deploy.QUICK)
+    assert left_out and seen["VARIANTS"].split(",") == [v.name for v in quick.variants if v.name not in left_out]
+    assert entry["status"] == "ok" and (f"{deploy.QUICK.request_workers} workers x "
+                                        f"{deploy.QUICK.request_seconds:g} s") in entry["detail"]
+
+
+# ------------------------------------------------------------------------------ counts per Python
+def counts_file(folder: Path, pct: dict):
+    write_json(folder / "counts.json", {
+        "schema": "flask-json-idioms/counts/2", "status": "ok", "mode": "quick", "classes": list(CLASSES), "problems": [],
+        "variants": {name: {c: {"instructions": 500_000 * (1 + p / 100), "delta_pct": p, "alloc_blocks": 400}
+                            for c, p in by_class.items()} for name, by_class in pct.items()}})
+
+
+def test_counts_are_skipped_with_the_install_hint_without_valgrind(monkeypatch, tmp_path):
+    monkeypatch.setattr(deploy, "OUT", tmp_path)
+    monkeypatch.setattr(deploy.shutil, "which", lambda name, *a, **k: None)
+    ran = []
+    monkeypatch.setattr(deploy, "run_child", lambda *a, **k: ran.append(a) or (0, 1.0))
+    opts = deploy.Options(deploy.QUICK, [], ("pythons",), [], {}, [], count_variants=[])
+    entry = deploy.counts_item(opts, "3.12", "/usr/bin/python3.12").run()
+    assert entry["status"] == "skipped" and "apt-get install valgrind" in entry["detail"] and ran == []
+
+
+def test_counts_land_under_their_python_as_delta_pct_per_class(monkeypatch, tmp_path):
+    from variants import select
+
+    monkeypatch.setattr(deploy, "OUT", tmp_path)
+    monkeypatch.setattr(deploy.shutil, "which", lambda name, *a, **k: "/usr/bin/valgrind")
+    seen = []
+
+    def fake_child(argv, env, log_path, timeout_s):
+        seen.append(argv[-2:])
+        folder = Path(env["FLASK_IDIOMS_OUT"])
+        if "count" in argv:
+            counts_file(folder, {"jsonify_tuple": {c: 0.0 for c in CLASSES},
+                                 "abort_response": {"success": 0.1, "created": 0.2, "unauthorized": 12.5, "admin": 0.3}})
+        else:
+            request_file(folder, VERDICTS)
+        return 0, 1.0
+
+    monkeypatch.setattr(deploy, "run_child", fake_child)
+    opts = deploy.Options(deploy.QUICK, select("jsonify_tuple,abort_response"), ("pythons",), [],
+                          {"3.11": "/a", "3.12": "/b"}, [])
+    result = {"servers": {}, "pythons": {}, "flask": {}, "budget_s": 300}
+    items = deploy.plan(opts, result)
+    assert [i.label for i in items] == ["pythons 3.11", "pythons 3.12", "pythons 3.11 counts", "pythons 3.12 counts"]
+    order = deploy.plan(deploy.Options(deploy.QUICK, [], ("pythons",), [], {v: "/p" for v in deploy.SUPPORTED}, [],
+                                       count_variants=opts.variants), {"pythons": {}})
+    assert [i.label for i in order if i.part] == [f"pythons {v} counts" for v in ("3.11", "3.13", "3.12", "3.10", "3.9")]
+    deploy.run_items(items, result, 300, lambda: None)
+    deploy.summarise(result)
+    assert seen.count(["--", "count"]) == 2
+    counts = result["pythons"]["3.12"]["counts"]
+    assert counts["status"] == "ok" and counts["variants"]["abort_response"]["unauthorized"] == {
+        "instructions": 562_500.0, "delta_pct": 12.5}
+    assert result["pythons"]["3.12"]["variants"]["abort_response"]["unauthorized"]["delta_us"]["verdict"] == "dearer"
+    assert "unauthorized abort_response +12.5%" in deploy.counts_line("3.12", counts)
+    assert keys_fit(result["pythons"]["3.12"], schemas.DeployEntry)
+
+
+# ------------------------------------------------------------------------------ targets
+def entry_with(half: dict) -> dict:
+    """An ok entry whose abort_response Δ has the half-widths ``half`` per class."""
+    return {"status": "ok", "detail": "", "request_cpu_us": 100.0, "variants": {
+        "jsonify_tuple": {c: {"delta_us": delta(0.0, 0.0, "reference")} for c in half},
+        "abort_response": {c: {"delta_us": delta(1.0, h, "unresolved")} for c, h in half.items()}}}
+
+
+def test_ci_targets_are_checked_per_class_against_twice_the_reference():
+    result = {"servers": {}, "flask": {}, "budget_s": 300, "wall_s": 320.0, "pythons": {
+        "3.11": entry_with({"success": 1.0, "unauthorized": 2.0}),
+        "3.12": entry_with({"success": 2.0, "unauthorized": 3.9}),  # exactly 2x: met
+        "3.13": entry_with({"success": 1.5, "unauthorized": 4.5}),  # over 2x on one class
+        "3.9": deploy.skipped("no CPython 3.9 found")}}
+    deploy.summarise(result)
+    assert result["pythons"]["3.12"]["ci_target"]["met"]
+    missed = result["pythons"]["3.13"]["ci_target"]
+    assert not missed["met"] and missed["missed"] == ["unauthorized"]
+    assert missed["by_class"]["unauthorized"] == {"half_width_us": 4.5, "reference_us": 2.0, "limit_us": 4.0, "met": False}
+    t = result["targets"]
+    assert t["ci95_half_width"] == {"pythons": {"3.11": True, "3.12": True, "3.13": False}}
+    assert t["missed"] == ["pythons 3.13: unauthorized ±4.50 µs > 2 × ±2.00 µs (3.11)"]
+    assert t["wall_s"] == {"target": 300, "value": 320.0, "met": False}
+    para = section.targets_paragraph(result)
+    assert "**missed**" in para.text and "pythons 3.13: unauthorized" in para.text and "wall time 320 s" in para.text
+
+
+# ------------------------------------------------------------------------------ merging earlier runs
+def test_a_rerun_takes_over_what_an_earlier_run_finished_in_the_same_environment(monkeypatch, tmp_path):
+    from variants import select
+
+    monkeypatch.setattr(deploy, "OUT", tmp_path)
+    monkeypatch.setattr(deploy.shutil, "which", lambda name, *a, **k: "/usr/bin/valgrind")
+    current = {"git_commit": "abc1234", "lock_sha256": "f00", "mode": "quick"}
+    variants = select("jsonify_tuple,abort_response")
+    names = [v.name for v in variants]
+
+    settings = deploy.request_settings(deploy.QUICK)
+
+    def finished(commit="abc1234", mode="quick", idioms=names, settings=settings, **extra):
+        folder = tmp_path / "earlier"
+        request_file(folder, VERDICTS)
+        return {**deploy.from_request(folder), **extra, "measured": {**current, "git_commit": commit, "mode": mode,
+                                                                      "variants": idioms, "settings": settings}}
+
+    counts = {"status": "ok", "detail": "", "variants": {}, "measured": {**current, "mode": "full", "variants": names}}
+    earlier = {"pythons": {
+        "3.11": finished(counts=counts),  # same commit, lock, mode, idioms: taken over, and its counts (any mode)
+        "3.9": finished(idioms=["jsonify_tuple"]),  # other idioms: measured again
+        "3.10": {**deploy.failed("timed out"), "measured": current},  # failed: measured again
+        "3.12": finished(commit="def5678"),  # another commit: measured again
+        "3.13": finished(settings={"REQUEST_WORKERS": "99"}),  # other settings: measured again
+        "3.14": finished(), "3.8": finished(commit="old")}}  # not planned: kept if measured the same way
+    ran = []
+
+    def fake_child(argv, env, log_path, timeout_s):
+        ran.append(Path(env["FLASK_IDIOMS_OUT"]).name + (" counts" if "count" in argv else ""))
+        folder = Path(env["FLASK_IDIOMS_OUT"])
+        counts_file(folder, {"jsonify_tuple": {c: 0.0 for c in CLASSES}}) if "count" in argv else request_file(folder, VERDICTS)
+        return 0, 1.0
+
+    monkeypatch.setattr(deploy, "run_child", fake_child)
+    opts = deploy.Options(deploy.QUICK, variants, ("pythons",), [], {v: "/p" for v in deploy.SUPPORTED}, [],
+                          count_variants=variants)
+    result = {"servers": {}, "pythons": {}, "flask": {}, "budget_s": 300}
+    items = deploy.plan(opts, result)
+    taken = deploy.take_over(items, result, earlier, current)
+    assert taken == ["pythons 3.11", "pythons 3.11 counts"]
+    deploy.run_items(items, result, 300, lambda: None, measured={**current, "started": "now"})
+    assert sorted(ran) == ["3.10", "3.10 counts", "3.12", "3.12 counts", "3.13", "3.13 counts", "3.9", "3.9 counts"]
+    assert result["pythons"]["3.11"]["counts"] is counts and result["pythons"]["3.11"]["measured"]["mode"] == "quick"
+    assert result["pythons"]["3.12"]["measured"] == {**current, "started": "now", "variants": names, "settings": settings}
+    assert result["pythons"]["3.14"] is earlier["pythons"]["3.14"] and "3.8" not in result["pythons"]
+    assert result["pending"] == []
+    # a tree with changes: its commit's name does not say what code was measured, so nothing is taken over
+    dirty = {**current, "git_commit": "abc1234-dirty"}
+    earlier_dirty = {"pythons": {k: {**v, "measured": {**v["measured"], "git_commit": "abc1234-dirty"}}
+                                 for k, v in earlier["pythons"].items()}}
+    result = {"servers": {}, "pythons": {}, "flask": {}, "budget_s": 300}
+    assert deploy.take_over(deploy.plan(opts, result), result, earlier_dirty, dirty) == []
+
+
+def test_an_interrupted_run_writes_what_it_finished_and_what_is_pending(tmp_path):
+    saved = []
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    items = [deploy.Item("flask", "2.0.3", 1.0, lambda: deploy.skipped("done")),
+             deploy.Item("flask", "2.3.3", 1.0, interrupted), deploy.Item("flask", "3.1.3", 1.0, interrupted)]
+    result = {"flask": {}}
+    with pytest.raises(KeyboardInterrupt):
+        deploy.run_items(items, result, 300, lambda: (write_json(tmp_path / "deploy.json", result),
+                                                      saved.append(read_json(tmp_path / "deploy.json"))))
+    assert saved[-1]["flask"] == {"2.0.3": deploy.skipped("done")}
+    assert result["pending"] == ["flask 2.3.3", "flask 3.1.3"]
+
+
+def test_the_report_shows_counts_per_python_and_the_targets_missed(tmp_path):
+    result = deploy_json(tmp_path / "raw")
+    for version, pct in (("3.11", 10.0), ("3.12", -2.0)):
+        result["pythons"][version]["counts"] = {"status": "ok", "detail": "", "variants": {
+            "jsonify_tuple": {c: {"instructions": 5e5, "delta_pct": 0.0} for c in CLASSES},
+            "abort_response": {c: {"instructions": 5e5, "delta_pct": pct if c == "unauthorized" else 0.1}
+                               for c in CLASSES}}}
+    result["pythons"]["3.9"]["counts"] = deploy.skipped("valgrind is not installed (Debian/Ubuntu: apt-get install valgrind)")
+    result["pythons"]["3.12"]["variants"]["abort_response"]["unauthorized"]["delta_us"]["ci95"] = [0.0, 80.0]
+    result["taken_over"] = ["servers gunicorn_sync"]
+    deploy.summarise(result)
+    write_json(tmp_path / "deploy.json", result)
+    md = render(tmp_path, charts=False)["markdown"].read_text()
+    part = md[md.index("Does it hold where you deploy?\n"):]
+    assert "the widest move is abort_response on unauthorized, -2.0% on 3.12 to +10.0% on 3.11; **the sign changes** " \
+           "for abort_response on unauthorized." in part
+    assert "| abort_response | unauthorized | +10.00% | -2.00% |" in part
+    assert "instruction counts on 3.9: skipped: valgrind is not installed (Debian/Ubuntu: apt-get install valgrind)" in part
+    assert "pythons 3.12: unauthorized ±40.00 µs > 2 × ±1.00 µs (3.11)" in part
+    assert "(**missed**: unauthorized ±40.00 > ±2.00)" in part
+    assert "Taken over from an earlier run with the same commit, lock and mode (not measured again): servers gunicorn_sync" in part

@@ -40,7 +40,12 @@ class DeployEntry(_DeployEntryRequired, total=False):
     skipped_variants: Dict[str, str]  # variant -> why it was not measured here (min_flask above the release)
     agreement: Agreement  # the verdicts against the dimension's reference item
     ci95_half_width_us: Optional[float]  # the widest Δ interval's half-width
-    ci_target: Dict[str, object]  # {"reference_us", "limit_us" (2x), "met"}
+    ci_target: Dict[str, object]  # {"reference", "met", "missed": [class], "by_class": {class: {"half_width_us",
+    #                               "reference_us", "limit_us" (2x the reference item's), "met"}}}
+    counts: Dict[str, object]  # pythons: instruction counts (bench.counts, valgrind) {"status", "detail", "variants":
+    #                            {variant: {class: {"instructions", "delta_pct" (against jsonify_tuple)}}}, ...}
+    measured: Dict[str, object]  # what it was measured with: {"git_commit", "lock_sha256", "mode", "started", "variants",
+    #                              "settings" (REQUEST_WORKERS, REQUEST_SECONDS; LOAD_SECONDS, LOAD_PROCESSES)}
     seconds: float
     results: str  # the folder (beside deploy.json) with the stage's own result files and log
     interpreter: str  # pythons: the interpreter used
@@ -58,4 +63,8 @@ class Deploy(TypedDict):
     pythons: Dict[str, DeployEntry]  # "3.9" ... "3.13"
     flask: Dict[str, DeployEntry]  # pinned Flask releases (noxfile.PINS)
     references: Dict[str, str]  # dimension -> the item its agreement is taken against
+    taken_over: List[str]  # items an earlier run finished (same commit, lock, mode, idioms), kept, not measured again
+    pending: List[str]  # items not finished (an interrupted run); empty when it ran to the end
+    targets: Dict[str, object]  # {"wall_s": {"target", "value", "met"}, "ci95_half_width": {dimension: {item: met}},
+    #                             "missed": ["pythons 3.13: unauthorized ±x µs > 2 × ±y µs (3.11)", ...]}
     environment: dict

@@ -92,6 +92,72 @@ def sentence(dimension: str, entries: dict, reference) -> str:
             f"{reference}'s (e.g. {example}; {counted}).")
 
 
+def target_cell(e: dict) -> str:
+    """The widest Δ CI half-width, and whether each class is within 2x the reference item's."""
+    target = e.get("ci_target") or {}
+    widest = f_num(e.get("ci95_half_width_us"), 2)
+    if not target:
+        return widest
+    if target.get("met"):
+        return f"{widest} (met)"
+    missed = [f"{cls} ±{f_num(c['half_width_us'], 2)} > ±{f_num(c['limit_us'], 2)}"
+              for cls, c in (target.get("by_class") or {}).items() if not c.get("met")]
+    return f"{widest} (**missed**: {'; '.join(missed)})"
+
+
+def targets_paragraph(deploy: dict) -> Para | None:
+    t = deploy.get("targets") or {}
+    if not t:
+        return None
+    wall = t.get("wall_s") or {}
+    checked = sum(len(v) for v in (t.get("ci95_half_width") or {}).values())
+    parts = []
+    if wall:
+        parts.append(f"wall time {f_num(wall.get('value'), 0)} s, target ≤ {f_num(wall.get('target'), 0)} s: "
+                     + ("met" if wall.get("met") else "**missed**"))
+    if t.get("missed"):
+        items = sum(not met for v in (t.get("ci95_half_width") or {}).values() for met in v.values())
+        parts.append(f"Δ CI half-widths within 2× the reference item's (per status class): **missed** by {items} of "
+                     f"{checked} items checked ({len(t['missed'])} class(es)): " + "; ".join(t["missed"]))
+    elif checked:
+        parts.append(f"Δ CI half-widths within 2× the reference item's (per status class): met on all {checked} items")
+    return Para("**Targets**: " + "; ".join(parts) + ".") if parts else None
+
+
+def counts_blocks(entries: dict) -> list:
+    """The instruction counts per Python (``pythons.<version>.counts``): a sentence on how far each idiom's Δ%
+    moves across Pythons, the table, and why a Python has none."""
+    counted = {k: e["counts"] for k, e in entries.items() if (e.get("counts") or {}).get("status") == "ok"}
+    others = [f"{k}: {e['counts'].get('status')}: {e['counts'].get('detail', '')}" for k, e in entries.items()
+              if e.get("counts") and e["counts"].get("status") != "ok"]
+    if not counted and not others:
+        return []
+    blocks = []
+    pairs = {}
+    for version, c in counted.items():
+        for name, by_class in c["variants"].items():
+            for cls, cell in by_class.items():
+                if name != "jsonify_tuple" and cell.get("delta_pct") is not None:
+                    pairs.setdefault((name, cls), {})[version] = cell["delta_pct"]
+    if pairs:
+        (name, cls), by_version = max(pairs.items(), key=lambda kv: max(kv[1].values()) - min(kv[1].values()))
+        lo, hi = min(by_version, key=by_version.get), max(by_version, key=by_version.get)
+        flips = [f"{n} on {c}" for (n, c), v in pairs.items() if min(v.values()) < -0.5 and max(v.values()) > 0.5]
+        blocks.append(Para(
+            f"**Instructions per Python** (valgrind, deterministic, Δ% against `jsonify_tuple` on the same class; "
+            f"{len(counted)} Python{'s' if len(counted) != 1 else ''} counted): the widest move is {name} on {cls}, "
+            f"{by_version[lo]:+.1f}% on {lo} to {by_version[hi]:+.1f}% on {hi}; "
+            + (f"**the sign changes** for {', '.join(flips)}." if flips else
+               "no idiom turns from cheaper to dearer (by more than 0.5%) between Pythons.")))
+        versions = list(counted)
+        rows = [[n, c] + [f"{pairs[(n, c)][v]:+.2f}%" if v in pairs[(n, c)] else "n/a" for v in versions]
+                for (n, c) in pairs]
+        blocks.append(Table(["idiom", "class"] + [f"Python {v}" for v in versions], rows, "ll" + "r" * len(versions)))
+    if others:
+        blocks.append(Bullets([f"instruction counts on {line}" for line in others]))
+    return blocks
+
+
 def build(ctx) -> list:
     r = ctx.data
     deploy = r.read(FILE)
@@ -133,16 +199,12 @@ def build(ctx) -> list:
         rows = []
         for key, e in entries.items():
             agreement = e.get("agreement") or {}
-            target = e.get("ci_target") or {}
-            rows.append([key, e.get("status", "?"), f_num(e.get("request_cpu_us"), 1),
-                         f_num(e.get("ci95_half_width_us"), 2)
-                         + (f" ({'met' if target.get('met') else '**over**'} ≤ {f_num(target.get('limit_us'), 2)})"
-                            if target else ""),
+            rows.append([key, e.get("status", "?"), f_num(e.get("request_cpu_us"), 1), target_cell(e),
                          ("reference" if key == refs.get(dimension) else
                           ("agree" if agreement.get("agree") else f"**{len(agreement.get('differences', []))} differ**")
                           + f" ({agreement.get('compared', 0)} compared)" if agreement else "n/a"),
                          e.get("detail", "")])
-        blocks.append(Table([what, "status", "request µs", "widest Δ CI ± µs (target ≤ 2× the reference's)",
+        blocks.append(Table([what, "status", "request µs", "widest Δ CI ± µs (target per class ≤ 2× the reference's)",
                              "verdicts vs reference", "detail"], rows, "llrrll"))
         if items and names:
             table = []
@@ -165,5 +227,15 @@ def build(ctx) -> list:
                                   [Bullets(differences)]))
         if skipped:
             blocks.append(Details(f"Idioms not run on a {what} ({len(skipped)})", [Bullets(skipped)]))
+        if dimension == "pythons":
+            blocks += counts_blocks(entries)
+    found = targets_paragraph(deploy)
+    if found:
+        blocks.append(found)
+    if deploy.get("taken_over"):
+        blocks.append(Para(f"Taken over from an earlier run with the same commit, lock and mode (not measured again): "
+                           f"{', '.join(deploy['taken_over'])}."))
+    if deploy.get("pending"):
+        blocks.append(Note("Not finished", f"this run stopped before {', '.join(deploy['pending'])}."))
     blocks.append(Para(f"Raw data: {ctx.link(FILE)}, and each item's own result files and log below `deploy/`."))
     return blocks
