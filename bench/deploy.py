@@ -36,7 +36,7 @@ lock, mode, idioms and settings (the counts: any mode), says which, and measures
 measures everything again.
 
 Options (environment): ``QUICK=1`` (in process every idiom, 3 workers each; over HTTP five idioms, short
-load runs; counts of three idioms; a 5-minute budget; a full run: every idiom over HTTP too, 6 workers, longer
+load runs; counts of three idioms; a 5-minute budget; a full run: every idiom over HTTP too, 8 workers, longer
 load runs, 20 minutes); ``VARIANTS=a,b`` (everywhere); ``DEPLOY=servers,pythons,flask`` (the dimensions to
 run; the others' earlier results are kept); ``DEPLOY_SERVERS=a,b``; ``PYTHONS=...``; ``DEPLOY_COUNTS=0`` (no
 instruction counts); ``DEPLOY_FRESH=1``; ``DEPLOY_FLASK=2.0,3.1`` (releases or series; default 2.0, 2.3 and 3.1
@@ -102,15 +102,15 @@ class Config:
 # Quick (5 min): 4 servers + 7 in-process items took 257 s with 3 workers x 1 s (with 4 x 1.5 s 3.12 and 3.13 did
 # not fit), leaving room for the reference Python's counts only; the others are counted when the budget allows,
 # e.g. by a second run (``make deploy QUICK=1 DEPLOY=pythons`` takes the timings over and counts the rest).
-# Full (20 min; not measured since these settings): servers ~4 x 150 s, 10 in-process items x ~45 s
-# (6 workers x 1.5 s), then counts as the budget allows (all 5 would need ~1,250 s in all).
+# Full (20 min): servers ~4 x 150 s, 11 in-process items x ~45 s (8 workers x 1.5 s: 5 degrees of freedom; a
+# worker's set-up is ~3.5 s since bench.request's young counts were cut), then counts as the budget allows.
 # Over HTTP every target and class must fill each time window of a short load run: a quick run takes a few idioms.
 QUICK = Config("quick", 300, 6, 1, 24, 21, ("2.0", "2.3", "3.1"),
                server_variants=("jsonify_tuple", "dict_return", "abort_response", "api_exception", "orjson_response"),
                request_workers=3, request_seconds=1.0,
                count_variants=("jsonify_tuple", "abort_response", "api_exception"), count_s=45)
 FULL = Config("full", 1200, 20, 4, 150, 45, ("2.0", "2.1", "2.2", "2.3", "3.0", "3.1"),
-              request_workers=6, request_seconds=1.5,
+              request_workers=8, request_seconds=1.5,
               count_variants=("jsonify_tuple", "dict_return", "abort_response", "api_exception", "orjson_response"),
               count_s=45)
 
