@@ -180,7 +180,9 @@ def headline(found: dict) -> dict:
 def history_record(found: dict) -> dict:
     """A compact record of the run: the headline differences, so runs can be compared."""
     env = found["environment"]
+    cfg = found["config"]
     return {"started": found["started"], "mode": found["mode"], "gc": found["gc"], "git_commit": env.get("git_commit"),
+            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}",  # how the rounds were timed
             "cpu_model": env.get("cpu_model"), "python": env.get("python"),
             "delta_us": {name: {cls: cell["delta_us"]["estimate"] for cls, cell in by_class.items()}
                          for name, by_class in found["results"]["variants"].items()},

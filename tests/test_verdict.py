@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import ROOT, write_json
+from harness.results import ROOT, read_json, write_json
 from reports.data import Results
 from reports.format import plain
 from reports.render import render
@@ -379,3 +379,16 @@ def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, co
     monkeypatch.setattr(sys.modules[__name__], "CHEAPER", dict(list(many.items())[:2]))
     r = Results(write_results(tmp_path / "two", conformance_json))
     assert f"also -2.10 [-2.60, -1.60] on {CLASSES[0]}" in lines.lines(r)[1].replace("−", "-")
+
+
+def test_the_spread_compares_runs_timed_the_same_way_once_there_are_two(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json, full_runs=3)
+    data = read_json(folder / "request_history.json")
+    for h, method in zip([h for h in data["runs"] if h["mode"] == "full"], ("k3-errors-every-1", "k1-errors-every-3", "k1-errors-every-3")):
+        h["method"] = method
+    write_json(folder / "request_history.json", data)
+    spread = lines.run_spread(Results(folder), "abort_response", "unauthorized")
+    assert (spread["n"], spread["min"], spread["max"]) == (2, 45.5, 47.0)  # the older method's 44.0 left out
+    data["runs"][-1]["method"] = "k1-errors-every-4"  # the newest alone in its method: every full run counts
+    write_json(folder / "request_history.json", data)
+    assert lines.run_spread(Results(folder), "abort_response", "unauthorized")["n"] == 3

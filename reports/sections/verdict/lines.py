@@ -37,8 +37,11 @@ def basis(r):
 
 
 def full_runs(r) -> list:
-    """The whole-request history's full-mode records (this run's included, when it was a full run)."""
-    return [h for h in r.request_history if h.get("mode") == "full"]
+    """The whole-request history's full-mode records (this run's included, when it was a full run): those timed
+    the way the newest was (``method``), once there are two; until then all of them, methods mixed."""
+    runs = [h for h in r.request_history if h.get("mode") == "full"]
+    same = [h for h in runs if h.get("method") == runs[-1].get("method")] if runs else []
+    return same if len(same) >= 2 else runs
 
 
 def run_spread(r, name: str, cls: str):
