@@ -95,6 +95,7 @@ class RequestHistoryRecord(TypedDict):
     mode: str
     gc: str
     git_commit: Optional[str]
+    method: str  # how the rounds were timed: "k<blocks per subject and round>-errors-every-<n>"
     cpu_model: Optional[str]
     python: Optional[str]
     delta_us: Dict[str, Dict[str, float]]  # <name> -> <class> -> estimate
