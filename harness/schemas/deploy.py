@@ -40,8 +40,9 @@ class DeployEntry(_DeployEntryRequired, total=False):
     skipped_variants: Dict[str, str]  # variant -> why it was not measured here (min_flask above the release)
     agreement: Agreement  # the verdicts against the dimension's reference item
     ci95_half_width_us: Optional[float]  # the widest Δ interval's half-width
-    ci_target: Dict[str, object]  # {"reference", "met", "missed": [class], "by_class": {class: {"half_width_us",
-    #                               "reference_us", "limit_us" (2x the reference item's), "met"}}}
+    ci_target: Dict[str, object]  # {"reference", "statistic", "half_width_us" (typical: the median over idiom x class),
+    #                               "reference_us", "limit_us" (2x the reference item's), "met", "wide_classes": [class],
+    #                               "by_class": {class: {"half_width_us" (widest), "reference_us", "limit_us", "met"}}}
     counts: Dict[str, object]  # pythons: instruction counts (bench.counts, valgrind) {"status", "detail", "variants":
     #                            {variant: {class: {"instructions", "delta_pct" (against jsonify_tuple)}}}, ...}
     measured: Dict[str, object]  # what it was measured with: {"git_commit", "lock_sha256", "mode", "started", "variants",
@@ -66,5 +67,6 @@ class Deploy(TypedDict):
     taken_over: List[str]  # items an earlier run finished (same commit, lock, mode, idioms), kept, not measured again
     pending: List[str]  # items not finished (an interrupted run); empty when it ran to the end
     targets: Dict[str, object]  # {"wall_s": {"target", "value", "met"}, "ci95_half_width": {dimension: {item: met}},
-    #                             "missed": ["pythons 3.13: unauthorized ±x µs > 2 × ±y µs (3.11)", ...]}
+    #                             "missed": ["pythons 3.13: typical ±x µs > 2 × ±y µs (3.11)", ...],
+    #                             "wide": [the same for a class's widest cell, listed beside, not a miss]}
     environment: dict
