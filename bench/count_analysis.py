@@ -27,6 +27,9 @@ ALLOCATIONS_WHAT = ("alloc_blocks and alloc_bytes are every heap block a request
                     "too (an object reused from one of CPython's free lists is no allocation); peak_bytes is "
                     "tracemalloc's high-water mark during a request above what was held when it started, and the gc "
                     "figures gc.get_stats deltas over gc_requests requests, both outside valgrind")
+SIZES_WHAT = ("instructions per request of GET /api/payload/<entry> (bench.payload_semantics: the variant's own app with "
+              "the payload route added) on the payload size entries, counted as the classes are (cachegrind, a process "
+              "sending n requests less the mean of two sending none), seed HEADLINE_SEED")
 HEADLINE_KEYS = ("instructions", "delta_pct", "seed_spread_pct", "alloc_blocks", "alloc_bytes",
                  "gc_collections_per_1000", "gc_collected_per_1000")
 
@@ -159,6 +162,19 @@ def python_calls(cell: dict, reference: dict, top: int = 5) -> list:
     return [{"function": k, "calls": round(d, 2)} for k, d in found[:top]]
 
 
+def size_counts(cells: dict, mode: Mode) -> dict:
+    """counts.json's ``sizes.<variant>.<entry>``: instructions per request on each payload size entry, its Δ against
+    the reference on the same entry, and the raw counts."""
+    found = {}
+    for (name, entry), cell in cells.items():
+        ref = cells.get((REFERENCE, entry))
+        found.setdefault(name, {})[entry] = {
+            "instructions": cell["instructions"],
+            "delta_pct": round(100 * (cell["instructions"] / ref["instructions"] - 1), 3) if ref else None,
+            "raw": cell["raw"]["instructions"], "n": cell["n"]}
+    return {name: {e: by_entry[e] for e in mode.sizes if e in by_entry} for name, by_entry in found.items()}
+
+
 # --- counts.json ---------------------------------------------------------------------------------------
 
 def commands() -> dict:
@@ -219,10 +235,13 @@ def assemble(mode: Mode, names: list, classes: list, outcomes: list, started: st
                      python_calls=python_calls((native.get((name, cls)) or {}).get("python_calls") or {},
                                                (native.get((REFERENCE, cls)) or {}).get("python_calls") or {}))
         attribution.append(found)
+    sizes = size_counts(cells_of("sizes"), mode)
     problems = [f"{o['job'].kind} (seed {o['job'].seed}): {o['problem']}" for o in outcomes if o["problem"]]
     missing = [f"{n}/{c}" for n in names for c in classes if (n, c) not in headline]
     unallocated = [f"{n}/{c}" for n in names for c in classes if (n, c) in headline and (n, c) not in allocated]
     measured_spread = list(seeds.values())
+    size_names = [n for n in names if not mode.size_variants or n in mode.size_variants]
+    sizes_missing = [f"{n}/{e}" for n in size_names for e in mode.sizes if e not in (sizes.get(n) or {})]
     env = {**environment(mode.name), "valgrind": valgrind_version(),
            "process_environment": fixed_environment(HEADLINE_SEED), "commands": commands()}
     return {
@@ -245,12 +264,15 @@ def assemble(mode: Mode, names: list, classes: list, outcomes: list, started: st
                         "delta_pct_range": delta_ranges(instructions, spreads),
                         "how": "(max - min) / min of the cell's count over the headline seed and the others; "
                                "measured on these cells only (the others' seed_spread_pct is null)"},
+        "sizes": sizes,
+        "sizes_what": SIZES_WHAT,
         "allocations_what": ALLOCATIONS_WHAT,
         "attribution": attribution,
         "published": compare_published(variants, published, mode.name, env),
         "jobs": [{"kind": o["job"].kind, "seed": o["job"].seed, "tool": o["job"].tool, "cells": o["job"].cells,
                   "seconds": o["seconds"], "problem": o["problem"]} for o in outcomes],
-        "problems": problems + ([f"not counted: {', '.join(missing)}"] if missing else [])
+        "problems": problems + ([f"payload sizes not counted: {', '.join(sizes_missing)}"] if sizes_missing else [])
+                    + ([f"not counted: {', '.join(missing)}"] if missing else [])
                     + ([f"allocations not counted: {', '.join(unallocated)}"] if unallocated else []),
     }
 

@@ -17,6 +17,9 @@ INSTALL_HINT = "Debian/Ubuntu: apt-get install valgrind"
 SECONDS_PER_REQUEST = {"cachegrind": 0.012, "memcheck": 0.03, "callgrind": 0.03, None: 0.002}
 
 
+SIZE_N = {"size_100b": 30, "size_1kb": 15, "size_10kb": 5, "size_100kb": 1, "size_1mb": 1}
+
+
 @dataclass(frozen=True)
 class Mode:
     name: str
@@ -30,15 +33,25 @@ class Mode:
     attribution_n: int
     requests: dict = field(default_factory=dict)  # the native measurement's requests per class
     chunks: int = 2  # valgrind processes the headline counts (and the allocation counts) are split into
+    sizes: tuple = ()  # the payload size entries counted (``GET /api/payload/<entry>``, bench.payload_semantics)
+    size_variants: tuple = ()  # on these idioms (empty: every one counted)
+    # requests per size count: a count is the same to the instruction from run to run, but the first requests after
+    # the fork cost more (~90,000 instructions in all, lazy set-up: size_100b counted 709,055 per request at n = 1
+    # and 616,000 at n = 50): more requests where they are cheap under valgrind (that share stays under ~1%),
+    # one for 100 KB (18 M instructions, ~0.4 s under valgrind)
+    size_n: dict = field(default_factory=lambda: dict(SIZE_N))
 
 
 QUICK = Mode("quick", n=12, warmup=3, spread_seeds=(), spread_variants=(), spread_classes=(), alloc_n=4,
              attribution_cells=0, attribution_n=0,
-             requests={"gc_requests": 200, "trace_requests": 10, "profile_requests": 3}, chunks=1)
+             requests={"gc_requests": 200, "trace_requests": 10, "profile_requests": 3}, chunks=1,
+             sizes=("size_100b", "size_10kb", "size_100kb"), size_variants=(REFERENCE, "dict_return", "orjson_response"),
+             size_n={"size_100b": 20, "size_10kb": 5, "size_100kb": 1})
 FULL = Mode("full", n=200, warmup=20, spread_seeds=SPREAD_SEEDS,
             spread_variants=(REFERENCE, "abort_response", "orjson_response"), spread_classes=(), alloc_n=40,
             attribution_cells=6, attribution_n=100,
-            requests={"gc_requests": 2000, "trace_requests": 20, "profile_requests": 10})
+            requests={"gc_requests": 2000, "trace_requests": 20, "profile_requests": 10},
+            sizes=("size_100b", "size_1kb", "size_10kb", "size_100kb"))
 
 
 def left_out(mode: Mode) -> list:
@@ -55,6 +68,11 @@ def left_out(mode: Mode) -> list:
                      f"{', '.join(map(str, mode.spread_seeds))} ({full_spread})")
     if mode.attribution_cells < FULL.attribution_cells:
         found.append("the attribution (a full run profiles the largest differences under callgrind)")
+    if not mode.sizes:
+        found.append(f"instructions per payload size (a full run: {', '.join(FULL.sizes)}, every idiom)")
+    elif set(mode.sizes) < set(FULL.sizes) or (mode.size_variants and not FULL.size_variants):
+        found.append(f"instructions per payload size only on {', '.join(mode.size_variants) or 'every idiom'} at "
+                     f"{', '.join(mode.sizes)} (a full run: {', '.join(FULL.sizes)}, every idiom)")
     if mode.n < FULL.n or mode.alloc_n < FULL.alloc_n:
         found.append(f"requests: {mode.n} per count and {mode.alloc_n} per allocation count (a full run: {FULL.n} "
                      f"and {FULL.alloc_n}), so a count can differ from a full run's by a few tenths of a percent")
@@ -71,13 +89,14 @@ def fixed_environment(seed: int, allocator: str | None = None) -> dict:
 @dataclass
 class Job:
     """One root process of the worker: ``tool`` cachegrind, memcheck, callgrind or None (natively)."""
-    kind: str  # "headline", "spread", "allocations", "attribution" or "native"
+    kind: str  # "headline", "spread", "allocations", "attribution", "native" or "sizes" (payload size entries)
     tool: str | None
     seed: int
     plan: list  # [{"variant", "classes"}]
     n: int = 0
     warmup: int = 20
     requests: dict = field(default_factory=dict)
+    per_class_n: dict = field(default_factory=dict)  # class -> its n, where it is not ``n`` (the payload sizes)
 
     @property
     def cells(self) -> int:
@@ -94,7 +113,9 @@ class Job:
     def worker_input(self) -> bytes:
         """One line per variant: the worker forks a child for each."""
         return "".join(json.dumps({"mode": "native" if self.tool is None else "count", **item, "n": self.n,
-                                   "warmup": self.warmup, "requests": self.requests}) + "\n"
+                                   "warmup": self.warmup, "requests": self.requests,
+                                   **({"payload": True, "per_class_n": self.per_class_n} if self.kind == "sizes"
+                                      else {})}) + "\n"
                        for item in self.plan).encode()
 
 
@@ -128,7 +149,14 @@ def plan_jobs(mode: Mode, names: list, classes: list) -> tuple[list, list]:
     # natively a process starts in a blink: two, so that they fill in beside the longer valgrind jobs
     native = [Job("native", None, HEADLINE_SEED, chunk, warmup=mode.warmup, requests=mode.requests)
               for chunk in chunked(every, 2)]
-    return headline, allocations + spread + native
+    size_names = [v for v in names if not mode.size_variants or v in mode.size_variants]
+    # the payload sizes: one warm-up round after the request that checks each answer (a 100 KB body is ~18 M
+    # instructions): the full run's added time stays within its budget
+    sizes = [Job("sizes", "cachegrind", HEADLINE_SEED, chunk, max(mode.size_n[e] for e in mode.sizes), 1,
+                 per_class_n={e: mode.size_n[e] for e in mode.sizes})
+             for chunk in chunked([{"variant": v, "classes": list(mode.sizes)} for v in size_names], mode.chunks)
+             ] if mode.sizes else []
+    return headline, allocations + spread + sizes + native
 
 
 def plan_attribution(mode: Mode, cells: list, classes: list) -> list:

@@ -62,6 +62,16 @@ def check(name: str, cls: str, result) -> None:
         os._exit(3)
 
 
+def settle(calls: dict, warmup: int) -> None:
+    """``warmup`` rounds of every call, then a full collection and ``gc.freeze()``: what the app built to
+    serve is out of the collector's reach, so the requests counted pay only for their own garbage."""
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    gc.collect()
+    gc.freeze()
+
+
 def prepared(name: str, classes: list, warmup: int) -> tuple:
     """The variant's app, warmed up on every class, garbage collected and frozen: (app, {class: call}).
 
@@ -71,11 +81,26 @@ def prepared(name: str, classes: list, warmup: int) -> tuple:
     calls = {cls: dispatch_call(app, prepared_environ(CLASSES[cls])) for cls in classes}
     for cls, call in calls.items():
         check(name, cls, call())
-    for _ in range(warmup):
-        for call in calls.values():
-            call()
-    gc.collect()
-    gc.freeze()
+    settle(calls, warmup)
+    return app, calls
+
+
+def prepared_payloads(name: str, entries: list, warmup: int) -> tuple:
+    """The variant's payload app (``bench.payload_semantics.payload_app``: its own app with ``GET /api/payload/<entry>``
+    added) serving the size entries ``entries``, each answer checked to be a 200, warmed up, collected and frozen
+    as ``prepared`` does: (app, {entry: call}). Imported here: only a sizes job builds the corpus."""
+    import payloads
+    from bench.payload_semantics import environ_for, payload_app
+
+    values = {e.name: e.value for e in payloads.corpus(None, sizes=entries).values() if e.name in entries}
+    app = payload_app(name, values)
+    calls = {entry: dispatch_call(app, environ_for(entry)) for entry in entries}
+    for entry, call in calls.items():
+        line, body = call()
+        if not line.startswith("200"):
+            emit({"event": "error", "variant": name, "class": entry, "error": f"answered {line!r} {body[:80]!r}"})
+            os._exit(3)
+    settle(calls, warmup)
     return app, calls
 
 
@@ -97,7 +122,7 @@ def in_grandchild(work) -> int:
     return pid
 
 
-def count(name: str, classes: list, calls: dict, n: int) -> None:
+def count(name: str, classes: list, calls: dict, n: int, per_class_n: dict | None = None) -> None:
     """Empty, count, empty, count, ..., empty: the grandchildren whose instructions are compared.
 
     Each ends with a collection of the youngest generation: a long-running process collects its requests'
@@ -117,7 +142,7 @@ def count(name: str, classes: list, calls: dict, n: int) -> None:
     gc.disable()  # no collection in this process between the forks
     plan = [(None, 0)]
     for cls in classes:
-        plan += [(cls, n), (None, 0)]
+        plan += [(cls, (per_class_n or {}).get(cls, n)), (None, 0)]
     for index, (cls, k) in enumerate(plan):
         pid = in_grandchild(requests(calls[cls] if cls else None, k))
         emit({"event": "fork", "variant": name, "class": cls, "n": k, "index": index, "pid": pid})
@@ -189,15 +214,19 @@ def read_line(fd: int = 0) -> bytes:
 
 
 def next_job() -> int:
-    """In a fresh child: read one job line ({"mode", "variant", "classes", "n", "warmup", "requests"}) and do it."""
+    """In a fresh child: read one job line ({"mode", "variant", "classes", "n", "warmup", "requests"}, and "payload":
+    true when the classes are payload size entries) and do it."""
     line = read_line()
     if not line.strip():
         return NO_MORE
     job = json.loads(line)
     name, classes = job["variant"], job["classes"]
-    app, calls = prepared(name, list(CLASSES), job["warmup"])
+    if job.get("payload"):  # the classes are payload size entries (bench.count_plan.Mode.sizes)
+        app, calls = prepared_payloads(name, classes, job["warmup"])
+    else:
+        app, calls = prepared(name, list(CLASSES), job["warmup"])
     if job["mode"] == "count":
-        count(name, classes, calls, job["n"])
+        count(name, classes, calls, job["n"], job.get("per_class_n"))
     else:
         for cls in classes:
             in_grandchild(lambda cls=cls: emit(native(name, cls, app, job["requests"])))

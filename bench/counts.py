@@ -29,12 +29,13 @@ The parts: ``bench.count_plan`` (modes, environment, jobs and their commands), `
 deltas, spreads, counts.json), ``bench.count_published`` (the comparison), ``bench.callgrind`` (attribution);
 this module is the command line.
 
-Options: ``QUICK=1``, ``VARIANTS=a,b`` (the reference is always counted). Writes ``counts.json``
-(``harness.schemas.counts.CountsResult``), the headline ``variants.<name>.counts.<class>`` in
+Options: ``QUICK=1``, ``VARIANTS=a,b`` (the reference is always counted), ``COUNT_SIZES=0`` (no payload sizes).
+Writes ``counts.json`` (``harness.schemas.counts.CountsResult``), the headline ``variants.<name>.counts.<class>`` in
 ``summary.json`` and a record in ``counts_history.json``.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -92,6 +93,8 @@ def run(mode, names: list, classes: list, runner: Runner, workers: int) -> list:
 @entry_point
 def main() -> int:
     mode = QUICK if flag("QUICK") else FULL
+    if not flag("COUNT_SIZES", default=True):  # COUNT_SIZES=0: no payload sizes (make deploy's counts per Python)
+        mode = dataclasses.replace(mode, sizes=())
     names = [v.name for v in selected_variants()]
     names = ([REFERENCE] if REFERENCE not in names else []) + names
     classes = list(CLASSES)

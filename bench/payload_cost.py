@@ -8,10 +8,17 @@ Two parts, one result file (``reports/out/payloads.json``, schema ``harness.sche
 2. **Cost against size**: the whole request (``GET /api/payload/<entry>``, the WSGI callable end to end,
    ``bench/payload_worker.py``) of every variant on every size entry (and user entry) it serves, against
    ``jsonify_tuple`` on the same entry, by ``make request``'s method: shuffled interleaved rounds inside
-   worker processes run one after another, each with its own hash seed and app creation order; per
-   worker the median over rounds of the ratio of each block to the reference's block beside it (timed
-   within milliseconds of each other), times the reference's time, collections added as
-   ``bench.request_analysis`` adds them;
+   worker processes run one after another, each with its own hash seed and app creation order, every
+   subject timed once a round (k = 1); per worker the median over rounds of the ratio of each subject's
+   block to the reference's block on the same entry in the same round, times the reference's time,
+   collections added as ``bench.request_analysis`` adds them. (Pairing each block with a reference block
+   beside it, ``pairing="beside"``, calls the reference N times as often as any idiom, so its objects stay
+   hot in the CPU caches: an A/A subject measured +0.4..+0.6% and dict_return +0.7..+1.1% that way against
+   -0.4..+0.1% and -0.5..-0.2% in shuffled rounds, 2026-11-26, 10 workers x 4 s, two sizes; the
+   intervals were narrower in shuffled rounds on 3 of those 6 comparisons, wider on the other 3.) Each
+   entry's subjects are timed together in a round, so an idiom and the reference are milliseconds apart
+   (``bench.payload_worker``). ``jsonify_tuple~aa``, a second app of the reference timed
+   as any idiom is, is the A/A check on each entry (``aa_pct``);
    intervals and equivalence verdicts over workers (``harness.stats``). Per idiom, a line fitted to its
    cost against size gives a fixed cost (µs) and a cost per KB, each with a 95% interval over the
    workers' own fits; the ranking of the idioms at each size, and where it changes.
@@ -34,6 +41,7 @@ import numpy as np
 import payloads
 from bench import payload_semantics as semantics
 from bench import request_analysis
+from bench.payload_worker import AA_SUFFIX
 from harness import stats
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
@@ -59,14 +67,17 @@ class Config:
     block_ms: float  # one block of calls lasts about this long (at least one call)
     k: int  # blocks per subject and round, back to back; the fastest counts
     min_rounds: int
+    pairing: str  # "shuffled": each subject once a round, the ratio to the reference's block in the same round;
+    # "beside": each subject's block beside a block of the reference (biased: see the module's docstring)
     target_ci_pct: float  # a Δ's CI half-width as % of the idiom's own request, at every size (reported, not asserted)
     target_wall_s: float
 
 
-FULL = Config("full", tuple(payloads.SIZE_KB), workers=6, seconds=15.0, block_ms=1.0, k=2, min_rounds=6,
-              target_ci_pct=2.0, target_wall_s=180)
-QUICK = Config("quick", ("size_100b", "size_10kb", "size_100kb"), workers=3, seconds=2.0, block_ms=0.5, k=2, min_rounds=5,
-               target_ci_pct=5.0, target_wall_s=15)
+FULL = Config("full", tuple(payloads.SIZE_KB), workers=8, seconds=9.0, block_ms=1.0, k=1, min_rounds=6,
+              pairing="shuffled", target_ci_pct=2.0, target_wall_s=180)
+QUICK = Config("quick", ("size_100b", "size_10kb", "size_100kb"), workers=3, seconds=2.0, block_ms=0.5, k=1, min_rounds=5,
+               pairing="shuffled", target_ci_pct=5.0, target_wall_s=15)
+AA = REFERENCE + AA_SUFFIX  # a second, separate app of the reference, timed as any idiom is: the A/A check
 
 
 # --- the fit --------------------------------------------------------------------------------------
@@ -95,9 +106,9 @@ def fit_over_workers(x, per_worker_y: list, per_worker_weights: list | None = No
 def paired_ratio(worker: dict, subject: tuple) -> float:
     """One worker's median over rounds of the subject's time over the reference's block beside it."""
     i = [tuple(k) for k in worker["keys"]].index(tuple(subject))
-    own = np.asarray(worker["per_call_ns"], dtype=float)[:, i]
+    own = np.asarray(worker["per_call_ns"], dtype=float)[:, i]  # null (NaN): a round that did not time the entry
     beside = np.asarray(worker["paired_reference_ns"], dtype=float)[:, i]
-    return float(np.median(own / beside))
+    return float(np.nanmedian(own / beside))
 
 
 def paired_delta_ns(worker: dict, figures: dict, subject: tuple) -> float:
@@ -114,12 +125,14 @@ def analyse(workers: list, subjects: list, sizes_kb: dict, cfg: Config) -> dict:
     fits against size; the ranking per size and the changes in it. ``sizes_kb``: size entry -> its KB."""
     figures = [request_analysis.worker_figures(w) for w in workers]
     cost, per_worker_delta, per_worker_us = {}, {}, {}
+    aa_subjects = [(n, e) for n, e in subjects if n == AA]
+    subjects = [(n, e) for n, e in subjects if n != AA]
     for name, entry in subjects:
         us_values = [request_analysis.request_ns(f, (name, entry)) / 1e3 for f in figures]
         us = request_analysis.interval(us_values)
         per_worker_us[(name, entry)] = us_values
         if name == REFERENCE:
-            # the reference against its own block beside it: an A/A check, whose interval is the run's resolution
+            # the reference against its own block beside it ("beside" pairing; replaced by the A/A subject's where timed)
             aa = stats.over_units([paired_ratio(w, (name, entry)) for w in workers], trim=stats.TRIM)
             cost.setdefault(name, {})[entry] = {"us": us, "delta_us": {"estimate": 0.0, "ci95": [0.0, 0.0], "verdict": "reference"},
                                                 "delta_pct": {"estimate": 0.0, "ci95": [0.0, 0.0]}, "per_worker_delta_us": [],
@@ -143,6 +156,11 @@ def analyse(workers: list, subjects: list, sizes_kb: dict, cfg: Config) -> dict:
             "ci_pct_of_cost": round(100 * ratio.half_width / max(ratio.estimate, 1e-9), 2),
             "per_worker_delta_us": [round(x, 3) for x in values]}
 
+    for _, entry in aa_subjects:  # the A/A check: a second app of the reference against the reference, in %
+        if entry in cost.get(REFERENCE, {}):
+            aa = stats.over_units([paired_ratio(w, (AA, entry)) for w in workers], trim=stats.TRIM)
+            cost[REFERENCE][entry]["aa_pct"] = {"estimate": round(100 * (aa.estimate - 1), 2),
+                                                "ci95": [round(100 * (aa.lo - 1), 2), round(100 * (aa.hi - 1), 2)]}
     names = list(dict.fromkeys(n for n, _ in subjects))
     sizes = sorted((e for e in sizes_kb if all((n, e) in per_worker_us for n in (REFERENCE,))), key=sizes_kb.get)
     fits = {}
@@ -161,47 +179,78 @@ def analyse(workers: list, subjects: list, sizes_kb: dict, cfg: Config) -> dict:
     ranking = {e: sorted((n for n in names if (n, e) in per_worker_us), key=lambda n: cost[n][e]["us"]["estimate"])
                for e in sizes}
     return {"cost": cost, "fits": fits, "ranking": ranking,
-            "ranking_changes": ranking_changes(names, sizes, sizes_kb, per_worker_delta, fits),
+            "ranking_changes": ranking_changes(names, sizes, sizes_kb, per_worker_delta, fits,
+                                               {e: per_worker_us[(REFERENCE, e)] for e in sizes}),
             "margin_definition": MARGIN_DEFINITION}
 
 
-def pair_sign(a_values: list, b_values: list) -> int:
-    """-1 if a is cheaper than b (the 95% interval of their per-worker difference lies below 0), +1 if dearer, else 0."""
-    diff = [x - y for x, y in zip(a_values, b_values)]
-    if len(diff) < 2:
-        return 0
-    found = stats.over_units(diff, trim=stats.TRIM)
-    lo, hi = found.lo, found.hi
-    return -1 if hi < 0 else (1 if lo > 0 else 0)
+def difference_fit(x: list, a_units: list, b_units: list, weights: list) -> dict:
+    """The line fitted to a - b against size in each worker (weighted as the Δ fits are: 1/the reference's cost),
+    then its intercept and slope over workers with 95% intervals (``fit_over_workers``)."""
+    per_worker = [[a_units[i][w] - b_units[i][w] for i in range(len(x))] for w in range(len(weights))]
+    return fit_over_workers(x, per_worker, weights)
 
 
-def crossover_kb(fits: dict, a: str, b: str):
-    """The size (KB) at which the fitted lines of a and b cross, or None (parallel)."""
-    fa, fb = fits.get(a), fits.get(b)
-    if not fa or not fb:
-        return None
-    slope = fa["per_kb_us"]["estimate"] - fb["per_kb_us"]["estimate"]
-    if slope == 0:
-        return None
-    return round((fb["fixed_us"]["estimate"] - fa["fixed_us"]["estimate"]) / slope, 3)
+def ranking_changes(names: list, sizes: list, sizes_kb: dict, per_worker_delta: dict, fits: dict,
+                    per_worker_ref: dict | None = None, level: float = stats.LEVEL) -> list:
+    """The pairs of idioms whose order changes with size, with the many comparisons under control.
 
-
-def ranking_changes(names: list, sizes: list, sizes_kb: dict, per_worker_delta: dict, fits: dict) -> list:
-    """Every pair of idioms whose order, resolved at one size (the 95% interval of their difference excludes 0),
-    is the other way round, resolved too, at the next size measured for both."""
-    found = []
+    A pair is *tested* when the line fitted to their difference (a - b against size, per worker, then over
+    workers) crosses 0 between two sizes measured for both. Its order is then tested at the nearest size on
+    either side of the crossing (the per-worker differences, ``stats.location_p``, the test that goes with
+    ``over_units``), and the p-values of every tested pair's two ends are adjusted together (Holm over the
+    family). A change is reported only when both ends are resolved after the adjustment, the other way round
+    from each other and as the fitted line says: the chance that pure noise reports any change in a run stays
+    under 1 - ``level``. ``per_worker_ref``: entry -> the reference's per-worker µs, for the weights (default 1).
+    ``fits`` is unused by the rule (kept for the signature the analysis calls it with)."""
+    alpha = 1 - level
+    tested = []
     for a, b in itertools.combinations(names, 2):
         both = [e for e in sizes if (a, e) in per_worker_delta and (b, e) in per_worker_delta]
-        signs = [(e, pair_sign(per_worker_delta[(a, e)], per_worker_delta[(b, e)])) for e in both]
-        resolved = [(e, s) for e, s in signs if s != 0]
-        for (e1, s1), (e2, s2) in zip(resolved, resolved[1:]):
-            if s1 != s2:
-                cheaper_first, cheaper_then = (a, b) if s1 < 0 else (b, a)
-                cross = crossover_kb(fits, a, b)  # where the fitted lines cross, if that is between the two sizes
-                inside = cross is not None and sizes_kb[e1] <= cross <= sizes_kb[e2]
-                found.append({"cheaper": cheaper_first, "dearer": cheaper_then, "from": e1, "to": e2,
-                              "from_kb": sizes_kb[e1], "to_kb": sizes_kb[e2], "crossover_kb": cross if inside else None})
+        if len(both) < 2:
+            continue
+        x = [sizes_kb[e] for e in both]
+        units = len(per_worker_delta[(a, both[0])])
+        weights = [[1 / abs(per_worker_ref[e][w]) if per_worker_ref else 1.0 for e in both] for w in range(units)]
+        line = difference_fit(x, [per_worker_delta[(a, e)] for e in both], [per_worker_delta[(b, e)] for e in both],
+                              weights)
+        c, s = line["fixed_us"]["estimate"], line["per_kb_us"]["estimate"]
+        if s == 0:
+            continue
+        cross = -c / s
+        below = [e for e in both if sizes_kb[e] < cross]
+        above = [e for e in both if sizes_kb[e] > cross]
+        if not below or not above:
+            continue  # the lines do not cross between two sizes measured for both
+        e1, e2 = below[-1], above[0]
+        diffs = {e: [p - q for p, q in zip(per_worker_delta[(a, e)], per_worker_delta[(b, e)])] for e in (e1, e2)}
+        tested.append({"a": a, "b": b, "from": e1, "to": e2, "cross": cross, "line": line,
+                       "signs": {e: float(np.sign(stats.location(diffs[e], stats.TRIM)[0])) for e in (e1, e2)},
+                       "p": [stats.location_p(diffs[e], stats.TRIM) for e in (e1, e2)]})
+    adjusted = stats.holm([p for t in tested for p in t["p"]])
+    found = []
+    for i, t in enumerate(tested):
+        p1, p2 = adjusted[2 * i], adjusted[2 * i + 1]
+        s1, s2 = t["signs"][t["from"]], t["signs"][t["to"]]
+        expected = np.sign(t["line"]["fixed_us"]["estimate"] + t["line"]["per_kb_us"]["estimate"] * sizes_kb[t["from"]])
+        if p1 < alpha and p2 < alpha and s1 == -s2 == expected and s1 != 0:
+            cheaper, dearer = (t["a"], t["b"]) if s1 < 0 else (t["b"], t["a"])
+            sign = 1 if cheaper == t["a"] else -1  # the fitted line given as cheaper minus dearer (at the smaller size)
+            found.append({"cheaper": cheaper, "dearer": dearer, "from": t["from"], "to": t["to"],
+                          "from_kb": sizes_kb[t["from"]], "to_kb": sizes_kb[t["to"]],
+                          "crossover_kb": round(t["cross"], 3),
+                          "difference_fixed_us": _signed(t["line"]["fixed_us"], sign),
+                          "difference_per_kb_us": _signed(t["line"]["per_kb_us"], sign),
+                          "p_holm": [round(p1, 6), round(p2, 6)], "family": 2 * len(tested)})
     return found
+
+
+def _signed(estimate: dict, sign: int) -> dict:
+    """An estimate with its interval, of -x when ``sign`` is -1."""
+    lo, hi = estimate["ci95"]
+    if sign > 0:
+        return dict(estimate)
+    return {"estimate": -estimate["estimate"], "ci95": [-hi, -lo]}
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -210,6 +259,7 @@ def run_workers(cfg: Config, subjects: list, user_path, rng, progress: Progress)
     """The worker processes, one after another (never two at once), each with its own hash seed."""
     jobs = [{"subjects": [list(s) for s in subjects], "index": index, "seed": int(rng.integers(2**32)),
              "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
+             "pairing": cfg.pairing,
              "reference": REFERENCE, "user_path": str(user_path) if user_path else None}
             for index in range(cfg.workers)]
     return processes.run_workers("bench.payload_worker", jobs, rng, progress, "payload")
@@ -272,6 +322,7 @@ def main() -> int:
             f"processes x {cfg.seconds:g} s; seed {seed}", flush=True)
     cells = semantics.table(names, entries, Progress("payloads: semantics", len(names)))
     subjects, left_out = timed_subjects(cells, entries, cfg)
+    subjects += [(AA, e) for n, e in subjects if n == REFERENCE]
     sizes_kb = {e: entries[e].size_bytes / 1000 for e in cfg.sizes}
     workers = run_workers(cfg, subjects, user_path, rng, Progress("payloads: cost", cfg.workers))
     found = analyse(workers, subjects, sizes_kb, cfg)
@@ -289,10 +340,11 @@ def main() -> int:
         "wall_s": wall_s, "environment": env, "reference": REFERENCE, "user_path": user_path,
         "what": "semantics: one GET /api/payload/<entry> per variant and entry through the test client, the "
                 "variant's own app with one route added; cost: the whole request (the WSGI callable, a prepared "
-                "environ, the body read, the iterable closed), interleaved in shuffled rounds, the fastest of k "
-                "blocks, garbage collections added as their mean per request (make request's method); per worker "
-                "process the median over rounds of the ratio of each block to a jsonify_tuple block on the same "
-                "entry beside it",
+                "environ, the body read, the iterable closed), interleaved in shuffled rounds"
+                + (", each subject once a round" if cfg.pairing == "shuffled" else ", the fastest of k blocks")
+                + ", garbage collections added as their mean per request (make request's method); per worker "
+                "process the median over rounds of the ratio of each block to the jsonify_tuple block on the same "
+                + ("entry in the same round" if cfg.pairing == "shuffled" else "entry beside it"),
         "rules": {k: text for k, (text, _) in RULES.items()}, "needs": NEEDS,
         "classes": {k: list(v) for k, v in PAYLOAD_CLASSES.items()},
         "corpus": {e.name: {"size_bytes": e.size_bytes, "source": e.source, "kind": e.kind, "rule": e.rule,

@@ -35,6 +35,12 @@ def path_of(entry: str) -> str:
     return "/api/payload/" + quote(entry, safe="")
 
 
+def environ_for(entry: str) -> dict:
+    """A prepared WSGI environ of ``GET /api/payload/<entry>`` (the timed and the counted requests)."""
+    from werkzeug.test import EnvironBuilder
+    return EnvironBuilder(path=path_of(entry), method="GET", base_url="http://127.0.0.1/").get_environ()
+
+
 def payload_app(name: str, values: dict):
     """Variant ``name``'s app with the payload route added; ``values``: entry name -> the value its view hands over.
     Exceptions that escape a request are kept in ``app.extensions["payload_errors"]`` (Flask still answers 500)."""

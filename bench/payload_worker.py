@@ -6,12 +6,15 @@ callable with a prepared ``GET /api/payload/<entry>`` environ, the body read to 
 iterable closed (``bench.subjects.dispatch_call``). Apps are created in a random order
 (``harness.measure.create_in_random_order``). Every round runs each subject for ``k`` back-to-back blocks
 of about ``block_ms`` (at least one call; ``bench.request_worker.calls_per_block``) in a new shuffled
-order, and the fastest block counts (which drops interrupts from other processes); a subject whose one
-call lasts more than ``LONG_BLOCK`` blocks (the largest bodies) runs one block a round. Each subject's
-blocks sit beside blocks of the reference (``job["reference"]``) on the same entry, before or after at
-random (``paired_reference_ns``): the ratio of the two is taken over a few milliseconds, so the machine's
-speed, which moves on this scale when other processes share it, cancels better than across a round; the
-reference on its own entry is thus also timed against itself (an A/A check). Garbage collection
+order, and the fastest block counts; a subject whose one call lasts more than ``LONG_BLOCK`` blocks (the
+largest bodies) runs one block a round. ``job["pairing"]``: ``"shuffled"`` (the stage's choice, with k = 1):
+each subject once a round, the entries one after another in a shuffled order and each entry's subjects in a
+shuffled order (so an idiom and the reference on the same entry are timed milliseconds apart), an entry whose
+subjects take longer than ``ROUND_MS`` together every few rounds only (``entry_strides``), and
+``paired_reference_ns`` is the reference's block on the same entry in the same round; ``"beside"``: each subject's blocks sit beside blocks of the reference on the same entry, before
+or after at random, which calls the reference far more often than any idiom and so keeps it hot in the
+CPU caches (a bias of about +0.5% against it; ``bench.payload_cost``). A subject ``<variant>~aa`` is a
+second app of the variant (an A/A check). Garbage collection
 stays on and is charged as ``bench/request_worker.py`` charges it: each block's collections are clocked
 (``bench.request_worker.COLLECTIONS``) and taken out, and the analysis adds them back as the young-generation
 count a request adds times the worker's collection time per unit of count
@@ -28,10 +31,9 @@ import sys
 import time
 
 import numpy as np
-from werkzeug.test import EnvironBuilder
 
 import payloads
-from bench.payload_semantics import path_of, payload_app
+from bench.payload_semantics import environ_for, payload_app
 from bench.request_worker import COLLECTIONS, calls_per_block, time_block, young_count_per_call
 from bench.subjects import dispatch_call
 from harness.environment import process_cpu_seconds
@@ -39,11 +41,36 @@ from harness.measure import create_in_random_order
 from harness.results import read_json, write_json
 
 PILOT_ROUNDS = 2  # warm-up rounds, not kept
+AA_SUFFIX = "~aa"
+ROUND_MS = 60.0  # shuffled pairing: an entry whose subjects together take longer is timed in fewer rounds
 LONG_BLOCK = 4  # a single call longer than this many blocks is timed once per round, not k times
 
 
-def environ_for(entry: str) -> dict:
-    return EnvironBuilder(path=path_of(entry), method="GET", base_url="http://127.0.0.1/").get_environ()
+def offset(entry: str) -> int:
+    """A fixed offset per entry, so that the strided entries do not all fall due in the same round."""
+    return sum(entry.encode()) % 97
+
+
+def entry_strides(keys: list, calls: list, blocks: list, repeats: list, round_ms: float) -> dict:
+    """Entry -> every how many rounds its subjects are timed (shuffled pairing): an entry whose subjects take longer
+    than ``round_ms`` together (a 1 MB body: ~25 ms a call, ~16 subjects) is timed every k-th round, so that the
+    small entries, whose calls are short and noisy, get many rounds in the same time. The ratio of a subject to the
+    reference is taken within each round where both are timed, so a stride costs no pairing."""
+    group_ns: dict = {}
+    for (_, entry), call, n, k in zip(keys, calls, blocks, repeats):
+        group_ns[entry] = group_ns.get(entry, 0.0) + time_block(call, n)[0] * k
+    return {e: max(1, int(np.ceil(ns / (round_ms * 1e6)))) for e, ns in group_ns.items()}
+
+
+def nulls(rows: list) -> list:
+    """Rows of ns as JSON: rounded, NaN (not timed in that round) as null."""
+    return [[None if np.isnan(x) else round(float(x), 1) for x in row] for row in rows]
+
+
+def base_variant(name: str) -> str:
+    """The variant a subject's app is made from: ``jsonify_tuple~aa`` is a second, separate app of ``jsonify_tuple``
+    (an A/A subject: the same code in other objects, timed as any idiom is)."""
+    return name.split(AA_SUFFIX)[0]
 
 
 def measure(job: dict) -> dict:
@@ -52,7 +79,7 @@ def measure(job: dict) -> dict:
     entries = payloads.corpus(job.get("user_path"), sizes=[e for e in wanted if e in payloads.SIZE_KB])
     values = {e: entries[e].value for e in wanted}
     names = list(dict.fromkeys(name for name, _ in keys))
-    apps = create_in_random_order({name: (lambda name=name: payload_app(name, values)) for name in names},
+    apps = create_in_random_order({name: (lambda name=name: payload_app(base_variant(name), values)) for name in names},
                                   random.Random(job["seed"]))
     environs = {e: environ_for(e) for e in wanted}
     calls = [dispatch_call(apps[name], environs[entry]) for name, entry in keys]
@@ -88,30 +115,48 @@ def measure(job: dict) -> dict:
 
         started = time.monotonic()
         deadline = started + job["seconds"]
+        beside = job.get("pairing", "beside") == "beside"
+        stride = entry_strides(keys, calls, blocks, repeats, job.get("round_ms", ROUND_MS)) if not beside else {}
+        timed_rounds = dict.fromkeys(stride, 0)
         r = 0
-        while r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline:
+        while (r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline
+               or (stride and min(timed_rounds.values()) < job["min_rounds"])):
             rng.shuffle(order)
-            row, ref_row = np.empty(len(calls)), np.empty(len(calls))
+            row, ref_row = np.full(len(calls), np.nan), np.full(len(calls), np.nan)
             kept = r >= PILOT_ROUNDS
-            for i in order:  # each subject beside a block of the reference on its entry, in a random order
-                j = reference[keys[i][1]]
-                if rng.random() < 0.5:
-                    ref_row[i] = fastest(j, kept)
-                    row[i] = fastest(i, kept)
-                else:
-                    row[i] = fastest(i, kept)
-                    ref_row[i] = fastest(j, kept)
+            # shuffled: the entries whose turn it is (a large body's group every stride-th round), one entry after
+            # another in a shuffled order, each of its subjects once in a shuffled order: an idiom and the reference
+            # on the same entry are timed within that entry's group (milliseconds apart), so the machine's speed,
+            # which moves on that scale when other processes share it, cancels in their ratio
+            due = {e for e, k in stride.items() if (r + offset(e)) % k == 0}
+            if beside:
+                for i in order:  # each subject beside a block of the reference on its entry, in a random order
+                    j = reference[keys[i][1]]
+                    if rng.random() < 0.5:
+                        ref_row[i] = fastest(j, kept)
+                        row[i] = fastest(i, kept)
+                    else:
+                        row[i] = fastest(i, kept)
+                        ref_row[i] = fastest(j, kept)
+            else:
+                for e in rng.permutation(sorted(due)):
+                    for i in order:
+                        if keys[i][1] == e:
+                            row[i] = fastest(i, kept)
+                ref_row = row[[reference[entry] for _, entry in keys]]  # the reference's block in the same group
             if kept:
                 per_call.append(row)
                 paired.append(ref_row)
                 t_s.append(time.monotonic() - started)
+                for e in due:
+                    timed_rounds[e] += 1
             r += 1
     finally:
         gc.callbacks.remove(COLLECTIONS)
     return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "keys": [list(k) for k in keys],
-            "reference": job["reference"], "calls_per_block": blocks, "repeats": repeats, "rounds": len(per_call),
-            "per_call_ns": np.round(np.asarray(per_call), 1).tolist(),
-            "paired_reference_ns": np.round(np.asarray(paired), 1).tolist(),
+            "reference": job["reference"], "pairing": job.get("pairing", "beside"), "calls_per_block": blocks,
+            "repeats": repeats, "rounds": len(per_call), "strides": stride,
+            "per_call_ns": nulls(per_call), "paired_reference_ns": nulls(paired),
             "young_count_per_call": np.round(young, 3).tolist(), "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": requests.tolist(),
             "t_s": np.round(t_s, 3).tolist(), "process_cpu_s": process_cpu_seconds(os.getpid())}

@@ -23,6 +23,8 @@ How a cell is decided, per (variant, Flask version):
   so every cell there says so with ``cause: "environment"``.
 Byte comparisons cover the JSON cases (``case.idiom``) of versions where the variant ran (ok or
 differs); headers compared are those ``harness.conformance.capture_variant`` records, less Content-Length.
+``payload_bytes``: what each variant makes of the payload type set (datetimes, Decimal, UUID, non-ASCII, mixed
+keys, NaN, ...; ``harness.probe.probe_payloads``) per release, identical answers collapsed.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from harness.conformance import capture_variant
 from harness.environment import environment
 from harness.progress import Progress
 from harness.results import OUT, ROOT, read_json, record_stage
-from harness.schemas.compat import ByteChange, Compat, CompatCell, CompatProbe, MinFlaskCheck
+from harness.schemas.compat import ByteChange, Compat, CompatCell, CompatProbe, MinFlaskCheck, PayloadBytes
 from variants.contract import CASES_BY_NAME
 
 SCHEMA = "flask-json-idioms/compat/2"  # harness.schemas.compat.Compat
@@ -170,6 +172,38 @@ def byte_changes(raws: dict[str, CompatProbe], cells: dict, versions: list) -> d
     return changes
 
 
+PAYLOAD_ASPECTS = ("http_status", "content_type", "body", "exception")
+
+
+def payload_bytes(raws: dict[str, CompatProbe], names: list, versions: list) -> dict[str, PayloadBytes]:
+    """Per variant: each payload type-set entry's distinct answers (status, Content-Type, exact bytes, exception)
+    across the releases where its payload app ran, each with the releases that send it (``harness.probe.probe_payloads``;
+    a probe from before it has none: that release is left out)."""
+    found = {}
+    for name in names:
+        entries, not_run = {}, {}
+        for version in versions:
+            record = ((raws.get(version) or {}).get("payloads") or {}).get(name)
+            if record is None:
+                not_run[version] = "not probed" if version in raws else "environment not built"
+                continue
+            if record["error"]:
+                not_run[version] = record["error"]
+                continue
+            for entry, cell in record["entries"].items():
+                forms = entries.setdefault(entry, [])
+                answer = {k: cell.get(k) for k in PAYLOAD_ASPECTS}
+                for form in forms:
+                    if all(form[k] == answer[k] for k in PAYLOAD_ASPECTS):
+                        form["versions"].append(version)
+                        break
+                else:
+                    forms.append({"versions": [version], **answer})
+        found[name] = {"changed": [e for e, forms in entries.items() if len(forms) > 1], "entries": entries,
+                       "not_run": not_run}
+    return found
+
+
 def check_min_flask(cells: dict, versions: list, min_flask: dict) -> MinFlaskCheck:
     """Each variant must be ok on every tested version >= its min_flask and not ok on those below.
 
@@ -235,6 +269,7 @@ def build_compat(raws: dict[str, CompatProbe], failures: dict, variants, version
         "flask_versions": versions,
         "cells": cells,
         "byte_changes": byte_changes(raws, cells, versions),
+        "payload_bytes": payload_bytes(raws, [v.name for v in variants], versions),
         "min_flask_check": check_min_flask(cells, versions, {v.name: v.min_flask for v in variants}),
         "versions": {
             version: {"built": version not in failures, "error": failures.get(version),
@@ -363,6 +398,9 @@ def run_matrix(args) -> int:
     changed = {n: c["summary"] for n, c in compat["byte_changes"].items() if c["changed"]}
     for name, summary in changed.items():
         print(f"  bytes change: {name}: {summary}")
+    for name, p in compat["payload_bytes"].items():
+        if p["changed"]:
+            print(f"  payload type set changes between releases: {name}: {', '.join(p['changed'])}")
     print(f"make matrix: wrote {os.path.relpath(path, ROOT)}")
     status = 0
     for version, error in failures.items():

@@ -4,9 +4,13 @@
 (``noxfile.py``), from Flask 0.12 to 3.1, and writes the raw captures that ``harness.matrix`` classifies
 in the main .venv (schema: ``harness.schemas.compat.CompatProbe``). So that it runs on every one of those
 releases, this module imports only the standard library, ``variants``, ``harness.conformance`` (the
-capture of one variant, shared with ``make verify``), ``harness.environment`` (installed versions) and
-Flask itself; ``tests/test_matrix.py`` parses
-it and fails on any other import, here or in the harness modules it pulls in.
+capture of one variant, shared with ``make verify``), ``harness.environment`` (installed versions),
+``payloads`` and ``bench.payload_semantics`` (the type set and what ``make payloads`` does with it: one
+copy) and Flask itself; ``tests/test_matrix.py`` parses it and fails on any other import, here or in the
+project modules it pulls in.
+
+After the contract, every variant serves the payload type set (``probe_payloads``): the exact bytes, status,
+Content-Type or the exception per entry, which ``harness.matrix`` compares from release to release.
 
 Before the variants, a control app (the shared routes and Flask-Login auth, answering with the oldest
 API, ``Response(json.dumps(...), mimetype=...)``) is captured the same way: if it fails, the shared
@@ -101,6 +105,37 @@ def probe_one(variant, log: ExceptionLog) -> dict:
     return {"error": None, "verdict": captured["verdict"], "cases": captured["cases"], "exceptions": log.for_cases()}
 
 
+def probe_payloads(variants) -> dict:
+    """What each variant makes of the payload type set (``payloads.types.TYPE_SET``: datetimes, Decimal, UUID, non-ASCII,
+    mixed keys, NaN, ...) on the Flask installed here, through ``bench.payload_semantics``'s app and request (the same
+    code ``make payloads`` runs): per variant ``{"error", "entries": {entry: {"http_status", "content_type", "body",
+    "exception"}}}``, ``body`` the exact bytes as ``bench.payload_semantics.shown`` writes them."""
+    from bench.payload_semantics import observe, payload_app, shown
+    from payloads.types import TYPE_SET
+
+    values = {t.name: t.value for t in TYPE_SET}
+    found = {}
+    for variant in variants:
+        try:
+            app = payload_app(variant.name, values)
+        except Exception as e:  # the variant does not import or build here: the conformance cell says so too
+            found[variant.name] = {"error": one_line(e), "entries": {}}
+            continue
+        entries = {}
+        for name in values:
+            try:
+                seen = observe(app, name)
+            except Exception as e:  # the test client itself failed (not a 500 Flask answered)
+                entries[name] = {"http_status": None, "content_type": None, "body": None, "exception": one_line(e)}
+                continue
+            error = seen["exception"]
+            entries[name] = {"http_status": seen["http_status"], "content_type": seen["content_type"],
+                             "body": shown(seen["body"]),
+                             "exception": f"{error['type']}: {error['message'][:160]}" if error else None}
+        found[variant.name] = {"error": None, "entries": entries}
+    return found
+
+
 def installed_packages() -> dict:
     return installed_versions(PACKAGES)
 
@@ -120,6 +155,7 @@ def probe(variants) -> dict:
             "exceptions_observable": log.available,
             "control": {"problem": control_problem(control), **control},
             "variants": {variant.name: probe_one(variant, log) for variant in variants},
+            "payloads": probe_payloads(variants),
         }
     finally:
         log.close()

@@ -16,7 +16,6 @@ from typing import Any, Optional
 
 from payloads import sizes as _sizes
 from payloads import types as _types
-from payloads import user as _user
 
 SIZE_KB = {name: target / 1000 for name, target in _sizes.SIZES.items()}  # nominal size of each size entry, KB
 SIZE_LABEL = {"size_100b": "100 B", "size_1kb": "1 KB", "size_10kb": "10 KB", "size_100kb": "100 KB", "size_1mb": "1 MB"}
@@ -60,6 +59,8 @@ def corpus(user_path=None, sizes=None) -> "OrderedDict[str, Entry]":
     names (None: none)."""
     found = builtin(sizes)
     if user_path:
+        from payloads import user as _user  # here: the matrix probe imports the type set on old Flask without it
+
         for name, value in _user.load(user_path, taken=builtin_names()).items():
             found[name] = Entry(name, value, "user", "user", "exact", what="your payload")
     return found

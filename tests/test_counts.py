@@ -110,6 +110,15 @@ def test_the_plan_counts_and_allocates_every_cell_once_on_the_headline_seed_and_
     assert sorted(j.seed for j in spread) == sorted(mode.spread_seeds) and plan.HEADLINE_SEED not in mode.spread_seeds
     native = [j for j in others if j.kind == "native"]
     assert {j.tool for j in native} == {None} and sorted(p["variant"] for j in native for p in j.plan) == sorted(names)
+    sizes = [j for j in others if j.kind == "sizes"]
+    counted = sorted((p["variant"], c) for j in sizes for p in j.plan for c in p["classes"])
+    size_names = [n for n in names if not mode.size_variants or n in mode.size_variants]
+    assert counted == sorted((n, e) for n in size_names for e in mode.sizes) and len(mode.sizes) >= 3
+    assert {j.tool for j in sizes} == {"cachegrind"} and {j.seed for j in sizes} == {plan.HEADLINE_SEED}
+    lines = [json.loads(x) for j in sizes for x in j.worker_input().decode().splitlines()]
+    assert all(x["payload"] is True and x["per_class_n"] == {e: mode.size_n[e] for e in mode.sizes} for x in lines)
+    assert mode.size_n["size_100b"] > mode.size_n["size_100kb"] >= 1  # small bodies: more requests, cheap under valgrind
+    assert not any("payload" in json.loads(x) for j in headline for x in j.worker_input().decode().splitlines())
     for job in headline + others:
         lines = job.worker_input().decode().splitlines()
         assert [json.loads(x)["variant"] for x in lines] == [p["variant"] for p in job.plan]
@@ -118,12 +127,29 @@ def test_the_plan_counts_and_allocates_every_cell_once_on_the_headline_seed_and_
     assert env["PYTHONHASHSEED"] == "3" and set(env) == {"PATH", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE"}
 
 
+def test_a_sizes_job_serves_the_payload_entries_through_the_payload_route():
+    """The worker's payload app (bench.payload_semantics): each size entry's request answers 200 with its JSON."""
+    import gc
+
+    from bench import count_worker
+
+    try:
+        app, calls = count_worker.prepared_payloads("orjson_response", ["size_100b", "size_10kb"], warmup=1)
+    finally:
+        gc.unfreeze()
+    assert list(calls) == ["size_100b", "size_10kb"]
+    (line, small), (_, large) = calls["size_100b"](), calls["size_10kb"]()
+    assert line.startswith("200") and json.loads(small)["count"] == 1 and 50 * len(small) < len(large) < 200 * len(small)
+
+
 def test_a_full_run_spreads_over_three_seeds_and_a_quick_one_says_what_it_left_out():
     assert len(plan.FULL.spread_seeds) >= 3 and not plan.left_out(plan.FULL) and plan.FULL.attribution_cells
     assert len(plan.QUICK.spread_seeds) < 3 and plan.QUICK.n < plan.FULL.n and not plan.QUICK.attribution_cells
     assert plan.left_out(plan.QUICK) == [
         "the seed spread (a full run: seeds 1, 2, 3 on jsonify_tuple, abort_response, orjson_response, every class)",
         "the attribution (a full run profiles the largest differences under callgrind)",
+        "instructions per payload size only on jsonify_tuple, dict_return, orjson_response at size_100b, size_10kb, "
+        "size_100kb (a full run: size_100b, size_1kb, size_10kb, size_100kb, every idiom)",
         f"requests: {plan.QUICK.n} per count and {plan.QUICK.alloc_n} per allocation count (a full run: 200 and 40), so a count can differ from a "
         "full run's by a few tenths of a percent"]
     fewer = dataclasses.replace(plan.FULL, spread_seeds=(1,), spread_variants=("jsonify_tuple",))
@@ -398,10 +424,31 @@ def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
               "events": [{"event": "native", "variant": n, "class": c, "peak_bytes": 4900.0,
                           "gc_collections_per_1000": [10.0, 0.5, 0.0], "gc_collected_per_1000": 7900.0,
                           "python_calls": {"flask/app.py:1(f)": 1.0}} for n in names for c in classes]}
+    # the payload sizes: counted as the classes are, jsonify_tuple 1,000 + 50 per byte-ish unit of size, abort_response 10% more
+    size_folder = tmp_path / "sizes"
+    size_folder.mkdir()
+    size_events, pid, truth = [], 900, {}
+    for name in names:
+        steps = [(None, 0)] + [x for e in plan.FULL.sizes for x in ((e, 2), (None, 0))]
+        for i, (e, n) in enumerate(steps):
+            pid += 1
+            if e:
+                truth[(name, e)] = (1000 + 50 * plan.FULL.sizes.index(e) ** 3) * (1.1 if name == "abort_response" else 1)
+            (size_folder / f"vg.{pid}").write_text(f"I   refs:  {10_000_000 + (round(n * truth[(name, e)]) if e else 0):,}\n")
+            size_events.append({"event": "fork", "variant": name, "class": e, "n": n, "index": i, "pid": pid})
+    sizes = {"job": plan.Job("sizes", "cachegrind", 0, [{"variant": n, "classes": list(plan.FULL.sizes)} for n in names], 2),
+             "events": size_events, "folder": size_folder, "problem": None, "seconds": 1.0}
     outcomes = [counted("headline", 0), counted("allocations", 0, tool="memcheck"), native,
-                *(counted("spread", s, extra=s) for s in plan.FULL.spread_seeds)]
+                *(counted("spread", s, extra=s) for s in plan.FULL.spread_seeds), sizes]
     found = analysis.assemble(plan.FULL, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)
     assert found["status"] == "ok" and not found["problems"]
+    assert list(found["sizes"]["abort_response"]) == list(plan.FULL.sizes)
+    for (name, e), want in truth.items():
+        cell = found["sizes"][name][e]
+        assert set(cell) == set(schemas.CountsSize.__annotations__) and cell["n"] == 2
+        assert cell["instructions"] == pytest.approx(want, abs=0.5)
+        assert cell["delta_pct"] == pytest.approx(10.0 if name == "abort_response" else 0.0, abs=0.01)
+    assert "instructions" in found["variants"]["abort_response"]["success"]  # the classes' keys as they were
     assert set(found) <= set(schemas.CountsResult.__annotations__)
     assert set(schemas.CountsResult.__required_keys__) <= set(found)
     assert set(found["published"]) <= set(schemas.CountsPublished.__annotations__)
@@ -419,6 +466,9 @@ def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
     assert set(analysis.history_record(found)) == set(schemas.CountsHistoryRecord.__annotations__)
     headline = analysis.headline(found)["variants"]["jsonify_tuple"]["counts"]["success"]
     assert set(headline) == set(schemas.CountsHeadline.__annotations__) == HEADLINE_KEYS
+    outcomes.pop()  # the sizes: without them a full run names the sizes not counted
+    assert any(p.startswith("payload sizes not counted: jsonify_tuple/size_100b")
+               for p in analysis.assemble(plan.FULL, names, classes, outcomes, "2026-01-01T00:00:00+00:00", 1.0)["problems"])
     quick = analysis.assemble(plan.QUICK, names, classes, outcomes[:3], "2026-01-01T00:00:00+00:00", 1.0)
     assert quick["left_out"] == plan.left_out(plan.QUICK) and quick["seed_spread"]["max_pct"] is None
     del outcomes[0]["events"][1]  # a counting process lost: its cell is reported, not invented

@@ -199,6 +199,78 @@ def test_byte_changes_between_versions_are_found(raw):
     assert not compat["byte_changes"]["make_response"]["changed"]
 
 
+def test_the_probe_records_what_each_variant_makes_of_the_payload_type_set(raw):
+    """Through make payloads' own app and request: jsonify writes an HTTP date and sorts keys (raising on mixed keys);
+    orjson_response writes ISO 8601 and raises on a Decimal."""
+    from payloads.types import TYPE_SET
+
+    assert set(raw["payloads"]) == set(REGISTRY)
+    assert all(keys_fit(r, schemas.ProbePayloads) for r in raw["payloads"].values())
+    ref = raw["payloads"]["jsonify_tuple"]
+    assert ref["error"] is None and list(ref["entries"]) == [t.name for t in TYPE_SET]
+    assert all(keys_fit(c, schemas.ProbePayloadCell) for c in ref["entries"].values())
+    aware = ref["entries"]["datetime_aware"]
+    assert aware["http_status"] == 200 and aware["body"].startswith('{"at":"Tue, 02 Jan 2024') and "GMT" in aware["body"]
+    mixed = ref["entries"]["mixed_keys"]
+    assert mixed["http_status"] == 500 and mixed["exception"].startswith("TypeError")
+    orjson = raw["payloads"]["orjson_response"]["entries"]
+    assert orjson["datetime_aware"]["body"].startswith('{"at":"2024-01-02T') and orjson["decimal"]["http_status"] == 500
+
+
+def test_the_payload_bytes_per_release_collapse_identical_answers_and_name_what_changed(raw):
+    """Three releases: the middle one planted with another datetime format; the others alike."""
+    older = copy.deepcopy(raw)
+    older["payloads"]["jsonify_tuple"]["entries"]["datetime_aware"]["body"] = '{"at":"2024-01-02T01:04:05+00:00"}\n'
+    unbuilt = copy.deepcopy(raw)
+    unbuilt["payloads"]["orjson_response"] = {"error": "ImportError: orjson", "entries": {}}
+    variants_ = select("jsonify_tuple,orjson_response")
+    versions = ["1.1.4", "2.0.3", INSTALLED]
+    compat = matrix.build_compat({"1.1.4": raw, "2.0.3": older, INSTALLED: unbuilt}, {}, variants_, versions)
+    assert_schema(compat)
+    found = compat["payload_bytes"]["jsonify_tuple"]
+    assert all(keys_fit(f, schemas.PayloadForm) for forms in found["entries"].values() for f in forms)
+    assert found["changed"] == ["datetime_aware"] and found["not_run"] == {}
+    forms = found["entries"]["datetime_aware"]
+    assert [f["versions"] for f in forms] == [["1.1.4", INSTALLED], ["2.0.3"]]
+    assert forms[1]["body"].startswith('{"at":"2024-01-02T01:04:05')
+    assert [f["versions"] for f in found["entries"]["decimal"]] == [versions]
+    assert compat["payload_bytes"]["orjson_response"]["not_run"] == {INSTALLED: "ImportError: orjson"}
+    assert compat["payload_bytes"]["orjson_response"]["changed"] == []
+    del older["payloads"]  # a probe from before the type set: that release is left out, said so
+    compat = matrix.build_compat({"1.1.4": raw, "2.0.3": older}, {}, variants_, versions[:2])
+    assert compat["payload_bytes"]["jsonify_tuple"]["not_run"] == {"2.0.3": "not probed"}
+
+
+def test_the_report_shows_the_type_set_per_release_with_identical_releases_collapsed(raw, tmp_path):
+    from reports.context import Context
+    from reports.data import Results
+    from reports.document import to_markdown
+    from reports.sections import SECTIONS
+    from reports.sections import compat as section
+
+    older = copy.deepcopy(raw)
+    older["payloads"]["jsonify_tuple"]["entries"]["datetime_aware"]["body"] = '{"at":"2024-01-02T01:04:05+00:00"}\n'
+    older["payloads"]["orjson_response"]["entries"]["decimal"] = {
+        "http_status": 200, "content_type": "application/json", "body": '{"price":12.1}', "exception": None}
+    versions = ["1.0.4", "1.1.4", "2.0.3", INSTALLED]
+    compat = matrix.build_compat({"1.0.4": older, "1.1.4": older, "2.0.3": raw, INSTALLED: raw}, {},
+                                 select("jsonify_tuple,orjson_response,dict_return"), versions)
+    write_json(tmp_path / "compat.json", compat)
+    ctx = Context(Results(tmp_path), tmp_path, SECTIONS)
+    ctx.chart = lambda *args, **kwargs: None
+    md = to_markdown(section.build(ctx))
+    header = next(line for line in md.splitlines() if line.startswith("| entry |"))
+    assert header.split("|")[2:4] == [" Flask 1.0.4-1.1.4 ", f" Flask 2.0.3-{INSTALLED} "]  # 4 releases, 2 columns
+    (row,) = [line for line in md.splitlines() if line.startswith("| `datetime_aware` |")]
+    assert row.split("|")[2:4] == [' `{"at":"2024-01-02T01:04:05+00:00"}` ', ' changed: `{"at":"Tue, 02 Jan 2024 01:04:05 GMT"}` ']
+    (mixed,) = [line for line in md.splitlines() if line.startswith("| `mixed_keys` |")]
+    assert mixed.count("**500** TypeError") == 2 and "changed" not in mixed
+    assert "Changed between releases: `datetime_aware`." in md
+    (other,) = [line for line in md.splitlines() if "`orjson_response`: `decimal`" in line]
+    assert '1.0.4-1.1.4 `{"price":12.1}` → ' + f"2.0.3-{INSTALLED} **500** TypeError" in other
+    assert "The same answers on every release where they ran: `dict_return`." in md
+
+
 def test_a_version_not_built_is_kept_with_its_message_and_the_others_results(raw, tmp_path, monkeypatch, capsys):
     def fake_session(noxfile, version, raw_path, variants, log_path):
         if version == "1.1.4":
@@ -286,7 +358,10 @@ def test_the_probe_command_writes_the_captures_and_rejects_unknown_variants(tmp_
 
 # The probe runs inside every old-Flask environment: the standard library, the variants, Flask (the
 # release under test) and the capture in harness.conformance are all it may import.
-PROBE_MAY_IMPORT = ("variants", "flask", "harness.conformance", "harness.environment")
+PROBE_MAY_IMPORT = ("variants", "flask", "harness.conformance", "harness.environment",
+                    # the payload type set and what make payloads does with it (harness.probe.probe_payloads)
+                    "payloads", "bench.payload_semantics")
+PROJECT_PACKAGES = ("harness", "payloads", "bench")  # followed into: what they import runs in the probe too
 
 
 def _is_stdlib(top: str) -> bool:
@@ -306,8 +381,9 @@ def _module_of(node) -> list:
         return [alias.name for alias in node.names]
     if node.level:
         return [f"(relative import at line {node.lineno})"]
-    if node.module == "harness":  # from harness import conformance
-        return [f"harness.{alias.name}" for alias in node.names]
+    if node.module in PROJECT_PACKAGES:  # from harness import conformance: a module of the package
+        return [f"{node.module}.{alias.name}" if (ROOT / node.module / f"{alias.name}.py").exists() else node.module
+                for alias in node.names]
     return [node.module]
 
 
@@ -337,6 +413,8 @@ def imports_outside(module: str, names=None, allowed=PROBE_MAY_IMPORT, source=No
     """Every import of ``module`` (the whole module when ``names`` is None; else what runs on import and
     in the functions ``names`` reach) that is not stdlib or ``allowed``, following allowed harness modules."""
     path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.exists():  # a package
+        path = ROOT / module.replace(".", "/") / "__init__.py"
     tree = ast.parse(source if source is not None else path.read_text())
     if names is None:
         nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
@@ -348,9 +426,12 @@ def imports_outside(module: str, names=None, allowed=PROBE_MAY_IMPORT, source=No
         for name in _module_of(node):
             top = name.split(".")[0]
             if _is_stdlib(top) or any(name == a or name.startswith(a + ".") for a in allowed):
-                if top == "harness" and name != module:
+                if top in PROJECT_PACKAGES and name != module:
                     used = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) and node.module == name else None
                     found += imports_outside(name, used, allowed)
+                    package = name.rsplit(".", 1)[0]  # importing payloads.types runs payloads/__init__.py first
+                    if "." in name and package != module and (ROOT / package.replace(".", "/") / "__init__.py").exists():
+                        found += imports_outside(package, [], allowed)
                 continue
             found.append(f"{module} line {node.lineno}: {name}")
     return found

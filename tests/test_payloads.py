@@ -1,5 +1,6 @@
 """The payload stage: the corpus, the type set's rules, the user's files, what each idiom makes of an entry
 (through the real app), the cost analysis on synthetic data with known answers, and the report section."""
+import itertools
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 import payloads
 from bench import payload_cost as cost
 from bench import payload_semantics as semantics
+from harness import stats
 from harness.cli import UsageError
 from payloads import sizes
 from payloads import types, user
@@ -262,16 +264,71 @@ def test_the_analysis_recovers_known_differences_fits_and_a_change_of_ranking():
     assert ("cheap_start", "jsonify_tuple", "size_10kb", "size_100kb") in changes
     (change,) = [c for c in found["ranking_changes"] if c["cheaper"] == "cheap_start" and c["dearer"] == "jsonify_tuple"]
     assert change["crossover_kb"] == pytest.approx(40, rel=0.15)
-    # a crossing of the fitted lines outside the two sizes whose order flipped is not reported as where it flips
-    fits = {"a": {"fixed_us": {"estimate": 100.0}, "per_kb_us": {"estimate": 1.0}},
-            "b": {"fixed_us": {"estimate": 90.0}, "per_kb_us": {"estimate": 2.0}}}  # cross at 10 KB
-    workers = {("a", "s1"): [1.0] * 6, ("b", "s1"): [2.0] * 6, ("a", "s2"): [2.0] * 6, ("b", "s2"): [1.0] * 6}
-    inside = cost.ranking_changes(["a", "b"], ["s1", "s2"], {"s1": 1.0, "s2": 100.0}, workers, fits)
-    outside = cost.ranking_changes(["a", "b"], ["s1", "s2"], {"s1": 20.0, "s2": 100.0}, workers, fits)
-    assert [c["crossover_kb"] for c in inside] == [10.0] and [c["crossover_kb"] for c in outside] == [None]
     # flat: dearer than cheap_start at 100 B, cheaper from 10 KB (lines crossing at 18/11.5 KB); never above jsonify_tuple
     assert ("cheap_start", "flat", "size_100b", "size_10kb") in changes
     assert not any({c["cheaper"], c["dearer"]} == {"flat", "jsonify_tuple"} for c in found["ranking_changes"])
+
+
+def noisy_deltas(truth: dict, sizes_kb: dict, rng, workers: int = 6, noise: float = 0.01) -> tuple:
+    """Per-worker Δ (µs) against a reference costing 40 + 12 µs/KB, from known lines ``truth[name] = (fixed, per_kb)``
+    of Δ, each worker's value off by ``noise`` of the reference's cost (the scale of a run's worker-to-worker spread)."""
+    ref = {e: [(40 + 12 * kb) * (1 + rng.normal(0, noise)) for _ in range(workers)] for e, kb in sizes_kb.items()}
+    deltas = {(n, e): [a + b * kb + rng.normal(0, noise * (40 + 12 * kb)) for _ in range(workers)]
+              for n, (a, b) in truth.items() for e, kb in sizes_kb.items()}
+    return deltas, ref
+
+
+SWEEP_KB = {"size_100b": 0.1, "size_1kb": 1.0, "size_10kb": 10.0, "size_100kb": 100.0, "size_1mb": 1000.0}
+
+
+def test_a_planted_crossing_is_found_between_the_sizes_it_lies_between():
+    """b is 20 µs cheaper fixed but 0.5 µs/KB dearer than a: the lines cross at 40 KB, between 10 and 100 KB."""
+    truth = {"a": (0.0, 0.0), "b": (-20.0, 0.5), "c": (5.0, 2.0), "d": (-3.0, 0.0)}
+    deltas, ref = noisy_deltas(truth, SWEEP_KB, np.random.default_rng(4), noise=0.003)
+    found = cost.ranking_changes(list(truth), list(SWEEP_KB), SWEEP_KB, deltas, {}, ref)
+    change = [x for x in found if {x["cheaper"], x["dearer"]} == {"a", "b"}]
+    assert len(change) == 1
+    (x,) = change
+    assert (x["cheaper"], x["dearer"], x["from"], x["to"]) == ("b", "a", "size_10kb", "size_100kb")
+    assert x["crossover_kb"] == pytest.approx(40, rel=0.2)
+    lo, hi = x["difference_per_kb_us"]["ci95"]
+    assert lo <= 0.5 <= hi and x["difference_fixed_us"]["estimate"] < 0  # cheaper minus dearer: a head start, then dearer
+    assert max(x["p_holm"]) < 0.05 and x["family"] >= 2
+    # d is a constant 3 µs cheaper than a and never changes order with it, nor with c (c - d = 8 + 2 KB > 0 everywhere)
+    assert not [x for x in found if {x["cheaper"], x["dearer"]} in ({"a", "d"}, {"c", "d"})]
+
+
+def test_pure_noise_reports_no_ranking_change_in_at_least_95_percent_of_runs():
+    """Eight idioms all costing the reference's own cost, 28 pairs x 5 sizes: each simulated run's pairs compared at
+    95% one by one would flip somewhere most of the time; with the crossing rule and Holm, rarely."""
+    rng = np.random.default_rng(14)
+    truth = {f"v{i}": (0.0, 0.0) for i in range(8)}
+    runs = 100
+    with_change = 0
+    for _ in range(runs):
+        deltas, ref = noisy_deltas(truth, SWEEP_KB, rng)
+        with_change += bool(cost.ranking_changes(list(truth), list(SWEEP_KB), SWEEP_KB, deltas, {}, ref))
+    assert with_change <= 0.05 * runs
+
+
+def test_without_the_family_correction_the_same_noise_flips_often():
+    """The check above can fail: the pairs' ends judged at 95% each (no Holm) find a change in many noise runs."""
+    rng = np.random.default_rng(14)
+    truth = {f"v{i}": (0.0, 0.0) for i in range(8)}
+    naive = 0
+    for _ in range(40):
+        deltas, ref = noisy_deltas(truth, SWEEP_KB, rng)
+        for a, b in itertools.combinations(truth, 2):
+            signs = []
+            for e in SWEEP_KB:
+                d = [p - q for p, q in zip(deltas[(a, e)], deltas[(b, e)])]
+                found = stats.over_units(d, trim=stats.TRIM)
+                signs.append(-1 if found.hi < 0 else (1 if found.lo > 0 else 0))
+            resolved = [s for s in signs if s]
+            if any(s != t for s, t in zip(resolved, resolved[1:])):
+                naive += 1
+                break
+    assert naive > 0.2 * 40
 
 
 def test_a_worker_times_each_subject_through_the_payload_route(tmp_path):
@@ -288,6 +345,44 @@ def test_a_worker_times_each_subject_through_the_payload_route(tmp_path):
     assert per_call.shape == (found["rounds"], 3) and (per_call > 0).all()
     assert np.asarray(found["paired_reference_ns"]).shape == per_call.shape  # a reference block beside each
     assert len(found["young_count_per_call"]) == len(found["gc_ns_total"]) == len(found["requests"]) == 3
+
+
+def test_shuffled_rounds_time_each_subject_once_against_the_reference_in_the_same_round_with_an_aa_app():
+    """pairing="shuffled", k=1: the reference beside each subject is the reference's own block of that round; the A/A
+    subject is a second app of the reference (not the same objects), timed like an idiom."""
+    from bench import payload_worker
+
+    job = {"subjects": [["jsonify_tuple", "size_100b"], ["jsonify_tuple~aa", "size_100b"],
+                        ["orjson_response", "size_100b"]],
+           "index": 0, "seed": 6, "seconds": 0.05, "block_ms": 0.2, "k": 1, "min_rounds": 4, "user_path": None,
+           "reference": "jsonify_tuple", "pairing": "shuffled"}
+    found = payload_worker.measure(job)
+    per_call, paired = np.asarray(found["per_call_ns"]), np.asarray(found["paired_reference_ns"])
+    assert found["pairing"] == "shuffled" and found["repeats"] == [1, 1, 1] and found["rounds"] >= 4
+    assert (paired == per_call[:, [0]]).all()  # every subject against the reference's block of its round
+    assert not (per_call[:, 1] == per_call[:, 0]).all()  # the A/A app is timed on its own
+    # an entry whose subjects take longer than round_ms together is timed every stride-th round only (null between)
+    strided = payload_worker.measure({**job, "subjects": job["subjects"] + [["jsonify_tuple", "size_10kb"]],
+                                      "round_ms": 0.05})
+    rows = strided["per_call_ns"]
+    assert strided["strides"]["size_10kb"] > 1
+    timed = [row[3] is not None for row in rows]
+    assert 4 <= sum(timed) < len(rows)  # at least min_rounds of it, fewer than all rounds
+    assert all((row[3] is None) == (ref[3] is None) for row, ref in zip(rows, strided["paired_reference_ns"]))
+
+
+def test_the_aa_subject_gives_the_reference_its_aa_check_and_is_no_idiom():
+    sizes_kb = {"size_100b": 0.1, "size_10kb": 10.0}
+    truth = {"jsonify_tuple": (40.0, 12.0), cost.AA: (40.0, 12.0), "dear": (44.0, 12.0)}
+    found = cost.analyse(synthetic_workers(truth, sizes_kb), [(n, e) for n in truth for e in sizes_kb], sizes_kb, cost.FULL)
+    assert cost.AA not in found["cost"] and cost.AA not in found["fits"]
+    assert not any(cost.AA in order for order in found["ranking"].values())
+    for e in sizes_kb:
+        lo, hi = found["cost"]["jsonify_tuple"][e]["aa_pct"]["ci95"]
+        assert lo <= 0 <= hi and hi - lo < 1
+    planted = cost.analyse(synthetic_workers({**truth, cost.AA: (42.0, 12.0)}, sizes_kb),
+                           [(n, e) for n in truth for e in sizes_kb], sizes_kb, cost.FULL)
+    assert planted["cost"]["jsonify_tuple"]["size_100b"]["aa_pct"]["estimate"] == pytest.approx(100 * 2 / 41.2, abs=0.3)
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -338,14 +433,17 @@ def fake_payloads(names=None) -> dict:
                 "target": 2.0, "worst": 1.0, "where": "x on size_100b", "met": True}}, "warnings": []}
 
 
-def render_section(folder: Path) -> str:
+def render_section(folder: Path, charts: bool = True) -> str:
     from reports.context import Context
     from reports.data import Results
     from reports.document import to_markdown
     from reports.sections import SECTIONS
     from reports.sections import payloads as section
 
-    return to_markdown(section.build(Context(Results(folder), folder, SECTIONS)))
+    ctx = Context(Results(folder), folder, SECTIONS)
+    if not charts:
+        ctx.chart = lambda *args, **kwargs: None
+    return to_markdown(section.build(ctx))
 
 
 def test_the_section_shows_the_type_table_the_cost_the_verdicts_and_your_payloads(tmp_path):
@@ -364,6 +462,27 @@ def test_the_section_shows_the_type_table_the_cost_the_verdicts_and_your_payload
     assert "all raise (500): `response_class`." in need and "all the same values, other bytes: `orjson_response`" in need
     (mine,) = [x for x in md.splitlines() if x.startswith("| `orders` |")]
     assert "2,048" in mine and "`orjson_response` -20.3 ± 0.5 µs cheaper" in mine
+
+
+def test_the_section_shows_instructions_against_size_beside_the_time(tmp_path):
+    """counts.json's ``sizes`` (make count) in the payload section: millions of instructions, Δ %, and the µs timed."""
+    from harness.results import write_json
+
+    write_json(tmp_path / "payloads.json", fake_payloads())
+    md = render_section(tmp_path, charts=False)
+    assert "Not counted: `make count`" in md
+    sizes = {"jsonify_tuple": {"size_100b": {"instructions": 800_000.0, "delta_pct": 0.0, "raw": [1, 0, 0], "n": 2},
+                               "size_100kb": {"instructions": 9_000_000.0, "delta_pct": 0.0, "raw": [1, 0, 0], "n": 2}},
+             "orjson_response": {"size_100b": {"instructions": 700_000.0, "delta_pct": -12.5, "raw": [1, 0, 0], "n": 2},
+                                 "size_100kb": {"instructions": 1_800_000.0, "delta_pct": -80.0, "raw": [1, 0, 0], "n": 2}}}
+    write_json(tmp_path / "counts.json", {"schema": "flask-json-idioms/counts/2", "status": "ok", "variants": {},
+                                          "sizes": sizes, "started": "2026-11-25T10:00:00+00:00"})
+    md = render_section(tmp_path, charts=False)
+    (row,) = [x for x in md.splitlines() if x.startswith("| `orjson_response` |") and " M" in x]
+    assert row.split("|")[2].strip() == "0.70 M (-12.5%); 40.2 µs"  # 40 + 12 x 0.114 - 0.9 x 11 x 0.114
+    assert "1.80 M (-80.0%)" in row.split("|")[3]
+    (ref,) = [x for x in md.splitlines() if x.startswith("| `jsonify_tuple` |") and " M" in x]
+    assert ref.split("|")[3].strip().startswith("9.00 M;")
 
 
 def test_the_section_says_what_is_missing_without_payloads_json(tmp_path):

@@ -61,7 +61,21 @@ class CompatReference(TypedDict):
     why: str
 
 
-class Compat(TypedDict):
+class PayloadForm(TypedDict):
+    versions: List[str]  # the releases (where the variant's payload app ran) sending exactly this
+    http_status: Optional[int]
+    content_type: Optional[str]
+    body: Optional[str]
+    exception: Optional[str]
+
+
+class PayloadBytes(TypedDict):
+    changed: List[str]  # the type-set entries whose answer differs between releases
+    entries: Dict[str, List[PayloadForm]]  # entry -> its distinct answers, oldest releases first
+    not_run: Dict[str, str]  # release -> why the payload app did not run there
+
+
+class _CompatRequired(TypedDict):
     schema: str  # "flask-json-idioms/compat/2"
     started: str
     flask_versions: List[str]  # the pinned releases tested, oldest first
@@ -71,6 +85,10 @@ class Compat(TypedDict):
     versions: Dict[str, CompatVersion]
     reference: CompatReference
     environment: dict  # harness.environment.environment()
+
+
+class Compat(_CompatRequired, total=False):
+    payload_bytes: Dict[str, PayloadBytes]  # variant -> the payload type set's answers per release (issue 14)
 
 
 class ProbeRecord(TypedDict, total=False):
@@ -85,10 +103,27 @@ class ProbeControl(ProbeRecord, total=False):
     problem: Optional[str]  # why the shared app does not run on this release, one line; None if it does
 
 
-class CompatProbe(TypedDict):
+class ProbePayloadCell(TypedDict):
+    """One variant on one type-set entry on one release (``harness.probe.probe_payloads``)."""
+    http_status: Optional[int]
+    content_type: Optional[str]
+    body: Optional[str]  # the exact bytes (bench.payload_semantics.shown: cut with length and hash past 240)
+    exception: Optional[str]  # the exception that escaped the idiom, one line
+
+
+class ProbePayloads(TypedDict):
+    error: Optional[str]  # the variant's payload app could not be built here
+    entries: Dict[str, ProbePayloadCell]
+
+
+class _CompatProbeRequired(TypedDict):
     flask: Optional[str]
     python: str
     packages: Dict[str, Optional[str]]
     exceptions_observable: bool  # False where Flask cannot send got_request_exception (no blinker)
     control: ProbeControl
     variants: Dict[str, ProbeRecord]
+
+
+class CompatProbe(_CompatProbeRequired, total=False):
+    payloads: Dict[str, ProbePayloads]  # variant -> the type set's bytes (probes from before it: absent)

@@ -100,6 +100,14 @@ class _CountsResult(TypedDict):
     variants: Dict[str, Dict[str, CountsCell]]  # name -> class -> figures
 
 
+class CountsSize(TypedDict):
+    """One idiom on one payload size entry (``GET /api/payload/<entry>``)."""
+    instructions: float  # per request
+    delta_pct: Optional[float]  # against jsonify_tuple on the same entry
+    raw: List[int]  # [counting process, empty before, empty after]
+    n: int
+
+
 class CountsResult(_CountsResult, total=False):
     reason: str  # why it was skipped
     mode: str  # "quick" | "full"
@@ -111,6 +119,8 @@ class CountsResult(_CountsResult, total=False):
     left_out: List[str]  # what this mode does not measure that a full run does
     environment: dict  # harness.environment.environment() + valgrind, process_environment, commands
     seed_spread: CountsSeedSpread
+    sizes: Dict[str, Dict[str, CountsSize]]  # <variant> -> <size entry> -> CountsSize
+    sizes_what: str
     allocations_what: str
     attribution: List[CountsAttribution]
     published: CountsPublished

@@ -48,7 +48,7 @@ class CostCell(TypedDict, total=False):
     delta_pct: Estimate  # (the per-worker ratio to jsonify_tuple - 1) x 100, interval over workers
     ci_pct_of_cost: float  # the Δ's CI half-width as % of the idiom's own request (from the ratio's interval)
     per_worker_delta_us: List[float]
-    aa_pct: Estimate  # jsonify_tuple only: its blocks against the reference blocks beside them (an A/A check), %
+    aa_pct: Estimate  # jsonify_tuple only: a second app of it (jsonify_tuple~aa) against it, timed as an idiom (A/A), %
 
 
 class Fit(TypedDict, total=False):
@@ -67,6 +67,10 @@ class RankingChange(TypedDict):
     from_kb: float
     to_kb: float
     crossover_kb: Optional[float]  # where the fitted lines cross
+    difference_fixed_us: Estimate  # the line fitted to cheaper minus dearer against size, per worker then over workers
+    difference_per_kb_us: Estimate
+    p_holm: List[float]  # Holm-adjusted p of the order at ``from`` and at ``to``
+    family: int  # the tests adjusted together: two ends of every pair whose fitted lines cross between two sizes
 
 
 class PayloadsResult(TypedDict, total=False):

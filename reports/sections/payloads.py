@@ -115,6 +115,7 @@ def build(ctx) -> list:
     blocks += type_table(p, names)
     blocks += needs(r, p, names)
     blocks += cost(ctx, p, names)
+    blocks += instructions(r, p, names)
     blocks += user_entries(r, p, names)
     for w in p.get("warnings") or []:
         blocks.append(Note("Warning", w))
@@ -209,8 +210,9 @@ def cost(ctx, p: dict, names: list) -> list:
                     rows, "l" + "r" * (2 + len(sizes)))]
     aa = [(e, (c.get(REFERENCE) or {}).get(e, {}).get("aa_pct")) for e in sizes]
     if any(x for _, x in aa):
-        blocks.append(Para(f"A/A check: {name_of(REFERENCE)}'s blocks against the {name_of(REFERENCE)} blocks beside them, "
-                           "% (95% CI; it should cover 0, and its width is the smallest difference this run resolves): "
+        blocks.append(Para(f"A/A check: a second, separate app of {name_of(REFERENCE)}, timed as any idiom is, against "
+                           f"{name_of(REFERENCE)}, % (95% CI; it should cover 0, and its width is the smallest difference "
+                           "this run resolves): "
                            + ", ".join(f"{code_span(e)} {f_signed(x['estimate'], 1)}% {f_ci(x['ci95'], 1)}"
                                        for e, x in aa if x) + "."))
     if ci:
@@ -220,6 +222,38 @@ def cost(ctx, p: dict, names: list) -> list:
     blocks += class_verdicts(p, names, sizes)
     blocks += ranking(p, sizes, kb)
     return blocks
+
+
+def instructions(r, p: dict, names: list) -> list:
+    """Instructions per request against size (counts.json ``sizes``, ``make count``), beside the time measured here."""
+    counted = (r.read("counts.json") or {}).get("sizes") or {}
+    ref = counted.get(REFERENCE) or {}
+    sizes = [e for e in (p.get("corpus") or {}) if e in ref]
+    if not sizes:
+        return [Heading(3, "Instructions against size"),
+                Para("Not counted: `make count` (a stage of `make bench`, under valgrind) counts the instructions of "
+                     "the size entries (counts.json `sizes`).")]
+    c = p.get("cost") or {}
+    rows = []
+    for n in names:
+        mine = counted.get(n) or {}
+        if not mine:
+            continue
+        row = [name_of(n)]
+        for e in sizes:
+            x, us = mine.get(e), ((c.get(n) or {}).get(e) or {}).get("us")
+            if not x:
+                row.append("not counted")
+                continue
+            delta = "" if n == REFERENCE or x.get("delta_pct") is None else f" ({f_signed(x['delta_pct'], 1)}%)"
+            row.append(f"{x['instructions'] / 1e6:,.2f} M{delta}" + (f"; {us['estimate']:,.1f} µs" if us else ""))
+        rows.append(row)
+    return [Heading(3, "Instructions against size"),
+            Para(f"Instructions per request (millions; Δ against {name_of(REFERENCE)} on the same entry, %) counted by "
+                 f"valgrind in {code_span('make count')} (exact from run to run at one hash seed), beside the time this "
+                 f"run measured (µs, where timed). A count does not drift with the machine; the time includes what a "
+                 f"count weighs alike (a cache miss, a system call)."),
+            Table(["idiom"] + [code_span(e) for e in sizes], rows, "l" + "r" * len(sizes))]
 
 
 def relative_ci(cell: dict) -> list:
@@ -273,16 +307,21 @@ def ranking(p: dict, sizes: list, kb: dict) -> list:
     changes = p.get("ranking_changes") or []
     blocks = [Heading(3, "Ranking by size"),
               Table(["entry", "KB", "cheapest five, in order"], rows, "lrl")]
+    rule = ("Reported only where the line fitted to the two idioms' difference against size crosses 0 between two "
+            "sizes timed for both, and the order is resolved at the sizes on either side of the crossing after Holm's "
+            "correction over every pair tested (two ends each): pure noise reports a change in under 5% of runs.")
     if changes:
+        blocks.append(Para(rule))
         blocks.append(Bullets([f"{name_of(x['cheaper'])} is cheaper than {name_of(x['dearer'])} at {f_num(x['from_kb'], 1)} KB "
                                f"but dearer at {f_num(x['to_kb'], 1)} KB"
-                               + (f" (the fitted lines cross at {f_num(x['crossover_kb'], 2)} KB)"
-                                  if x.get("crossover_kb") is not None and x["from_kb"] <= x["crossover_kb"] <= x["to_kb"]
-                                  else " (the fitted lines do not cross between these sizes: a flip at one size pair, "
-                                       "of many compared, may be chance)") for x in changes]))
+                               + (f"; the fitted lines cross at {f_num(x['crossover_kb'], 2)} KB"
+                                  if x.get("crossover_kb") is not None else "")
+                               + (f" (difference: fixed {fit_text(x['difference_fixed_us'], 1)} µs, per KB "
+                                  f"{fit_text(x['difference_per_kb_us'], 2)} µs; Holm-adjusted p "
+                                  f"{x['p_holm'][0]:.2g} and {x['p_holm'][1]:.2g} of a family of {x['family']})"
+                                  if x.get("difference_per_kb_us") else "") for x in changes]))
     else:
-        blocks.append(Para("No pair of idioms changes order between the sizes timed with both orders resolved (the 95% "
-                           "interval of their difference excluding 0 at both sizes)."))
+        blocks.append(Para("No pair of idioms changes order between the sizes timed. " + rule))
     return blocks
 
 
