@@ -8,7 +8,8 @@ exactly the code and settings in the tree. Then it copies the raw JSON files bes
 report into ``reports/published/`` and renders the report there from those copies, so every link in
 the published REPORT.md points at a file that is published with it. Files over ``MAX_BYTES`` are
 not published as they are (``summary.json`` and ``conformance.json`` always are): ``micro.json`` loses its per-round samples (``rounds``; the estimates,
-CIs and per-worker medians stay, and the file says what was left out), any other one is left out
+CIs and per-worker medians stay, and the file says what was left out), ``request.json`` its workers' per-round
+times (``trimmed_request``), any other one is left out
 and the published summary.json says so (``published.omitted``), as does the report. ``compat/`` (raw captures per Flask release) and locust's CSV
 summaries are copied too; locust's HTML pages are not.
 """
@@ -77,6 +78,21 @@ def trimmed_micro(path: Path) -> dict:
     return micro
 
 
+def trimmed_request(path: Path) -> dict:
+    """request.json without each worker's per-round times (``raw.workers[].per_call_ns`` and ``t_s``): the
+    estimates, intervals, per-worker differences, counts and collections stay."""
+    found = read_json(path)
+    for worker in (found.get("raw") or {}).get("workers") or []:
+        worker.pop("per_call_ns", None)
+        worker.pop("t_s", None)
+    found["omitted"] = (f"each worker's per-round times (`raw.workers[].per_call_ns`, {path.stat().st_size / 2**20:.1f} MB "
+                        f"with them) are not published; a `make bench` run writes them to reports/out/request.json")
+    return found
+
+
+TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request}  # large files published without their samples
+
+
 def copy_locust_csv(results: Path, target: Path) -> list:
     """locust's CSV summaries (small); its HTML pages (about 1 MB each, of scripts) are left out."""
     load = Results(results).load
@@ -114,8 +130,8 @@ def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = N
             continue
         if source.stat().st_size <= MAX_BYTES or name in ALWAYS:
             shutil.copy2(source, target / name)
-        elif name == "micro.json":
-            write_json(target / name, trimmed_micro(source))
+        elif name in TRIMMED:
+            write_json(target / name, TRIMMED[name](source))
             notes.append(f"{name}: published without its per-round samples ({source.stat().st_size / 2**20:.1f} MB)")
         else:
             omitted[name] = f"not published: {source.stat().st_size / 2**20:.1f} MB, over {MAX_BYTES / 2**20:.1f} MB"

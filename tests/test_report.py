@@ -524,8 +524,8 @@ def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, confor
     assert "per-round samples" in md and "24.85" in md
     for link in re.findall(r"\]\(([^)#][^)]*)\)", md):
         assert (target / link).exists(), link
-    (folder / "pytest_benchmark.json").write_text(json.dumps({"benchmarks": [0] * 60_000}))
     monkeypatch.setattr(publish_module, "render", partial(render, charts=False))  # the charts were checked above
+    (folder / "pytest_benchmark.json").write_text(json.dumps({"benchmarks": [0] * 60_000}))
     publish_module.publish(folder, target)
     assert not (target / "pytest_benchmark.json").exists()
     assert "| `pytest_benchmark.json` |  | not published: 0.2 MB, over 0.1 MB |" in (target / "REPORT.md").read_text()
@@ -600,3 +600,13 @@ def test_charts_drawn_in_the_pool_are_all_collected_and_a_failing_one_is_a_warni
     assert all(p.exists() for p in ctx.chart_files)
     assert "chart 'c2' could not be drawn: ValueError: no data to draw" in capsys.readouterr().err
 
+
+
+def test_a_large_request_json_is_published_without_its_per_round_times(tmp_path):
+    request = {"schema": "flask-json-idioms/request/1", "results": {"variants": {"dict_return": {"success": {"x": 1}}}},
+               "raw": {"workers": [{"index": i, "per_call_ns": [[250_000.0] * 40] * 200, "t_s": [0.1] * 200,
+                                    "rounds": 200} for i in range(2)]}}
+    write_json(tmp_path / "request.json", request)
+    published = publish_module.TRIMMED["request.json"](tmp_path / "request.json")
+    assert published["raw"]["workers"] == [{"index": 0, "rounds": 200}, {"index": 1, "rounds": 200}]
+    assert published["results"] == request["results"] and "per-round times" in published["omitted"]
