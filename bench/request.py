@@ -78,6 +78,13 @@ def half_width(x: dict) -> float:
     return (x["ci95"][1] - x["ci95"][0]) / 2
 
 
+def timed_seconds_needed(timed_s: float, half_width: float, target: float) -> float:
+    """The timed seconds a run would need for a CI half-width of ``target`` where ``timed_s`` gave
+    ``half_width``: an interval over workers narrows with the square root of their number, and each worker's
+    own estimate with the square root of its rounds, so with the square root of the timed time."""
+    return round(timed_s * (half_width / target) ** 2, 0) if target > 0 else float("inf")
+
+
 def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
     """The targets one run can check, on the figures it reports, and what it could not resolve."""
     widest = {}
@@ -88,10 +95,13 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
     target = {cls: cfg.target_ci_us[1] if CLASSES[cls].reply.status >= 400 else cfg.target_ci_us[0] for cls in CLASSES}
     cal = results["calibration"]
     aa_covers = {cls: a["ci95"][0] <= 0 <= a["ci95"][1] for cls, a in cal["aa"]["by_class"].items()}
+    timed_s = cfg.workers * cfg.seconds
     targets = {
         "mode": cfg.mode,
         "ci95_half_width_us": {cls: {"target": target[cls], "worst": round(widest.get(cls, 0.0), 3),
-                                     "met": widest.get(cls, 0.0) <= target[cls]} for cls in widest},
+                                     "met": widest.get(cls, 0.0) <= target[cls],
+                                     "timed_s_needed": timed_seconds_needed(timed_s, widest.get(cls, 0.0), target[cls])}
+                               for cls in widest},
         "planted_within_pct": {"target": cfg.target_planted_pct, "error_pct": cal["error_pct"],
                                "met": abs(cal["error_pct"]) <= cfg.target_planted_pct},
         "aa_interval_covers_0": {"by_class": aa_covers, "met": all(aa_covers.values())},
@@ -101,7 +111,8 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
     for cls, t in targets["ci95_half_width_us"].items():
         if not t["met"]:
             warnings.append(f"{cls}: differences under ±{t['worst']:.2f} µs are not resolved by this run "
-                            f"(target ±{t['target']:g} µs)")
+                            f"(target ±{t['target']:g} µs: ~{t['timed_s_needed'] / 60:.0f} min of timed rounds would "
+                            f"reach it here, against {timed_s / 60:.1f} min in this run)")
     if not targets["planted_within_pct"]["met"]:
         warnings.append(f"planted {cal['planted_ns']} ns measured as {cal['measured_ns']:.0f} ns "
                         f"({cal['error_pct']:+.1f}%, target ±{cfg.target_planted_pct:g}%)")

@@ -140,7 +140,27 @@ def analyse(workers: list, names: list, classes: list, reference: str, aa: str, 
         "resolution_us": resolution,
         "minimum_detectable_us": detectable,
         "gc_per_1000": gc_per_1000(workers, names + [aa], classes),
+        "round_noise_pct": round_noise_pct(workers, names + [aa], classes, reference),
     }
+
+
+def round_noise_pct(workers: list, names: list, classes: list, reference: str) -> float | None:
+    """How much one round's sample says: the spread (IQR / 1.349, a robust standard deviation, in %) of the
+    log of a subject's per-round ratio to the reference, the median over subjects and workers. It sets how
+    much timed time a given interval costs: the interval narrows with the square root of the rounds."""
+    spreads = []
+    for w in workers:
+        times = np.asarray(w["per_call_ns"], dtype=float)
+        for name in names:
+            if name == reference:
+                continue
+            for cls in classes:
+                ratio = np.log(times[:, _index(w, name, cls)] / times[:, _index(w, reference, cls)])
+                ratio = ratio[~np.isnan(ratio)]
+                if len(ratio) >= 8:
+                    q1, q3 = np.percentile(ratio, [25, 75])
+                    spreads.append((q3 - q1) / 1.349)
+    return round(100 * float(np.median(spreads)), 1) if spreads else None
 
 
 def gc_per_1000(workers: list, names: list, classes: list) -> dict:

@@ -166,7 +166,8 @@ class Results:
                 "calibration": res.get("calibration") or {}, "margin_us": res.get("margin_us") or {},
                 "margin_definition": res.get("margin_definition"), "resolution_us": res.get("resolution_us") or {},
                 "minimum_detectable_us": res.get("minimum_detectable_us") or {},
-                "gc_per_1000": res.get("gc_per_1000") or {}, "targets": raw.get("targets") or {},
+                "gc_per_1000": res.get("gc_per_1000") or {}, "round_noise_pct": res.get("round_noise_pct"),
+                "targets": raw.get("targets") or {},
                 "warnings": raw.get("warnings") or [], "environment": raw.get("environment") or {},
                 "config": raw.get("config") or {}}
 

@@ -88,6 +88,21 @@ def test_collections_are_charged_by_the_count_a_request_adds():
         assert found["gc_per_1000"]["dear"][cls]["young_count"] == 58.0
 
 
+def test_the_round_noise_is_the_spread_of_a_subjects_per_round_ratio_to_the_reference():
+    """Lognormal noise of sigma 0.05 on every sample: the log of a ratio of two samples has sigma 0.05 x sqrt(2),
+    and the drift shared by the round (1-2.5x) cancels."""
+    workers = synthetic_workers(costs({}), {}, workers=4, rounds=400, noise=0.05)
+    found = analysis.round_noise_pct(workers, ["jsonify_tuple", "same", worker.AA], CLASSES, "jsonify_tuple")
+    assert found == pytest.approx(100 * 0.05 * 2 ** 0.5, rel=0.1)
+    quiet = synthetic_workers(costs({}), {}, workers=4, rounds=400, noise=0.005)
+    assert analysis.round_noise_pct(quiet, ["same"], CLASSES, "jsonify_tuple") < found / 5
+
+
+def test_the_time_a_target_needs_grows_with_the_square_of_the_precision():
+    assert request.timed_seconds_needed(90, half_width=2.0, target=0.5) == 90 * 16
+    assert request.timed_seconds_needed(90, half_width=0.25, target=0.5) == pytest.approx(22.5, abs=0.5)
+
+
 def test_no_difference_inside_the_aa_interval_is_claimed():
     found = analysis.judged([1.0, 1.1, 0.9, 1.05, 0.95, 1.0], margin_us=0.5, resolution_us=2.0)
     assert found["verdict"] == "unresolved"  # clearly above 0, but inside what the A/A pair can tell apart

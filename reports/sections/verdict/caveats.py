@@ -67,6 +67,10 @@ def request_caveats(r) -> list:
             text += (f"; A/A (a second {q.get('reference', 'jsonify_tuple')} app){' on ' + aa['class'] if aa.get('class') else ''}: "
                      f"{f_delta({'estimate': aa.get('delta_us'), 'ci95': aa.get('ci95')})}")
         notes.append(text + ".")
+    if q.get("round_noise_pct") is not None:
+        notes.append(f"Whole request: one round's sample of an idiom against jsonify_tuple varies by about "
+                     f"±{q['round_noise_pct']:g}% (a robust standard deviation of the per-round ratio, over subjects and "
+                     f"workers) on this machine; intervals narrow only with the square root of the timed time.")
     notes += [f"Whole request: {w}" for w in q.get("warnings") or []]
     return notes
 
