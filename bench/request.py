@@ -85,6 +85,10 @@ def timed_seconds_needed(timed_s: float, half_width: float, target: float) -> fl
     return round(timed_s * (half_width / target) ** 2, 0) if target > 0 else float("inf")
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
 def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
     """The targets one run can check, on the figures it reports, and what it could not resolve."""
     widest = {}
@@ -111,8 +115,8 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
     for cls, t in targets["ci95_half_width_us"].items():
         if not t["met"]:
             warnings.append(f"{cls}: differences under ±{t['worst']:.2f} µs are not resolved by this run "
-                            f"(target ±{t['target']:g} µs: ~{t['timed_s_needed'] / 60:.0f} min of timed rounds would "
-                            f"reach it here, against {timed_s / 60:.1f} min in this run)")
+                            f"(target ±{t['target']:g} µs: ~{duration(t['timed_s_needed'])} of timed rounds would "
+                            f"reach it here, against {duration(timed_s)} in this run)")
     if not targets["planted_within_pct"]["met"]:
         warnings.append(f"planted {cal['planted_ns']} ns measured as {cal['measured_ns']:.0f} ns "
                         f"({cal['error_pct']:+.1f}%, target ±{cfg.target_planted_pct:g}%)")

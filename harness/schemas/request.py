@@ -64,6 +64,7 @@ class Results(TypedDict):
     resolution_us: Dict[str, float]  # the A/A interval's farthest bound: no smaller difference is claimed
     minimum_detectable_us: Dict[str, Optional[float]]  # 80% power, from the A/A pair's spread over workers
     gc_per_1000: Dict[str, Dict[str, GcCell]]
+    round_noise_pct: Optional[float]  # robust SD (%) of a subject's per-round ratio to the reference
 
 
 class RequestResult(TypedDict):
