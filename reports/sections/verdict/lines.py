@@ -146,13 +146,22 @@ def equivalence(r, found: dict, margins: dict, source: str) -> str:
 
 
 def unresolved(r, found: dict, source: str) -> str:
+    """A count per status class, not a list: the decision table below has every cell; idioms resolved on no
+    class are named."""
     chosen = by_verdict(found, "unresolved")
     classes = r.classes()
+    cells = sum(len(by) for n, by in found.items() if n != REFERENCE)
+    count = {c: sum(c in by for by in chosen.values()) for c in classes}
     every = [n for n, by in chosen.items() if len(by) == len(classes)]
-    parts = [f"on every class: {', '.join(label(r, n) for n in every)}"] if every else []
-    parts += [f"{label(r, n)} on {', '.join(c for c in classes if c in by)}" for n, by in chosen.items() if n not in every]
-    text = ("**Not resolved** (the interval neither excludes 0 nor fits inside the margin): "
-            + ("; ".join(parts) if parts else "none"))
+    total = sum(count.values())
+    text = "**Not resolved** (the interval neither excludes 0 nor fits inside the margin): "
+    if not total:
+        text += "none"
+    else:
+        text += (f"{total} of {cells} idiom-and-class cells ("
+                 + ", ".join(f"{c} {count[c]}" for c in classes if count[c]) + "; each in the decision table)")
+        if every:
+            text += f"; on every class: {', '.join(label(r, n) for n in every)}"
     missing = [n for n in r.names if n != REFERENCE and n not in found]
     if missing:
         where = "request.json" if source == "request" else "the load stage's differences"
