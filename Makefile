@@ -63,6 +63,10 @@ payloads: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m loadtests.run
 
+.PHONY: payloads-http  ## every idiom's payload app over HTTP at 1 KB and 100 KB (LOAD_PAYLOADS=a,b; a stage of bench): reports/out/load_payloads.json, the Δ copied into payloads.json
+payloads-http: $(STAMP)
+	$(BIN)/python -m loadtests.payloads_http
+
 .PHONY: count  ## instructions and allocations per request under valgrind (a stage of bench): reports/out/counts.json (QUICK=1)
 count: $(STAMP)
 	$(BIN)/python -m bench.counts

@@ -23,6 +23,12 @@ Two parts, one result file (``reports/out/payloads.json``, schema ``harness.sche
    cost against size gives a fixed cost (µs) and a cost per KB, each with a 95% interval over the
    workers' own fits; the ranking of the idioms at each size, and where it changes.
 
+Over HTTP (``loadtests.run``'s payload mode, the ``payloads-http`` stage of ``make bench``, after this one): every
+idiom's payload app behind gunicorn at ``size_1kb`` and ``size_100kb``, locust interleaving request by request, the
+Δ of server time against ``jsonify_tuple`` with a 95% CI over server processes; ``merge_http`` copies it here as
+``cost.<variant>.<entry>.http`` = {"estimate", "ci95", "verdict"} (µs) with an ``http`` block saying how it was
+measured. A failed HTTP run leaves the in-process figures as they are (``http.status`` says it failed).
+
 Options, from the environment: ``QUICK=1`` (3 sizes, a few workers: a smoke pass within ``QUICK.target_wall_s``),
 ``VARIANTS=a,b`` (``jsonify_tuple`` is always measured: it is the reference), ``PAYLOADS=path`` (a JSON
 file or a folder of them: ``payloads.user``; a bad one exits 2 before anything runs), ``PAYLOADS_SEED``.
@@ -47,7 +53,7 @@ from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.environment import CpuSnapshot, environment
 from harness.progress import Progress
-from harness.results import OUT, record_stage
+from harness.results import OUT, read_optional, record_stage, write_json
 from payloads.types import NEEDS, RULES
 
 SCHEMA = "flask-json-idioms/payloads/1"
@@ -366,6 +372,54 @@ def main() -> int:
     record_stage("payloads", "payloads.json", result, headline(result), out=OUT)
     print_summary(result)
     return 0
+
+
+HTTP_KEYS = ("estimate", "ci95", "verdict")  # what a cost cell's ``http`` carries (µs)
+
+
+def merge_http(http: dict, out=None) -> bool:
+    """Copy the HTTP payload run's Δ (``loadtests.run``'s payload mode: ``load_payloads.json``'s content) into
+    payloads.json: ``cost.<variant>.<entry>.http`` = {"estimate", "ci95", "verdict"} (µs, against jsonify_tuple
+    on the same entry, 95% CI over server processes) and the ``http`` block (how, when, the A/A pair, the
+    margins). An earlier HTTP run's cells go first; a run that did not finish writes only the block, with its
+    status and error, so the in-process figures stay as they are. False (nothing written) without payloads.json."""
+    from pathlib import Path
+
+    path = Path(out or OUT) / "payloads.json"
+    found = read_optional(path, warn=False)
+    if not isinstance(found, dict) or not isinstance(found.get("cost"), dict):
+        return False
+    for cells in found["cost"].values():
+        for cell in cells.values():
+            cell.pop("http", None)
+    ok = http.get("status") == "ok" and bool(http.get("delta"))
+    if ok:
+        for variant, per_entry in http["delta"].items():
+            for entry, d in per_entry.items():
+                found["cost"].setdefault(variant, {}).setdefault(entry, {})["http"] = {k: d[k] for k in HTTP_KEYS}
+    cfg = http.get("config") or {}
+    found["http"] = {
+        "status": http.get("status") if ok or http.get("status") != "ok" else "failed",
+        "error": http.get("error") or (None if ok else "no Δ was measured"),
+        "file": "load_payloads.json", "schema": http.get("schema"), "started": http.get("date"),
+        "mode": http.get("mode"), "wall_s": http.get("wall_s"), "entries": http.get("entries"),
+        "reference": http.get("reference"), "what": http.get("what"),
+        "method": (f"{http.get('server')} (one sync worker, pinned to a core) serving every idiom's payload app, "
+                   f"locust FastHttpUser ({cfg.get('users')} users, the other core) interleaving the idioms request by "
+                   f"request, the entries taking turns by the clock ("
+                   + ", ".join(f"{e} {x:g} s" for e, x in (http.get("phase_s") or {}).items())
+                   + "), each body read to the end and "
+                   f"checked against the test client's; {(cfg.get('servers') or {}).get('closed')} fresh server "
+                   f"processes x {(cfg.get('seconds') or {}).get('closed')} s, as fast as it goes; the app's CPU time "
+                   f"(Server-Timing), Δ per time window of the medians, the mean over each process's windows, "
+                   f"Student's t over the processes"),
+        "config": {k: cfg.get(k) for k in ("seconds", "servers", "warmup_s", "users", "workers", "server",
+                                            "target_ci_pct")},
+        "request_us": http.get("request_us"), "margin_us": http.get("margin_us"),
+        "aa": {e: {k: x[k] for k in HTTP_KEYS} for e, x in (http.get("aa") or {}).items()} if ok else None,
+        "targets": http.get("targets"), "warnings": http.get("warnings") or []}
+    write_json(path, found)
+    return True
 
 
 def headline(found: dict) -> dict:

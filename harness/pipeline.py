@@ -72,6 +72,8 @@ STAGES = (
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
+    Stage("payloads-http", "loadtests.payloads_http",
+          "payloads over HTTP: every idiom at 1 KB and 100 KB behind gunicorn, its Δ copied into payloads.json", (40, 175)),
     Stage("count", "bench.counts", "instructions and allocations per request under valgrind (skipped without it)",
           (35, 200)),
     Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (20, 25), always=True),

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.stats import (LEVEL, Interval, block_median_ci, classify, hierarchical_mean_ci, location,
                            minimum_detectable, over_units, verdict)
-from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
+from loadtests.mount import FLOOR, PAYLOAD_SUFFIX, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
 from loadtests.server import ServerError
 
 # The controls by the names the results use; every other target is a variant.
@@ -32,6 +32,10 @@ NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_referen
 SATURATED = 0.9  # a process using this share of its core or more is the bottleneck
 DELTA_REFERENCE = PLANTED_IDIOM  # the default idiom: every Δ is against it (issue 12)
 MARGIN_SHARE = 0.01  # the equivalence margin: 1% of the request's server CPU
+PAYLOAD_DELTA_WHAT = ("app thread CPU time per request in the server (Server-Timing cpu: from the WSGI call until the "
+                      "app starts its response), the variant's median on the entry less jsonify_tuple's in the same "
+                      "0.1 s window (where both were answered), the mean over each server process's windows; its 95% "
+                      "CI Student's t over the server processes")
 DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the WSGI call until the app starts "
               "its response), the variant's median on the class less jsonify_tuple's in the same time window, "
               "the mean over each server process's windows; its 95% CI Student's t over the server processes")
@@ -125,6 +129,18 @@ def measured_samples(runs: list, windows: int) -> np.ndarray:
     return data
 
 
+def cell_medians(target, scenario, window, app, shape: tuple) -> np.ndarray:
+    """cells[target, scenario, window]: the median app time of the requests of each (NaN: none)."""
+    cells = np.full(shape, np.nan)
+    target, scenario, window = (np.asarray(x).astype(int) for x in (target, scenario, window))
+    key = (target * shape[1] + scenario) * shape[2] + window
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    for k, group in zip(keys, np.split(np.asarray(app)[order], starts[1:])):
+        cells.flat[k] = np.median(group)
+    return cells
+
+
 def locust_counts(runs: list) -> dict:
     """locust's counts per request name, summed over the runs (latency percentiles: the worst run's)."""
     stats = {}
@@ -150,15 +166,10 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     window = window.astype(int)
     windows *= len(runs)
     # cells[target, scenario, window]: the median app time; a target's mix is the mean over the scenarios
-    cells = np.full((len(targets), len(scenarios), windows), np.nan)
+    cells = cell_medians(target, scenario, window, app, (len(targets), len(scenarios), windows))
     cpu_mix = np.full(len(targets), np.nan)
     for i in range(len(targets)):
         mine = target == i
-        for k in range(len(scenarios)):
-            for w in range(windows):
-                cell = mine & (scenario == k) & (window == w)
-                if np.any(cell):
-                    cells[i, k, w] = np.median(app[cell])
         cpu_mix[i] = np.mean([np.median(cpu[mine & (scenario == k)]) for k in range(len(scenarios))])
     mix = cells.mean(axis=1)
     complete = ~np.any(np.isnan(mix), axis=0)
@@ -211,6 +222,132 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
             "servers": len(runs), "requests_measured": len(data), "server_request_cpu_us": round(request_cpu_us, 1),
             "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
             "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in mix[i]] for i, n in enumerate(targets)}}
+
+
+PAIR_WINDOW_S = 0.1  # the payload mode's time windows: about one 100 KB request of each target in each
+
+
+def entry_runs(runs: list, k: int) -> list:
+    """``runs`` with only the samples of scenario (payload entry) ``k``."""
+    def only(rows):
+        return [[*row[:2], 0, *row[3:]] for row in rows if row[2] == k]
+
+    return [{**run, "samples": {**run["samples"], "scenarios": [run["samples"]["scenarios"][k]],
+                                "samples": only(run["samples"]["samples"])}} for run in runs]
+
+
+def paired_difference(cells: np.ndarray, of: np.ndarray, a: int, b: int, count: int, rng, margin: float) -> dict | None:
+    """Target ``a`` less target ``b`` in the windows where both were answered (``cells``: target x window medians,
+    ``of``: each window's server process), as ``Units.difference`` makes it: the mean over each process's windows,
+    judged over the processes. None where fewer than two processes (one: three windows) have such a window."""
+    both = ~np.isnan(cells[a]) & ~np.isnan(cells[b])
+    units = Units(of[both], count, rng)
+    seen = len(units.split(np.flatnonzero(both)))
+    if (seen < 2) if count > 1 else (both.sum() < 3):
+        return None
+    found = units.difference(cells[a][both] - cells[b][both], margin)
+    found["windows"] = int(both.sum())
+    return found
+
+
+def analyse_payloads(runs: list, windows: int, rng, window_s: float = PAIR_WINDOW_S) -> dict:
+    """The payload mode's figures (``loadtests.run``, LOAD_PAYLOADS): the targets are payload apps
+    (``<variant>~payload``, the reference's ``_reference~payload``) and the "scenarios" corpus entries. Per
+    variant and entry: its app's CPU time, and its Δ against jsonify_tuple on the same entry, with the A/A pair
+    (the second app of jsonify_tuple), judged as the load stage judges a status class (``Units.difference``:
+    ``harness.stats.verdict`` over server processes against ``MARGIN_SHARE`` of jsonify_tuple's app CPU on the
+    entry; a "cheaper" or "dearer" inside the A/A interval is "unresolved").
+
+    Each entry is analysed on its own samples, in time windows of ``window_s``, much shorter than the load
+    stage's: on a shared machine the server's speed on a 100 KB body jumps between two levels (about 3 and
+    5.5 ms for jsonify_tuple, 2026-11-27) for a fraction of a second at a time, and a window that short holds
+    about one request of each target, so the jump cancels in a difference taken within it (the spread of the
+    per-process Δ fell from ~200 to ~40-100 µs going from 1 s to 0.1 s windows). A Δ uses every window where
+    the variant and jsonify_tuple were both answered (not only windows that saw every target).
+    ``windows``: unused (the load stage's count, kept for ``run_shapes``' call).
+
+    The time compared is the app's thread CPU time (Server-Timing ``cpu``), not its wall time as the load
+    stage's: a 100 KB body keeps the app busy for milliseconds, long enough for the scheduler to hand the
+    server's core to another process now and then, which wall time counts and CPU time does not."""
+    mounted, entries = runs[0]["samples"]["targets"], runs[0]["samples"]["scenarios"]
+    names = [m.removesuffix(PAYLOAD_SUFFIX) for m in mounted]
+    if DELTA_REFERENCE not in names:
+        raise ServerError(f"the payload run served no {DELTA_REFERENCE}: nothing to compare against")
+    ref = names.index(DELTA_REFERENCE)
+    aa_index = names.index(REFERENCE) if REFERENCE in names else None
+    stats = locust_counts(runs)
+    per_windows = max(3, int(min(r["to"] - r["from"] for r in runs) / window_s))
+    measured_total = 0
+    per_entry, per_target = {n: {} for n in names}, {n: {} for n in names}
+    facts = {"reference": DELTA_REFERENCE, "what": PAYLOAD_DELTA_WHAT, "classes": list(entries), "window_s": window_s,
+             "margin_share_pct": 100 * MARGIN_SHARE, "margin_us": {}, "request_us": {}, "margin_from": {},
+             "resolution_us": {}, "minimum_detectable_us": {}, "minimum_detectable_median_us": {}, "aa": {}}
+    for k, entry in enumerate(entries):
+        mine_runs = entry_runs(runs, k)
+        if min(len(r["samples"]["samples"]) for r in mine_runs) == 0:
+            raise ServerError(f"no request for {entry} was answered in a server process")
+        data = measured_samples(mine_runs, per_windows)
+        measured_total += len(data)
+        _, target, _, app, cpu, response, window, process = data.T
+        target, window, process = (x.astype(int) for x in (target, window, process))
+        total = per_windows * len(runs)
+        cells = cell_medians(target, np.zeros_like(target), window, cpu, (len(names), 1, total))[:, 0, :]
+        of = np.arange(total) // per_windows
+        ref_cpu = float(np.median(cpu[target == ref]))
+        margin = MARGIN_SHARE * ref_cpu
+        facts["request_us"][entry], facts["margin_us"][entry] = round(ref_cpu, 2), round(margin, 3)
+        facts["margin_from"][entry] = f"{100 * MARGIN_SHARE:g}% of {DELTA_REFERENCE}'s app CPU on the entry"
+        aa = paired_difference(cells, of, ref, aa_index, len(runs), rng, margin) if aa_index is not None else None
+        if aa:
+            facts["aa"][entry] = aa
+        resolution = max(abs(x) for x in aa["ci95"]) if aa else 0.0
+        facts["resolution_us"][entry] = round(resolution, 3) if aa else None
+        detectable = []
+        for i, name in enumerate(names):
+            if name in NAMES:
+                pass
+            elif i == ref:
+                per_target[name][entry] = {"estimate": 0.0, "ci95": [0.0, 0.0], "ci90": [0.0, 0.0],
+                                           "verdict": "reference", "margin": round(margin, 3), "per_process": [],
+                                           "minimum_detectable_us": None}
+            else:
+                found = paired_difference(cells, of, i, ref, len(runs), rng, margin)
+                if found is None:
+                    raise ServerError(f"too few requests for {entry}: {name} and {DELTA_REFERENCE} were answered in "
+                                      f"the same {window_s:g} s window in fewer than two server processes; a longer "
+                                      f"run (LOAD_SECONDS) or a less busy machine gives more")
+                if found["verdict"] in ("cheaper", "dearer") and abs(found["estimate"]) < resolution:
+                    found["verdict"] = "unresolved"  # inside what two apps of the same code differ by
+                found["delta_pct"] = {"estimate": round(100 * found["estimate"] / ref_cpu, 3),
+                                      "ci95": [round(100 * x / ref_cpu, 3) for x in found["ci95"]]}
+                per_target[name][entry] = found
+                if found["minimum_detectable_us"] is not None:
+                    detectable.append(found["minimum_detectable_us"])
+            mine = target == i
+            us = Units(process[mine], len(runs), rng).median(cpu[mine], window[mine])
+            stat = stats.get(f"{mounted[i]} {entry}") or {"requests": 0, "failures": 0, "rps": 0.0}
+            per_entry[name][entry] = {
+                "requests": stat["requests"], "failures": stat["failures"], "rps": round(stat["rps"], 1),
+                "server_cpu_us": {"p50": round(us.estimate, 2), "ci95": us.as_dict(2)["ci95"],
+                                  "ci_half_width_pct": round(us.half_width_pct, 2)},
+                "server_us": {"p50": round(float(np.median(app[mine])), 2)},
+                "latency_ms": {q: round(float(np.percentile(response[mine], p)), 3)
+                               for q, p in (("p50", 50), ("p95", 95), ("p99", 99))}}
+        facts["minimum_detectable_us"][entry] = round(max(detectable), 2) if detectable else None
+        facts["minimum_detectable_median_us"][entry] = round(float(np.median(detectable)), 2) if detectable else None
+    facts["aa"] = facts["aa"] or None
+    found = {NAMES.get(n, n): {"mounted": mounted[i], "requests": sum(x["requests"] for x in per_entry[n].values()),
+                               "failures": sum(x["failures"] for x in per_entry[n].values()),
+                               "rps": round(sum(x["rps"] for x in per_entry[n].values()), 1), "entries": per_entry[n],
+                               **({"delta_us": per_target[n]} if per_target[n] else {})}
+             for i, n in enumerate(names)}
+    request_cpu_us = sum(r["server_cpu_s"] for r in runs) * 1e6 / max(measured_total, 1)
+    return {"targets": found, "calibration": None, "delta": facts, "entries": list(entries),
+            "windows_used": per_windows * len(runs), "windows_planned": per_windows * len(runs),
+            "servers": len(runs), "requests_measured": measured_total,
+            "server_request_cpu_us": round(request_cpu_us, 1),
+            "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
+            "window_mix_us": {}}
 
 
 def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, request_cpu_us: float) -> tuple:

@@ -29,10 +29,11 @@ class Locust:
     """locust headless (a lone process, or a master and ``workers`` workers), each in its own process group."""
 
     def __init__(self, url: str, targets: list, label: str, seconds: float, rate: float, out: Path,
-                 cpu: int | None, users: int, workers: int):
+                 cpu: int | None, users: int, workers: int, env: dict | None = None):
         self.samples = out / f"{label}_samples.json"
         self.csv, self.html = out / label, out / f"{label}.html"
-        env = {**os.environ, "LOAD_TARGETS": ",".join(targets), "LOAD_RATE": f"{rate:.3f}" if rate else "",
+        env = {**os.environ, "LOAD_PAYLOADS": "", "LOAD_PAYLOAD_EXPECT": "", **(env or {}),
+               "LOAD_TARGETS": ",".join(targets), "LOAD_RATE": f"{rate:.3f}" if rate else "",
                "LOAD_SAMPLES": str(self.samples), "PYTHONUNBUFFERED": "1"}
         locust = [str(Path(sys.executable).with_name("locust")), "-f", str(LOCUSTFILE)]
         main = [*locust, "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds:.0f}s",
@@ -102,14 +103,15 @@ class Snapshot:
 
 
 def run_locust(server, targets: list, label: str, seconds: float, rate: float, out: Path, *, cpu: int | None,
-               users: int, workers: int, warmup_s: float, progress) -> dict:
+               users: int, workers: int, warmup_s: float, progress, env: dict | None = None) -> dict:
     """One locust run of ``seconds`` against ``server`` (``rate``: requests per second per user, 0: as fast
     as it goes); the raw samples, locust's stats and what both sides used in the measured span.
-    Steps ``progress`` by the run's whole seconds."""
+    Steps ``progress`` by the run's whole seconds. ``env``: the locustfile's payload mode (LOAD_PAYLOADS,
+    LOAD_PAYLOAD_EXPECT; off without it, whatever this process's environment says)."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in (out / f"{label}_samples.json", out / f"{label}_stats.csv"):
         stale.unlink(missing_ok=True)
-    locust = Locust(server.url, targets, label, seconds, rate, out, cpu, users, workers)
+    locust = Locust(server.url, targets, label, seconds, rate, out, cpu, users, workers, env)
     started = time.monotonic()
     deadline = started + seconds + 30 + 10 * workers  # start-up, stop and writing, bounded
     snapshots, counted = [], 0

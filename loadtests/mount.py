@@ -15,6 +15,12 @@ FLASK_IDIOMS_VARIANTS (comma-separated, default all).
 - ``/_reference``: another instance of jsonify_tuple's app, with a variant's share of the traffic: the
   reference of ``ratio_to_reference``, and the A/A check against the jsonify_tuple variant itself (two
   instances of the same code, which should not differ).
+
+With ``LOAD_PAYLOADS=size_1kb,size_100kb`` (payload corpus entries, ``payloads.corpus``) the payload apps are
+mounted too: ``/<variant>~payload`` is ``bench.payload_semantics.payload_app`` of the variant (its own app with
+``GET /api/payload/<entry>`` added, serving those entries), and ``/_reference~payload`` a second one of
+jsonify_tuple's (the A/A pair of the payload run), e.g. ``/orjson_response~payload/api/payload/size_100kb``;
+each in ``ServerTiming`` and created in the same random order as the rest.
 """
 from __future__ import annotations
 
@@ -29,6 +35,40 @@ from variants import REGISTRY, select
 
 FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE = "_floor", "_planted", "_planted_reference", "_reference"
 PLANTED_US = 20
+PAYLOAD_SUFFIX = "~payload"  # /<variant>~payload/api/payload/<entry>: the variant's payload app
+
+
+def payload_entries(raw: str | None = None) -> list:
+    """The payload entries named by ``raw`` (default LOAD_PAYLOADS; comma-separated built-in corpus entries, in
+    their order, without repeats); [] when unset. An unknown name is a ``harness.cli.UsageError``."""
+    import payloads
+    from harness.cli import UsageError
+
+    raw = os.environ.get("LOAD_PAYLOADS", "") if raw is None else raw
+    names = list(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    unknown = [n for n in names if n not in payloads.builtin_names()]
+    if unknown:
+        raise UsageError(f"LOAD_PAYLOADS={raw!r}: unknown payload entr{'y' if len(unknown) == 1 else 'ies'} "
+                         f"{', '.join(unknown)}; expected built-in corpus entries, e.g. size_1kb,size_100kb")
+    return names
+
+
+def payload_target(name: str) -> str:
+    """The mounted name of a variant's (or the reference's) payload app."""
+    return name + PAYLOAD_SUFFIX
+
+
+def payload_makers(names: list, entries: list) -> dict:
+    """{mounted name: maker} of the payload apps: each variant's, and a second one of jsonify_tuple's (the A/A
+    pair); every app serves ``entries`` (the corpus values, built once)."""
+    import payloads
+    from bench.payload_semantics import payload_app
+
+    corpus = payloads.corpus(sizes=[e for e in entries if e in payloads.SIZE_KB])
+    values = {e: corpus[e].value for e in entries}
+    makers = {payload_target(n): (lambda n=n: payload_app(n, values)) for n in names}
+    makers[payload_target(REFERENCE)] = lambda: payload_app(PLANTED_IDIOM, values)
+    return makers
 
 
 def create_app(names: str | None = None):
@@ -55,12 +95,16 @@ class ServerTiming:
         return self.app(environ, timed_start_response)
 
 
-def create_load_app(names: str | None = None):
+def create_load_app(names: str | None = None, payloads: str | None = None):
     """The variants, the floor, the planted pair and the reference, each in ``ServerTiming``, created in
     a random order (``harness.measure.create_in_random_order``): each server process gets a fresh
-    order and the load test averages over processes."""
+    order and the load test averages over processes. ``payloads`` (default LOAD_PAYLOADS): corpus entries
+    whose payload apps are mounted too (``payload_makers``)."""
     variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
     makers = {v.name: v.create_app for v in variants}
+    entries = payload_entries(payloads)
+    if entries:
+        makers.update(payload_makers([v.name for v in variants], entries))
     makers[FLOOR] = floor_app
     makers[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app  # the same idiom again: the A/A check
     makers[PLANTED] = REGISTRY[PLANTED_IDIOM].create_app  # one instance behind both planted routes

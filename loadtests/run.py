@@ -28,8 +28,21 @@ Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
 
 Writes ``reports/out/load.json`` (schema: ``harness.schemas.load.LoadResult``; saved after every finished
 shape), locust's CSV and HTML per run in ``reports/out/load/``, and indexes the stage in summary.json
-with headline figures only. Every process it starts runs in its own process group and is stopped on
-exit, failure or Ctrl-C.
+with headline figures only.
+
+Payload mode (``make payloads-http``, ``python -m loadtests.payloads_http``, ``make bench``'s ``payloads-http``
+stage; LOAD_PAYLOADS=a,b names built-in corpus entries, default size_1kb,size_100kb; ``make load`` ignores it): the same servers,
+locust and runs, but the requests are ``GET /<variant>~payload/api/payload/<entry>`` to every variant's
+payload app and a second one of jsonify_tuple's (``loadtests.mount``), each body checked against what the
+test client gets from the same app, the entries taking turns by the clock (``phase_lengths``), the closed
+shape only, over ``PAYLOAD_QUICK`` or ``PAYLOAD_FULL``'s server processes (LOAD_SECONDS, LOAD_PROCESSES,
+LOAD_USERS apply); per variant and entry the Δ of the app's CPU time against jsonify_tuple on the same entry,
+95% CI over server processes (``loadtests.analysis.analyse_payloads``). Writes
+``reports/out/load_payloads.json`` and ``reports/out/load_payloads/`` (never load.json, nor the load
+stage's figures in summary.json), and copies the Δ into payloads.json (``bench.payload_cost.merge_http``) as
+``cost.<variant>.<entry>.http``.
+
+Every process it starts runs in its own process group and is stopped on exit, failure or Ctrl-C.
 """
 from __future__ import annotations
 
@@ -49,9 +62,10 @@ from harness.environment import environment
 from harness.progress import Progress
 from harness.results import OUT, merge_summary, record_stage, write_json
 from harness.stats import spread
-from loadtests.analysis import MIN_PER_CELL, analyse, shape_result, windows_for
+from loadtests.analysis import PAYLOAD_DELTA_WHAT, MIN_PER_CELL, analyse, analyse_payloads, shape_result, windows_for
 from loadtests.locust_run import run_locust
-from loadtests.mount import FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
+from loadtests.mount import (FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE, payload_entries,
+                             payload_target)
 from loadtests.server import ServerError, serve
 from loadtests.servers import DEFAULT, server_kind
 
@@ -85,10 +99,30 @@ class Config:
 
 QUICK = Config("quick", {"closed": 7, "paced": 9}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60, target_delta_us=6.0)
 FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
+# The payload mode: the closed shape only, over several fresh server processes (the app's CPU time per request,
+# which it compares, does not depend on how busy the sync worker is kept, and as fast as it goes gives the most
+# samples of the 100 KB bodies); the entries take turns (``phase_lengths``). target_ci_pct: the Δ's CI
+# half-width as % of jsonify_tuple's app CPU on the entry (make payloads' target is in process).
+PAYLOAD_SHAPES = ("closed",)
+PAYLOAD_QUICK = Config("quick", {"closed": 8, "paced": 0}, {"closed": 3, "paced": 0}, 1.5, 5, 5.0, 25.0, 40)
+PAYLOAD_FULL = Config("full", {"closed": 18, "paced": 0}, {"closed": 8, "paced": 0}, 2, 15, 2.0, 10.0, 180)
+PAYLOAD_PHASE_S = 0.8  # an entry's turn: this x (1 + its body's KB / 60)
+PAYLOAD_SCHEMA = "flask-json-idioms/load-payloads/1"
+PAYLOAD_STAGE, PAYLOAD_FILE, PAYLOAD_FOLDER = "payloads-http", "load_payloads.json", "load_payloads"
+DEFAULT_PAYLOADS = "size_1kb,size_100kb"
 
 
-def options() -> tuple:
-    cfg = QUICK if flag("QUICK") else FULL
+def phase_lengths(body_bytes: list) -> list:
+    """Each entry's turn (s), from jsonify_tuple's body on it: ``PAYLOAD_PHASE_S`` x (1 + KB / 60): 0.8 s at 1 KB,
+    2.3 s at 100 KB. A 100 KB request costs ~12 times a 1 KB one (~5 ms against ~420 µs of app CPU on the 2-core
+    reference machine) and varies more, so its turn is longer; but in proportion to cost (x 12) the 1 KB entry got
+    too few windows (runs of 2026-11-27: 1 KB Δ half-widths ±15 µs in a quick run at equal 1 s turns, ±55 µs at
+    1:11, ±22 µs at 0.5:2.4 s; a full run at 0.5:2.4 s: ±16 µs at 1 KB, ±79 µs at 100 KB, medians over idioms)."""
+    return [round(PAYLOAD_PHASE_S * (1 + b / 6e4), 2) for b in body_bytes]
+
+
+def options(payload_mode: bool = False) -> tuple:
+    cfg = (PAYLOAD_QUICK if flag("QUICK") else PAYLOAD_FULL) if payload_mode else QUICK if flag("QUICK") else FULL
     variants = selected_variants()
     layout = os.environ.get("LOAD_LAYOUT", "").strip() or "interleaved"
     if layout not in ("interleaved", "per-variant"):
@@ -98,8 +132,8 @@ def options() -> tuple:
     if seconds is not None:  # the length of every locust run
         cfg = replace(cfg, seconds={s: seconds for s in SHAPES}, per_variant_s=seconds)
     processes = number("LOAD_PROCESSES", int, 1, 100)
-    if processes is not None:  # fresh server processes of the paced shape, one locust run each
-        cfg = replace(cfg, servers={**cfg.servers, "paced": processes})
+    if processes is not None:  # fresh server processes of the paced shape (the payload mode's closed), one run each
+        cfg = replace(cfg, servers={**cfg.servers, "closed" if payload_mode else "paced": processes})
     users = number("LOAD_USERS", int, 1, 1000)
     workers = number("LOCUST_WORKERS", int, 0, 64)
     port = number("LOAD_PORT", int, 0, 65535)
@@ -117,14 +151,41 @@ def cores() -> tuple:
 
 # -------------------------------------------------------------------------------------- the runs
 def measure(cfg: Config, variants: str, targets: list, label: str, seconds: float, rate: float, result: dict,
-            progress) -> dict:
-    """One fresh server process serving ``variants`` and one locust run against it."""
+            progress, folder: str = "load", payloads: dict | None = None) -> dict:
+    """One fresh server process serving ``variants`` and one locust run against it, its files in ``OUT/folder``.
+    ``payloads``: the payload mode's LOAD_PAYLOADS and LOAD_PAYLOAD_EXPECT, for the server (which then mounts
+    the payload apps too) and the locustfile; without it neither is in payload mode."""
     server_core, generator_core = cores()
+    payloads = payloads or {"LOAD_PAYLOADS": "", "LOAD_PAYLOAD_EXPECT": ""}
     with serve(APP, server=server_kind(cfg.server), port=cfg.port, cpu=server_core,
-               env={"FLASK_IDIOMS_VARIANTS": variants}, ready_path=f"/{FLOOR}/api/status") as server:
+               env={"FLASK_IDIOMS_VARIANTS": variants, **payloads}, ready_path=f"/{FLOOR}/api/status") as server:
         result["gunicorn"] = server.settings
-        return run_locust(server, targets, label, seconds, rate, OUT / "load", cpu=generator_core, users=cfg.users,
-                          workers=cfg.workers, warmup_s=cfg.warmup_s, progress=progress)
+        return run_locust(server, targets, label, seconds, rate, OUT / folder, cpu=generator_core, users=cfg.users,
+                          workers=cfg.workers, warmup_s=cfg.warmup_s, progress=progress, env=payloads)
+
+
+def run_shapes(cfg: Config, variants: str, targets: list, analyse_runs, result: dict, save, label: str = "load",
+               folder: str = "load", payloads: dict | None = None, shapes: tuple = SHAPES) -> None:
+    """The shapes one after another (``SHAPES``: closed, then paced at ``PACED_SHARE`` of its throughput), each
+    over ``cfg.servers[shape]`` fresh server processes; ``analyse_runs(runs, windows)`` makes a shape's figures.
+    Saves after every finished shape."""
+    steps = sum(int(cfg.seconds[s]) * cfg.servers[s] for s in shapes)  # a step per locust second
+    with Progress(label, steps, every_s=PROGRESS_EVERY_S) as progress:
+        rate = 0.0
+        for i, shape in enumerate(shapes, 1):
+            seconds, servers = cfg.seconds[shape], cfg.servers[shape]
+            print(f"shape {i}/{len(shapes)}: {shape}, {servers} x {seconds:.0f} s, a fresh server process each"
+                  + (f", {rate * cfg.users:.0f} req/s ({PACED_SHARE:.0%} of closed)" if rate else ", as fast as it goes")
+                  + f"; ~{sum(cfg.seconds[s] * cfg.servers[s] for s in shapes[i - 1:]):.0f} s left", flush=True)
+            result["shapes"][shape] = {"status": "incomplete"}
+            runs = [measure(cfg, variants, targets, shape if servers == 1 else f"{shape}_{k + 1}", seconds,
+                            rate, result, progress, folder, payloads) for k in range(servers)]
+            result["shapes"][shape] = shape_result(runs, analyse_runs(runs, windows_for(seconds)),
+                                                   cfg.users, cfg.workers, rate)
+            save()
+            brief(shape, result["shapes"][shape])
+            if shape == "closed":
+                rate = PACED_SHARE * result["shapes"]["closed"]["rps"] / cfg.users
 
 
 def interleaved(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:
@@ -135,23 +196,8 @@ def interleaved(cfg: Config, names: list, conforming: set, rng, result: dict, sa
           f"(core {server_core}); locust {cfg.users} users (core {generator_core}"
           f"{f', {cfg.workers} workers' if cfg.workers else ''}); shapes {', '.join(SHAPES)}, ~{total_s:.0f} s",
           flush=True)
-    steps = sum(int(cfg.seconds[s]) * cfg.servers[s] for s in SHAPES)  # a step per locust second
-    with Progress("load", steps, every_s=PROGRESS_EVERY_S) as progress:
-        rate = 0.0
-        for i, shape in enumerate(SHAPES, 1):
-            seconds, servers = cfg.seconds[shape], cfg.servers[shape]
-            print(f"shape {i}/{len(SHAPES)}: {shape}, {servers} x {seconds:.0f} s, a fresh server process each"
-                  + (f", {rate * cfg.users:.0f} req/s ({PACED_SHARE:.0%} of closed)" if rate else ", as fast as it goes")
-                  + f"; ~{sum(cfg.seconds[s] * cfg.servers[s] for s in SHAPES[i - 1:]):.0f} s left", flush=True)
-            result["shapes"][shape] = {"status": "incomplete"}
-            runs = [measure(cfg, ",".join(names), targets, shape if servers == 1 else f"{shape}_{k + 1}", seconds,
-                            rate, result, progress) for k in range(servers)]
-            result["shapes"][shape] = shape_result(runs, analyse(runs, windows_for(seconds), rng, conforming),
-                                                   cfg.users, cfg.workers, rate)
-            save()
-            brief(shape, result["shapes"][shape])
-            if shape == "closed":
-                rate = PACED_SHARE * result["shapes"]["closed"]["rps"] / cfg.users
+    run_shapes(cfg, ",".join(names), targets, lambda runs, windows: analyse(runs, windows, rng, conforming),
+               result, save)
 
 
 def per_variant(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:
@@ -171,11 +217,14 @@ def per_variant(cfg: Config, names: list, conforming: set, rng, result: dict, sa
 
 def brief(shape: str, r: dict) -> None:
     c = r["calibration"]
+    aa = None if c else ((r.get("delta") or {}).get("aa") or None)  # the payload mode: no planted pair, A/A per entry
     print(f"  {shape}: {r['rps']:.0f} req/s, {r['failures']} failures; generator {r['generator_cpu']:.0%} / server "
           f"{r['server_cpu']:.0%} of a core ({r['bottleneck']['verdict']} saturated)"
           + (f"; planted {c['planted_us']} us -> {c['measured_us']:.1f} us [{c['ci95'][0]:.1f}, {c['ci95'][1]:.1f}]"
              if c else "")
-          + (f"; A/A {c['aa']['diff_us']:+.1f} us ({c['aa']['pct']:+.1f}%)" if c and "aa" in c else ""), flush=True)
+          + (f"; A/A {c['aa']['diff_us']:+.1f} us ({c['aa']['pct']:+.1f}%)" if c and "aa" in c else "")
+          + ("; A/A " + ", ".join(f"{e} {x['estimate']:+.1f} us [{x['ci95'][0]:+.1f}, {x['ci95'][1]:+.1f}]"
+                                  for e, x in aa.items()) if aa else ""), flush=True)
 
 
 # ------------------------------------------------------------------------------------ the summary
@@ -235,18 +284,7 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
         warnings.append(f"{cfg.mode} run: the planted {calibration['planted_us']} µs is not resolved over HTTP "
                         f"(measured {calibration['measured_us']:.1f} µs [{calibration['ci95'][0]:.1f}, "
                         f"{calibration['ci95'][1]:.1f}], an interval that takes in 0)")
-    for shape, r in shapes.items():
-        if r["bottleneck"]["verdict"] in ("load generator", "both"):
-            warnings.append(f"{shape}: the load generator, not the server, was the bottleneck ({r['bottleneck']['detail']})")
-        if r.get("windows_planned") and r["windows_planned"] > r["windows_used"]:
-            warnings.append(f"{shape}: {r['windows_used']} of {r['windows_planned']} planned time windows: too few "
-                            f"requests per target and class to fill them (< {MIN_PER_CELL} expected), so they were "
-                            f"merged; drift within a server process cancels more coarsely")
-        if r["rss"]["growth_pct"] is not None and r["rss"]["growth_pct"] > 10:
-            warnings.append(f"{shape}: server memory grew {r['rss']['growth_pct']}% from the first to the last quarter")
-    for name, target in targets.items():
-        if target["met"] is False and target.get("value") is not None:
-            warnings.append(f"target not met: {name} = {target['value']} (target {target.get('target', 0)})")
+    warnings += shape_warnings(shapes, targets)
     files = [f for r in shapes.values() for f in r["files"]]
     result.update(
         primary_shape=primary, duration_s=result.get("wall_s"),
@@ -258,6 +296,25 @@ def summarise(cfg: Config, result: dict, names: list) -> dict:
                "locust_html": [f for f in files if f.endswith(".html")], "raw": "load.json"},
         targets=targets, warnings=warnings)
     return headline(names, figures, calibration, ranked=cfg.layout == "interleaved")
+
+
+def shape_warnings(shapes: dict, targets: dict) -> list:
+    """What every run says of its shapes (a load generator that was the bottleneck, merged windows, memory growth)
+    and of each target it did not meet."""
+    warnings = []
+    for shape, r in shapes.items():
+        if r["bottleneck"]["verdict"] in ("load generator", "both"):
+            warnings.append(f"{shape}: the load generator, not the server, was the bottleneck ({r['bottleneck']['detail']})")
+        if r.get("windows_planned") and r["windows_planned"] > r["windows_used"]:
+            warnings.append(f"{shape}: {r['windows_used']} of {r['windows_planned']} planned time windows: too few "
+                            f"requests per target and class to fill them (< {MIN_PER_CELL} expected), so they were "
+                            f"merged; drift within a server process cancels more coarsely")
+        if (r.get("rss") or {}).get("growth_pct") is not None and r["rss"]["growth_pct"] > 10:
+            warnings.append(f"{shape}: server memory grew {r['rss']['growth_pct']}% from the first to the last quarter")
+    for name, target in targets.items():
+        if target["met"] is False and target.get("value") is not None:
+            warnings.append(f"target not met: {name} = {target['value']} (target {target.get('target', 0)})")
+    return warnings
 
 
 def unresolved(cfg: Config, delta: dict, widths: dict, widest) -> list:
@@ -300,32 +357,140 @@ def headline(names: list, figures: dict, calibration: dict | None, ranked: bool 
                             if calibration else None}}
 
 
-@entry_point
-def main() -> int:
-    cfg, variants = options()
+# ------------------------------------------------------------------------------- the payload mode
+def payload_expectations(names: list, entries: list, folder) -> tuple:
+    """(variants that serve every entry with a 200, {variant: why not} for the others, the file of what each
+    payload app sends: ``{mounted target: {entry: {"content_type", "body_bytes", "body_sha256"}}}``, which the
+    locustfile checks every response against). From ``bench.payload_semantics.table``: the test client through
+    the same apps."""
+    import payloads
+    from bench import payload_semantics
+
+    corpus = payloads.corpus(sizes=[e for e in entries if e in payloads.SIZE_KB])
+    cells = payload_semantics.table(names, {e: corpus[e] for e in entries})
+    served = [n for n in names if all(cells[n][e]["http_status"] == 200 and cells[n][e]["status"] != "error"
+                                      for e in entries)]
+    left_out = {n: "; ".join(f"{e}: {cells[n][e]['status']}, HTTP {cells[n][e]['http_status']}" for e in entries)
+                for n in names if n not in served}
+    if PLANTED_IDIOM in left_out:
+        raise UsageError(f"LOAD_PAYLOADS={','.join(entries)}: {PLANTED_IDIOM}, the reference of every Δ, does not "
+                         f"serve every entry with a 200 ({left_out[PLANTED_IDIOM]})")
+    expected = {payload_target(n): {e: {k: cells[n][e][k] for k in ("content_type", "body_bytes", "body_sha256")}
+                                    for e in entries} for n in served}
+    expected[payload_target(REFERENCE)] = expected[payload_target(PLANTED_IDIOM)]  # a second app of the same idiom
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_json(folder / "expected.json", expected)
+    return served, left_out, path, phase_lengths([cells[PLANTED_IDIOM][e]["body_bytes"] for e in entries])
+
+
+def payload_run(cfg: Config, entries: list, expectations: tuple, rng, result: dict, save) -> None:
+    server_core, generator_core = cores()
+    served, left_out, expected, phases = expectations
+    result["left_out"], result["phase_s"] = left_out, dict(zip(entries, phases))
+    for name, why in left_out.items():
+        result["warnings"].append(f"{name} is not timed over HTTP: it does not serve every entry with a 200 ({why})")
+    targets = [payload_target(n) for n in served] + [payload_target(REFERENCE)]
+    total_s = sum(cfg.seconds[s] * cfg.servers[s] for s in PAYLOAD_SHAPES)
+    print(f"make load (payloads): {cfg.mode}, {len(served)} variants' payload apps + a second {PLANTED_IDIOM} (A/A) "
+          f"x {', '.join(entries)} (taking turns of {', '.join(f'{x:g}' for x in phases)} s) in each {cfg.server} (core "
+          f"{server_core}); locust {cfg.users} users (core {generator_core}"
+          f"{f', {cfg.workers} workers' if cfg.workers else ''}); {cfg.servers['closed']} server processes x "
+          f"{cfg.seconds['closed']:.0f} s, as fast as it goes, ~{total_s:.0f} s", flush=True)
+    run_shapes(cfg, ",".join(served), targets, lambda runs, windows: analyse_payloads(runs, windows, rng), result,
+               save, label="load payloads", folder=PAYLOAD_FOLDER, shapes=PAYLOAD_SHAPES,
+               payloads={"LOAD_PAYLOADS": ",".join(entries), "LOAD_PAYLOAD_EXPECT": str(expected),
+                         "LOAD_PAYLOAD_PHASE_S": ",".join(f"{x:g}" for x in phases)})
+
+
+def summarise_payloads(cfg: Config, result: dict) -> None:
+    """Complete the payload mode's ``result``: ``delta`` ({variant: {entry: Δ}}, the primary shape's), ``aa``,
+    ``request_us``, the targets and warnings."""
+    shapes = {k: v for k, v in result["shapes"].items() if v.get("status") == "ok"}
+    primary = next(iter(shapes), None)
+    warnings = list(result["warnings"])
+    facts = (shapes[primary].get("delta") or {}) if primary else {}
+    delta = {n: t["delta_us"] for n, t in shapes[primary]["targets"].items() if t.get("delta_us")} if primary else {}
+    request_us = facts.get("request_us") or {}
+    widths = {(n, e): 100 * (d["ci95"][1] - d["ci95"][0]) / 2 / request_us[e]
+              for n, per in delta.items() for e, d in per.items() if d["verdict"] != "reference" and request_us.get(e)}
+    widest = max(widths, key=widths.get, default=None)
+    failures = sum(r["failures"] for r in shapes.values())
+    targets = {"zero_failures": {"value": failures, "met": failures == 0},
+               "delta_ci95_half_width_pct": {"value": round(widths[widest], 2) if widest else None,
+                                             "target": cfg.target_ci_pct,
+                                             "of": f"Δ ({widest[0]}, {widest[1]}) as % of {PLANTED_IDIOM}'s app CPU "
+                                                   f"on the entry" if widest else None,
+                                             "met": widest is not None and widths[widest] <= cfg.target_ci_pct},
+               "wall_s": {"value": result.get("wall_s"), "target": cfg.target_wall_s,
+                          "met": result.get("wall_s") is not None and result["wall_s"] <= cfg.target_wall_s}}
+    for e, aa in (facts.get("aa") or {}).items():
+        if aa["verdict"] in ("cheaper", "dearer"):
+            warnings.append(f"A/A on {e}: {PLANTED_IDIOM} against its second instance {aa['estimate']:+.1f} µs "
+                            f"[{aa['ci95'][0]:+.1f}, {aa['ci95'][1]:+.1f}]: the control differs, so differences of "
+                            f"this size between idioms are not evidence")
+    warnings += shape_warnings(shapes, targets)
+    files = [f for r in shapes.values() for f in r["files"]]
+    result.update(primary_shape=primary, incomplete=[s for s, r in result["shapes"].items() if r.get("status") != "ok"],
+                  delta=delta, aa=facts.get("aa"), request_us=request_us or None,
+                  margin_us=facts.get("margin_us"), minimum_detectable_us=facts.get("minimum_detectable_us"),
+                  server_request_cpu_us=shapes[primary]["server_request_cpu_us"] if primary else None,
+                  files={"locust_csv": [f for f in files if f.endswith(".csv")],
+                         "locust_html": [f for f in files if f.endswith(".html")], "raw": PAYLOAD_FILE},
+                  targets=targets, warnings=warnings)
+
+
+def payloads_main(entries_raw: str | None = None) -> int:
+    """The payload mode (``LOAD_PAYLOADS``, or ``entries_raw``): see the module's docstring."""
+    from bench.payload_cost import merge_http
+
+    entries = payload_entries(entries_raw)
+    if not entries:
+        raise UsageError("LOAD_PAYLOADS is empty: name payload corpus entries, e.g. LOAD_PAYLOADS=" + DEFAULT_PAYLOADS)
+    cfg, variants = options(payload_mode=True)
+    if cfg.layout != "interleaved":
+        raise UsageError("LOAD_PAYLOADS: the payload mode runs the interleaved layout only")
     names = [v.name for v in variants]
-    conforming = {v.name for v in variants if v.conforms}
+    if PLANTED_IDIOM not in names:  # the reference of every Δ
+        names.insert(0, PLANTED_IDIOM)
     rng = np.random.default_rng()
-    started = time.monotonic()
+    result = new_result(cfg, PAYLOAD_SCHEMA, entries=entries, variants=names, reference=PLANTED_IDIOM, phase_s=None,
+                        what=PAYLOAD_DELTA_WHAT + f"; the margin: 1% of {PLANTED_IDIOM}'s app CPU on the entry")
+    expectations = payload_expectations(names, entries, OUT / PAYLOAD_FOLDER)  # a UsageError here: nothing written
+    merged = False
+
+    def finish():
+        nonlocal merged
+        summarise_payloads(cfg, result)
+        record_stage(PAYLOAD_STAGE, PAYLOAD_FILE, result)
+        merged = merge_http(result)  # payloads.json keeps its in-process figures whatever happened here
+
+    code = recorded(result, lambda save: payload_run(cfg, entries, expectations, rng, result, save),
+                    lambda: write_json(OUT / PAYLOAD_FILE, result), finish)
+    report_payloads(result, merged)
+    return code
+
+
+def new_result(cfg: Config, schema: str, **extra) -> dict:
+    """A run's result as it starts (status "incomplete"): the settings, the environment, locust's version."""
     # locust's version from its metadata: importing locust here would monkey-patch this process with gevent,
     # whose hub prints a traceback for the KeyboardInterrupt that Ctrl-C raises while it runs
-    locust_version = importlib.metadata.version("locust")
-
-    result = {"schema": SCHEMA, "status": "incomplete", "mode": cfg.mode, "layout": cfg.layout,
-              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "server": cfg.server,
+    result = {"schema": schema, "status": "incomplete", "mode": cfg.mode, "layout": cfg.layout,
+              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "server": cfg.server, **extra,
               "config": asdict(cfg), "environment": environment(cfg.mode), "shapes": {}, "warnings": [],
-              "locust": {"version": locust_version, "user_class": "FastHttpUser", "workers": cfg.workers,
-                         "users": cfg.users}}
+              "locust": {"version": importlib.metadata.version("locust"), "user_class": "FastHttpUser",
+                         "workers": cfg.workers, "users": cfg.users}}
     if cores()[0] is None:
         result["warnings"].append("fewer than two cores: server and load generator share one, not pinned")
+    return result
 
-    def save():
-        write_json(OUT / "load.json", result)
 
-    merge_summary(headline(names, {}, None))  # a previous run's load figures must not mix with this one's
+def recorded(result: dict, body, save, finish) -> int:
+    """Run ``body(save)`` and mark ``result`` ok, failed (a server error: exit 1) or incomplete (Ctrl-C, raised on);
+    ``finish()`` records it whatever happened, with the wall time."""
+    started = time.monotonic()
     code = 0
     try:
-        (interleaved if cfg.layout == "interleaved" else per_variant)(cfg, names, conforming, rng, result, save)
+        body(save)
         result["status"] = "ok"
     except ServerError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -335,7 +500,48 @@ def main() -> int:
         raise
     finally:
         result["wall_s"] = round(time.monotonic() - started, 1)
-        record_stage("load", "load.json", result, summarise(cfg, result, names))
+        finish()
+    return code
+
+
+def report_payloads(result: dict, merged: bool) -> None:
+    print(f"\nload (payloads): {result['status']} in {result['wall_s']:.0f} s ({result['mode']}"
+          + (f", figures from the {result['primary_shape']} shape" if result["primary_shape"] else "") + ")")
+    entries, request_us = result["entries"], result.get("request_us") or {}
+    if result["delta"]:
+        print(f"  Δ µs of server CPU per request against {PLANTED_IDIOM} on the same entry [95% CI] verdict; "
+              + ", ".join(f"{e}: {PLANTED_IDIOM}'s app CPU {request_us[e]:.0f} µs, margin ±{result['margin_us'][e]:.1f}"
+                          for e in entries if e in request_us))
+        print(f"  {'variant':<26}" + "".join(f"  {e:<36}" for e in entries))
+        for name, per in result["delta"].items():
+            print(f"  {name:<26}" + "".join(
+                f"  {'(reference)':<36}" if per[e]["verdict"] == "reference" else
+                f"  {per[e]['estimate']:+7.1f} [{per[e]['ci95'][0]:+7.1f},{per[e]['ci95'][1]:+7.1f}] {per[e]['verdict']:<10}"
+                for e in entries if e in per))
+        if result.get("aa"):
+            print("  A/A (jsonify_tuple against its second instance): " + ", ".join(
+                f"{e} {x['estimate']:+.1f} [{x['ci95'][0]:+.1f}, {x['ci95'][1]:+.1f}] {x['verdict']}"
+                for e, x in result["aa"].items()))
+    for warning in result["warnings"]:
+        print(f"  warning: {warning}")
+    print(f"  targets: { {k: t['met'] for k, t in result['targets'].items()} }")
+    print(f"wrote {OUT / PAYLOAD_FILE}" + (f"; the Δ copied into {OUT / 'payloads.json'} (cost.<variant>.<entry>.http)"
+                                            if merged else f"; no {OUT / 'payloads.json'} to copy the Δ into "
+                                                           f"(make payloads writes it)"))
+
+
+@entry_point
+def main() -> int:
+    cfg, variants = options()
+    names = [v.name for v in variants]
+    conforming = {v.name for v in variants if v.conforms}
+    rng = np.random.default_rng()
+    result = new_result(cfg, SCHEMA)
+    merge_summary(headline(names, {}, None))  # a previous run's load figures must not mix with this one's
+    shapes = interleaved if cfg.layout == "interleaved" else per_variant
+    code = recorded(result, lambda save: shapes(cfg, names, conforming, rng, result, save),
+                    lambda: write_json(OUT / "load.json", result),
+                    lambda: record_stage("load", "load.json", result, summarise(cfg, result, names)))
     report(cfg, result, names)
     return code
 

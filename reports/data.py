@@ -29,9 +29,9 @@ from harness.results import ResultError, read_json
 # The result files beside a report, in the order the report lists them.
 FILES = ("summary.json", "conformance.json", "request.json", "request_history.json", "micro.json", "micro_history.json",
          "pytest_benchmark.json", "pytest_benchmark_history.json", "load.json", "compat.json", "counts.json",
-         "payloads.json", "deploy.json")
+         "payloads.json", "load_payloads.json", "deploy.json")
 MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro", "request": "request", "load": "load",
-               "count": "count", "payloads": "payloads"}
+               "count": "count", "payloads": "payloads", "payloads-http": "payloads-http"}
 REFERENCE = "jsonify_tuple"  # the idiom every difference is taken against
 # Targets of the load test that are controls, not idioms.
 LOAD_CONTROLS = ("floor", "planted", "planted_reference", "reference")

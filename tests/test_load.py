@@ -286,8 +286,12 @@ def run_to_the_end(process, timeout_s: float = 150) -> tuple:
 
 
 def short_run(tmp_path: Path) -> tuple:
-    """A whole quick run of two variants, two paced server processes: (its folder, exit code, stdout, stderr)."""
-    process = start(tmp_path, LOAD_SECONDS="5", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
+    """A whole quick run of two variants, two paced server processes: (its folder, exit code, stdout, stderr).
+    4 s runs (three server processes one after another). Its closed shape (one process: three time windows of
+    ten requests to each of 24 targets and classes) runs beside the per-variant run only (``side_by_side``):
+    ~370 req/s, ~1,800 requests measured (2026-11-27); beside all three others on two cores it got ~130 req/s,
+    ~500 requests, a window short now and then."""
+    process = start(tmp_path, LOAD_SECONDS="4", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
     return (tmp_path, *run_to_the_end(process))
 
 
@@ -335,9 +339,10 @@ def test_a_short_run_records_everything_and_leaves_nothing_running(side_by_side)
 def stop_mid_run(out: Path, how) -> dict:
     """A run of one variant, stopped once its closed shape is done and the paced shape's locust is up: ``how``
     is a signal to the run, or "server" (SIGKILL to its server's master). What it left, once every process
-    it started is gone. 8 s runs: the closed shape must be analysed, with the other runs beside it on a
-    machine that may be busy, so each of its time windows needs a request to every target and class."""
-    process = start(out, LOAD_SECONDS="8", VARIANTS="jsonify_tuple")
+    it started is gone. 6 s runs: the closed shape must be analysed, with the other runs beside it on a
+    machine that may be busy, so three of its time windows need ten requests to every target and class
+    (600 requests: 5 s runs got 640-700 at ~130 req/s beside the other three runs on two cores, 2026-11-27)."""
+    process = start(out, LOAD_SECONDS="6", VARIANTS="jsonify_tuple")
     try:
         wait_for(lambda: closed_done(out), 180, "the closed shape to finish")
         # mid-run: the paced shape's locust is up, so its server has answered (a busy machine is slow to get there),
@@ -377,14 +382,21 @@ def per_variant_distributed(out: Path) -> tuple:
 
 @pytest.fixture(scope="module")
 def side_by_side(tmp_path_factory):
-    """The runs whose tests check how a run ends and what it leaves, not its figures, started together,
-    each in its own folder (its processes are found by it): each spends most of its time waiting on its
-    locust runs, so together they take not much longer than the longest. ``[name].result()`` is a run's
+    """The runs whose tests check how a run ends and what it leaves, not its figures, side by side, each in
+    its own folder (its processes are found by it): each spends most of its time waiting on its locust runs,
+    so together they take not much longer than the longest. The short run and the per-variant run start
+    first; the two that are stopped mid-run start once the short run's closed shape is done (its one server
+    process needs three full time windows, which four locusts sharing a core starve): ~36 s in all, against
+    ~47 s all four at once with 5 s and 8 s runs (2026-11-27, two cores). ``[name].result()`` is a run's
     outcome, or raises what went wrong with it."""
-    with ThreadPoolExecutor(len(STOPS) + 1) as pool:
-        runs = {name: pool.submit(stop_mid_run, tmp_path_factory.mktemp(name), how) for name, how in STOPS.items()}
-        runs["per_variant"] = pool.submit(per_variant_distributed, tmp_path_factory.mktemp("per_variant"))
-        runs["short"] = pool.submit(short_run, tmp_path_factory.mktemp("short"))
+    short = tmp_path_factory.mktemp("short")
+    with ThreadPoolExecutor(len(STOPS) + 2) as pool:
+        runs = {"short": pool.submit(short_run, short),
+                "per_variant": pool.submit(per_variant_distributed, tmp_path_factory.mktemp("per_variant"))}
+        deadline = time.monotonic() + 120
+        while not closed_done(short) and not runs["short"].done() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        runs.update({name: pool.submit(stop_mid_run, tmp_path_factory.mktemp(name), how) for name, how in STOPS.items()})
     return runs
 
 

@@ -215,3 +215,47 @@ class LoadCalibrationHeadline(_LoadCalibrationRequired, total=False):  # summary
     planted_ns: int
     measured_ns: float
     ci95_ns: Interval
+
+
+# --- load_payloads.json (loadtests.run's payload mode: make payloads-http, make bench's payloads-http stage) ---
+
+class PayloadDelta(TypedDict):
+    estimate: float  # µs of app CPU per request against jsonify_tuple on the same entry, mean over server processes
+    ci95: Interval  # Student's t over the server processes
+    ci90: Interval
+    verdict: str  # "cheaper" | "dearer" | "equivalent" | "unresolved" (inside the A/A interval)
+    margin: float  # µs: 1% of jsonify_tuple's app CPU on the entry
+    per_process: List[float]
+
+
+class LoadPayloadsResult(TypedDict, total=False):
+    schema: str  # "flask-json-idioms/load-payloads/1"
+    status: str  # "ok" | "failed" | "incomplete"
+    mode: str
+    layout: str  # "interleaved" only
+    date: str
+    server: str
+    entries: List[str]  # payload corpus entries (payloads.corpus)
+    variants: List[str]
+    reference: str
+    phase_s: Optional[Dict[str, float]]  # entry -> seconds of each turn (the entries take turns by the clock)
+    what: str
+    config: dict
+    environment: Environment
+    shapes: Dict[str, dict]  # "closed" only: the load stage's per-shape facts
+    warnings: List[str]
+    locust: dict
+    left_out: dict
+    gunicorn: dict  # the server's settings
+    wall_s: float
+    primary_shape: Optional[str]
+    incomplete: List[str]
+    delta: Dict[str, Dict[str, PayloadDelta]]  # <variant> -> <entry> -> Δ ({} for the reference)
+    aa: Dict[str, PayloadDelta]  # <entry> -> jsonify_tuple's second app against it
+    request_us: Dict[str, float]  # <entry> -> jsonify_tuple's app CPU per request
+    margin_us: Dict[str, float]
+    minimum_detectable_us: Dict[str, Optional[float]]
+    server_request_cpu_us: Optional[float]
+    files: dict  # locust's CSV and HTML, relative to reports/out
+    targets: dict  # zero_failures, delta_ci95_half_width_pct (of the reference's cost), wall_s
+    error: str  # when failed

@@ -49,6 +49,8 @@ class CostCell(TypedDict, total=False):
     ci_pct_of_cost: float  # the Δ's CI half-width as % of the idiom's own request (from the ratio's interval)
     per_worker_delta_us: List[float]
     aa_pct: Estimate  # jsonify_tuple only: a second app of it (jsonify_tuple~aa) against it, timed as an idiom (A/A), %
+    http: dict  # {"estimate", "ci95", "verdict"}: µs of app CPU over HTTP against jsonify_tuple (load_payloads.json's
+    #             delta, copied by bench.payload_cost.merge_http), at the entries the payloads-http stage timed
 
 
 class Fit(TypedDict, total=False):
@@ -98,3 +100,5 @@ class PayloadsResult(TypedDict, total=False):
     targets: dict
     warnings: List[str]
     raw: dict  # {"workers": [index, keys, calls_per_block, rounds, per_call_ns, t_s]}
+    http: dict  # the payloads-http stage's run (bench.payload_cost.merge_http): status, error, file, method, config,
+    #             request_us, margin_us, aa, targets, warnings

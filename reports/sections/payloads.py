@@ -115,6 +115,7 @@ def build(ctx) -> list:
     blocks += type_table(p, names)
     blocks += needs(r, p, names)
     blocks += cost(ctx, p, names)
+    blocks += http_cost(p, names)
     blocks += instructions(r, p, names)
     blocks += user_entries(r, p, names)
     for w in p.get("warnings") or []:
@@ -221,6 +222,49 @@ def cost(ctx, p: dict, names: list) -> list:
                            f"{'met' if ci.get('met') else '**not met**'}."))
     blocks += class_verdicts(p, names, sizes)
     blocks += ranking(p, sizes, kb)
+    return blocks
+
+
+def http_cost(p: dict, names: list) -> list:
+    """The HTTP Δ at the entries the payloads-http stage timed (``cost.<variant>.<entry>.http``, the ``http`` block),
+    beside the in-process Δ on the same entry."""
+    http, c = p.get("http") or {}, p.get("cost") or {}
+    heading = Heading(3, "Over HTTP")
+    if not http:
+        return [heading, Para("Not measured: the `payloads-http` stage of `make bench` (or `make "
+                              "payloads-http`) times every idiom's payload app behind gunicorn.")]
+    if http.get("status") != "ok":
+        return [heading, Note("Missing", f"the HTTP payload run {http.get('status')}: {http.get('error') or 'no Δ'}; "
+                                         f"the in-process figures above stand.")]
+    entries = http.get("entries") or []
+    request = http.get("request_us") or {}
+    rows = []
+    for n in names:
+        row = [name_of(n)]
+        for e in entries:
+            cell = (c.get(n) or {}).get(e) or {}
+            row += [cost_text(cell.get("delta_us")) if cell.get("delta_us") else "not timed in process",
+                    cost_text(cell.get("http")) if cell.get("http") else "not timed"]
+        rows.append(row)
+    header = ["idiom"]
+    for e in entries:
+        header += [f"in process Δ µs {code_span(e)}", f"HTTP Δ µs {code_span(e)}"]
+    aa = http.get("aa") or {}
+    blocks = [heading,
+              Para(f"The same payload apps behind a real server, {http.get('mode')} run started {http.get('started')}, "
+                   f"{f_num(http.get('wall_s'), 0)} s: {http.get('method')}. Δ: the app's CPU time per request against "
+                   f"{name_of(http.get('reference') or REFERENCE)} on the same entry (its own: "
+                   + ", ".join(f"{code_span(e)} {f_num(x, 0)} µs" for e, x in request.items())
+                   + f"), ± half its 95% CI, with its verdict (margin ±1% of that; a difference inside the A/A interval "
+                     f"is *unresolved*). Over HTTP an idiom is timed among the other idioms' requests, not in blocks of "
+                     f"its own calls as in process, so its absolute cost is higher; compare the Δ."),
+              Table(header, rows, "l" + "r" * (2 * len(entries)))]
+    if aa:
+        blocks.append(Para(f"A/A check over HTTP: a second app of {name_of(REFERENCE)} against it, µs [95% CI]: "
+                           + ", ".join(f"{code_span(e)} {f_signed(x['estimate'], 1)} {f_ci(x['ci95'], 1)}"
+                                       for e, x in aa.items()) + "."))
+    for w in http.get("warnings") or []:
+        blocks.append(Note("Warning", f"HTTP run: {w}"))
     return blocks
 
 
