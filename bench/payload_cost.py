@@ -29,7 +29,7 @@ idiom's payload app behind gunicorn at ``size_1kb`` and ``size_100kb``, locust i
 ``cost.<variant>.<entry>.http`` = {"estimate", "ci95", "verdict"} (µs) with an ``http`` block saying how it was
 measured. A failed HTTP run leaves the in-process figures as they are (``http.status`` says it failed).
 
-Options, from the environment: ``QUICK=1`` (3 sizes, a few workers: a smoke pass within ``QUICK.target_wall_s``),
+Options, from the environment: ``QUICK=1`` (4 sizes, 1 KB among them as the HTTP stage times it; a few workers: a smoke pass within ``QUICK.target_wall_s``),
 ``VARIANTS=a,b`` (``jsonify_tuple`` is always measured: it is the reference), ``PAYLOADS=path`` (a JSON
 file or a folder of them: ``payloads.user``; a bad one exits 2 before anything runs), ``PAYLOADS_SEED``.
 """
@@ -81,8 +81,8 @@ class Config:
 
 FULL = Config("full", tuple(payloads.SIZE_KB), workers=8, seconds=9.0, block_ms=1.0, k=1, min_rounds=6,
               pairing="shuffled", target_ci_pct=2.0, target_wall_s=180)
-QUICK = Config("quick", ("size_100b", "size_10kb", "size_100kb"), workers=3, seconds=2.0, block_ms=0.5, k=1, min_rounds=5,
-               pairing="shuffled", target_ci_pct=5.0, target_wall_s=15)
+QUICK = Config("quick", ("size_100b", "size_1kb", "size_10kb", "size_100kb"), workers=3, seconds=2.5, block_ms=0.5, k=1, min_rounds=5,
+               pairing="shuffled", target_ci_pct=5.0, target_wall_s=25)
 AA = REFERENCE + AA_SUFFIX  # a second, separate app of the reference, timed as any idiom is: the A/A check
 
 

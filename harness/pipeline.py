@@ -68,7 +68,7 @@ STAGES = (
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
           (35, 150)),
     Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
-          (15, 150)),
+          (20, 150)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
