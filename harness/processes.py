@@ -59,5 +59,15 @@ def run_workers(module: str, jobs: list, rng, progress, what: str) -> list:
                 raise ResultError(f"{what} worker {index + 1}/{len(jobs)} failed (exit code {done.returncode})")
             result = read_json(result_path)
             results.append(result)
-            progress.step(note=f"worker {index + 1}: {result.get('rounds', '?')} rounds")
+            progress.step(note=f"worker {index + 1}: {rounds_note(result)}")
     return results
+
+
+def rounds_note(result: dict) -> str:
+    """A worker's rounds for the progress line: ``rounds`` (a number), or per kind from its per-round times."""
+    rounds = result.get("rounds")
+    if rounds is None and isinstance(result.get("t_s"), dict):  # the microbenchmark's: per kind
+        rounds = {kind: len(t) for kind, t in result["t_s"].items()}
+    if isinstance(rounds, dict):
+        return ", ".join(f"{n} {kind}" for kind, n in rounds.items()) + " rounds"
+    return f"{rounds} rounds" if rounds is not None else "done"

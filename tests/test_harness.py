@@ -277,3 +277,11 @@ def test_run_workers_runs_each_job_in_its_own_process_and_names_a_failed_one():
     assert steps.notes == ["worker 1: 3 rounds", "worker 2: 4 rounds"]
     with pytest.raises(ResultError, match=r"^echo worker 1/1 failed \(exit code 1\)$"):
         run_workers("no_such_module_here", [{"index": 0}], np.random.default_rng(0), _Steps(), "echo")
+
+
+def test_a_workers_progress_note_gives_its_rounds_also_per_kind():
+    from harness.processes import rounds_note
+
+    assert rounds_note({"rounds": 220}) == "220 rounds"
+    assert rounds_note({"t_s": {"construct": [0.1] * 30, "dispatch": [0.2] * 12}}) == "30 construct, 12 dispatch rounds"
+    assert rounds_note({}) == "done"
