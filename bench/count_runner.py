@@ -29,6 +29,8 @@ class Runner:
         """{"job", "events" (the worker's JSON lines), "folder" (valgrind's logs), "problem", "seconds"}."""
         folder = self.folder / f"{job.kind}-{index}"
         folder.mkdir()
+        if progress is not None:
+            progress.begin()  # a job that waited in the pool's queue: the time left counts from its start
         events, started = [], time.monotonic()
         with open(folder / "stderr", "w") as errors:
             process = subprocess.Popen(command(self.valgrind, job, folder), cwd=ROOT, env=job.environment(),

@@ -54,6 +54,7 @@ class Progress:
         self.done = self.printed = 0
         self.note = ""
         self.closed = False
+        self.begun = False
         self.mode = "plain"
         if is_terminal(stream):
             self.mode = "silent" if os.environ.get(LIVE_ENV) and not _Board.showing() else "live"
@@ -61,6 +62,14 @@ class Progress:
             self._task = _Board.open(self)
             if self._task is None:  # the live lines are on another stream
                 self.mode = "plain"
+
+    def begin(self) -> None:
+        """Start the clock of the time left now rather than at creation, once and before any step: for items
+        that wait in a queue behind others (the count stage's callgrind jobs), whose first would otherwise
+        make the estimate count the wait once per item."""
+        if not self.begun and self.done == 0:
+            self.started = self.last = time.monotonic()
+        self.begun = True
 
     def step(self, n: int = 1, note: str = "") -> None:
         self.done += n

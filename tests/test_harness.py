@@ -190,6 +190,17 @@ def test_progress_off_a_terminal_prints_plain_lines_at_most_every_every_s():
     assert "\x1b" not in every.getvalue()
 
 
+def test_progress_begun_late_counts_the_time_left_from_its_first_item_not_from_its_creation(monkeypatch):
+    clock = iter([0.0, 100.0, 110.0, 120.0])  # created at 0, waits in a queue until 100, first item done at 110
+    monkeypatch.setattr("harness.progress.time.monotonic", lambda: next(clock))
+    stream = FakeStream(tty=False)
+    progress = Progress("callgrind", 9, every_s=0, stream=stream)
+    progress.begin()
+    progress.begin()  # once: a later job's start does not move the clock
+    progress.step()
+    assert stream.getvalue() == "  callgrind: 1/9, 10 s elapsed, ~80 s left\n"  # not 110 s elapsed, ~880 s left
+
+
 def test_progress_off_a_terminal_closed_early_prints_its_last_count_once():
     stream = FakeStream(tty=False)
     progress = Progress("calibrate", 5, every_s=3600, stream=stream)
