@@ -383,6 +383,19 @@ def payload_expectations(names: list, entries: list, folder) -> tuple:
     return served, left_out, path, phase_lengths([cells[PLANTED_IDIOM][e]["body_bytes"] for e in entries])
 
 
+def check_turns(cfg: Config, phases: list) -> None:
+    """Every entry must get a whole turn inside each run's measured time (after its warm-up): the turns are set by
+    the clock, at any phase relative to a run's start, so the measured time must hold a whole cycle of turns and
+    the shortest turn again. Shorter runs could see one entry for a sliver only (a 4 s run: 2.5 s measured against
+    a 3.1 s cycle), and be refused by the analysis after they ran; this refuses them before."""
+    measured, needed = cfg.seconds["closed"] - cfg.warmup_s, sum(phases) + min(phases)
+    if measured < needed:
+        raise UsageError(f"LOAD_SECONDS={cfg.seconds['closed']:g}: the payload mode needs at least "
+                         f"{needed + cfg.warmup_s:.1f} s per run ({cfg.warmup_s:g} s of warm-up, then the entries' turns "
+                         f"of {', '.join(f'{x:g}' for x in phases)} s and the shortest again, so that every entry gets "
+                         f"a whole turn in every run)")
+
+
 def payload_run(cfg: Config, entries: list, expectations: tuple, rng, result: dict, save) -> None:
     server_core, generator_core = cores()
     served, left_out, expected, phases = expectations
@@ -456,6 +469,7 @@ def payloads_main(entries_raw: str | None = None) -> int:
     result = new_result(cfg, PAYLOAD_SCHEMA, entries=entries, variants=names, reference=PLANTED_IDIOM, phase_s=None,
                         what=PAYLOAD_DELTA_WHAT + f"; the margin: 1% of {PLANTED_IDIOM}'s app CPU on the entry")
     expectations = payload_expectations(names, entries, OUT / PAYLOAD_FOLDER)  # a UsageError here: nothing written
+    check_turns(cfg, expectations[3])
     merged = False
 
     def finish():

@@ -71,6 +71,16 @@ def test_a_bad_load_payloads_exits_2_with_one_line(tmp_path):
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
 
 
+def test_runs_too_short_for_every_entry_to_get_a_whole_turn_are_refused_before_they_start(tmp_path):
+    """4 s runs: 1.5 s of warm-up leave 2.5 s, less than a cycle of turns (0.81 + 2.29 s): a process could see 1 KB for a
+    sliver only, and the analysis refuse the run after it ran (seen once in a fresh clone)."""
+    done = subprocess.run([sys.executable, "-m", "loadtests.payloads_http"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "QUICK": "1",
+                                           "LOAD_SECONDS": "4", "VARIANTS": "orjson_response"})
+    assert done.returncode == 2 and done.stderr.startswith("error: LOAD_SECONDS=4: the payload mode needs at least 5.")
+    assert "Traceback" not in done.stderr and not (tmp_path / "load_payloads.json").exists()
+
+
 def test_make_load_is_never_switched_to_the_payload_mode_by_the_environment(tmp_path):
     """loadtests.run (make load, the load stage, make deploy's runs) reads its own options, whatever LOAD_PAYLOADS says."""
     done = subprocess.run([sys.executable, "-m", "loadtests.run"], cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -298,10 +308,10 @@ def test_a_short_payload_run_measures_each_idiom_over_http_and_fills_payloads_js
     write_json(tmp_path / "payloads.json", fake_payloads())
     done = subprocess.run([sys.executable, "-m", "loadtests.payloads_http"], cwd=ROOT, capture_output=True, text=True,
                           timeout=150, env={**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "QUICK": "1",
-                                            "LOAD_SECONDS": "4", "LOAD_PROCESSES": "2",
+                                            "LOAD_SECONDS": "6", "LOAD_PROCESSES": "2",
                                             "VARIANTS": "orjson_response"})
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "shape 1/1: closed, 2 x 4 s" in done.stdout and "s left" in done.stdout  # progress
+    assert "shape 1/1: closed, 2 x 6 s" in done.stdout and "s left" in done.stdout  # progress
     result = read_json(tmp_path / "load_payloads.json")
     assert result["schema"] == run.PAYLOAD_SCHEMA and result["status"] == "ok" and result["entries"] == ENTRIES
     assert set(result) <= set(LoadPayloadsResult.__annotations__) and "delta" in result  # the schema's keys
