@@ -383,6 +383,23 @@ def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, co
     assert f"also -2.10 [-2.60, -1.60] on {CLASSES[0]}" in lines.lines(r)[1].replace("−", "-")
 
 
+def test_the_spread_keeps_to_the_newest_runs_python_once_there_are_two_and_says_when_pythons_mix(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json, full_runs=3)
+    data = read_json(folder / "request_history.json")
+    full = [h for h in data["runs"] if h["mode"] == "full"]
+    for h, python in zip(full, ("3.11.7", "3.13.0", "3.13.0")):
+        h["python"] = python
+    write_json(folder / "request_history.json", data)
+    spread = lines.run_spread(Results(folder), "abort_response", "unauthorized")
+    assert (spread["n"], spread["min"], spread["pythons"]) == (2, 45.5, ["3.13.0"])  # 3.11.7's 44.0 left out
+    full[1]["python"] = "3.12.1"  # the newest alone on its Python: both Pythons count, and the line says so
+    write_json(folder / "request_history.json", data)
+    spread = lines.run_spread(Results(folder), "abort_response", "unauthorized")
+    assert spread["n"] == 3 and "on Pythons 3.11.7 and 3.12.1 and 3.13.0" in lines.f_spread(spread)
+    md = render(folder, charts=False)["markdown"].read_text()
+    assert "Python 3.11.7, 3.12.1, 3.13.0: different environments" in section(md, 1)
+
+
 def test_the_spread_compares_runs_timed_the_same_way_once_there_are_two(tmp_path, conformance_json):
     folder = write_results(tmp_path, conformance_json, full_runs=3)
     data = read_json(folder / "request_history.json")

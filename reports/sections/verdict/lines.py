@@ -38,29 +38,36 @@ def basis(r):
 
 def full_runs(r) -> list:
     """The whole-request history's full-mode records (this run's included, when it was a full run): those timed
-    the way the newest was (``method``), once there are two; until then all of them, methods mixed."""
+    the way the newest was (``method``), once there are two; until then all of them, methods mixed. Among those, the
+    ones on the newest run's Python, once there are two (another Python is another environment, not the next run);
+    until then the Pythons stay mixed and ``run_spread`` says so."""
     runs = [h for h in r.request_history if h.get("mode") == "full"]
-    same = [h for h in runs if h.get("method") == runs[-1].get("method")] if runs else []
-    return same if len(same) >= 2 else runs
+    for key in ("method", "python"):
+        same = [h for h in runs if h.get(key) == runs[-1].get(key)] if runs else []
+        runs = same if len(same) >= 2 else runs
+    return runs
 
 
 def run_spread(r, name: str, cls: str):
-    """A headline Δ across the full runs in request_history.json: {"n", "min", "max", "sd", "cpus"}, or None under two."""
-    values, cpus = [], set()
+    """A headline Δ across the full runs in request_history.json: {"n", "min", "max", "sd", "cpus", "pythons"}, or None
+    under two."""
+    values, cpus, pythons = [], set(), set()
     for h in full_runs(r):
         x = ((h.get("delta_us") or {}).get(name) or {}).get(cls)
         if isinstance(x, (int, float)):
             values.append(float(x))
             cpus.add(h.get("cpu_model") or "unrecorded CPU")
+            pythons.add(h.get("python") or "unrecorded Python")
     if len(values) < 2:
         return None
     return {"n": len(values), "min": min(values), "max": max(values), "sd": statistics.stdev(values),
-            "cpus": sorted(cpus)}
+            "cpus": sorted(cpus), "pythons": sorted(pythons)}
 
 
 def f_spread(s: dict) -> str:
     return (f"{s['n']} full runs {f_signed(s['min'])}..{f_signed(s['max'])} µs, SD {f_num(s['sd'])}"
-            + (f", on {len(s['cpus'])} CPUs" if len(s["cpus"]) > 1 else ""))
+            + (f", on {len(s['cpus'])} CPUs" if len(s["cpus"]) > 1 else "")
+            + (f", on Pythons {' and '.join(s['pythons'])}" if len(s.get("pythons") or ()) > 1 else ""))
 
 
 def figure(r, name: str, cls: str, d: dict, server_us) -> str:

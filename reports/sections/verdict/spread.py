@@ -54,7 +54,9 @@ def blocks(r) -> list:
                          f_num(s["sd"]) if s else "n/a", str(s["n"]) if s else "0",
                          ", ".join(s["cpus"]) if s else ""])
     cpus = sorted({h.get("cpu_model") or "unrecorded CPU" for h in runs})
-    text = (f"{plural(len(runs), 'full run')} in `request_history.json` ({', '.join(cpus)}; commits "
+    pythons = sorted({h.get("python") or "unrecorded Python" for h in runs})
+    text = (f"{plural(len(runs), 'full run')} in `request_history.json` ({', '.join(cpus)}; Python "
+            f"{', '.join(pythons)}{': different environments, so this spread is not run to run alone' if len(pythons) > 1 else ''}; commits "
             f"{', '.join(sorted({str(h.get('git_commit') or '?') for h in runs}))}). Per headline difference, its "
             f"estimate in each run: min..max and the standard deviation, beside this run's 95% CI." + aa)
     if not rows:
