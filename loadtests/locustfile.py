@@ -54,6 +54,9 @@ PAYLOAD_SUFFIX = "~payload"  # loadtests.mount.PAYLOAD_SUFFIX (not imported: mou
 PHASES = [float(x) for x in (os.environ.get("LOAD_PAYLOAD_PHASE_S") or "").split(",") if x.strip()]
 PHASES = PHASES * len(SCENARIOS) if len(PHASES) == 1 else PHASES  # one value: the same turn for every entry
 PHASE_S = sum(PHASES) if PAYLOADS and len(PHASES) == len(SCENARIOS) else 0.0  # > 0: the entries take turns
+RATE = float(os.environ.get("LOAD_RATE") or 0)
+DIVERGENT = {name: v for name, v in REGISTRY.items() if v.divergence}
+TIMING = re.compile(r"app;dur=([0-9.]+), cpu;dur=([0-9.]+)")
 
 
 def phase_entry(now: float | None = None) -> int:
@@ -64,9 +67,7 @@ def phase_entry(now: float | None = None) -> int:
             return k
         t -= length
     return len(PHASES) - 1
-RATE = float(os.environ.get("LOAD_RATE") or 0)
-DIVERGENT = {name: v for name, v in REGISTRY.items() if v.divergence}
-TIMING = re.compile(r"app;dur=([0-9.]+), cpu;dur=([0-9.]+)")
+
 
 samples: list = []  # [t, target index, scenario index, app us, cpu us, response ms]
 
