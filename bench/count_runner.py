@@ -55,7 +55,7 @@ class Runner:
                     except ValueError:  # not the worker's (a library printing): ignored
                         continue
                     events.append(event)
-                    if progress and (event["event"] == "native" or (event["event"] == "fork" and event["class"])):
+                    if progress and (event["event"] == "native" or (event["event"] == "forked" and event["class"])):
                         with self.lock:
                             progress.step(note=f"{job.kind}: {event['variant']} {event['class']}")
                 code = process.wait()

@@ -143,8 +143,14 @@ def count(name: str, classes: list, calls: dict, n: int, per_class_n: dict | Non
     plan = [(None, 0)]
     for cls in classes:
         plan += [(cls, (per_class_n or {}).get(cls, n)), (None, 0)]
+    pids = []
     for index, (cls, k) in enumerate(plan):
-        pid = in_grandchild(requests(calls[cls] if cls else None, k))
+        pids.append(in_grandchild(requests(calls[cls] if cls else None, k)))
+        emit({"event": "forked", "variant": name, "class": cls, "index": index})  # the same bytes in every run
+    # The pids only now, after the last grandchild: each grandchild's count includes what this process did before
+    # its fork, and writing a pid costs more or fewer instructions with its digits and value (up to ~80 a process:
+    # two identical counts were once >100 apart in a test where pids had reached other values)
+    for index, ((cls, k), pid) in enumerate(zip(plan, pids)):
         emit({"event": "fork", "variant": name, "class": cls, "n": k, "index": index, "pid": pid})
 
 

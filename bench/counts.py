@@ -7,7 +7,9 @@ requests, differentially: ``bench/count_worker.py`` forks, from one warmed-up pr
 that sends ``n`` requests between two that send none, so start-up, imports, app creation and warm-up cancel
 exactly. Everything runs with one hash seed (``HEADLINE_SEED``) in a fixed, minimal environment
 (``fixed_environment``: the process starts with nothing else), both recorded; the count is the same to the
-instruction from run to run. The spread over ``Mode.spread_seeds`` is its uncertainty: a hash seed changes
+instruction from run to run when the processes get the same pids, and otherwise within tens of instructions per
+process (valgrind's layout of a process, and so where its objects land, moves with its pid; per request, in a full
+run's n requests, a few hundredths of an instruction). The spread over ``Mode.spread_seeds`` is its uncertainty: a hash seed changes
 dict layouts and so the work (``seed_spread_pct`` is null for a cell not measured so).
 
 Allocations are counted the same way, deterministically: valgrind's memcheck (its heap summary; every check

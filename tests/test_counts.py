@@ -387,10 +387,12 @@ def test_two_counts_at_the_same_seed_and_environment_are_identical_to_the_instru
     assert len(outcomes) == 4 and all(o["problem"] is None for o in outcomes.values()), outcomes
     cells = {key: analysis.counted_cells(o)[("jsonify_tuple", "unauthorized")] for key, o in outcomes.items()}
     (first, second), (one, other) = ([c for (tool, _), c in cells.items() if tool == t] for t in ("cachegrind", "memcheck"))
-    # the counting process and both empty ones: equal, but for a wobble seen once in a fresh clone on a loaded
-    # machine (one empty process 19 instructions of 2.55e9 apart): at most 100 instructions per process
-    assert all(abs(a - b) <= 100 for a, b in zip(first["raw"]["instructions"], second["raw"]["instructions"]))
-    assert abs(first["instructions"] - second["instructions"]) <= 50  # per request, of ~770,000
+    # the counting process and both empty ones: equal, but for the processes' pids, which valgrind's layout of the
+    # process and so where objects land depend on (ns_last_pid set by hand, everything else the same: 10000 and
+    # 10001 are 38 instructions apart in every process, 500 and 9990 up to 80; the same pid: equal to the instruction)
+    raw = first["raw"]["instructions"], second["raw"]["instructions"]
+    assert all(abs(a - b) <= 500 for a, b in zip(*raw)), raw  # of ~7.2e8
+    assert abs(first["instructions"] - second["instructions"]) <= 50, raw  # per request (n = 3), of ~740,000
     # and it is a request's worth: hundreds of thousands of instructions, not start-up (hundreds of millions)
     assert 100_000 < first["instructions"] < 5_000_000
     assert one["raw"] == other["raw"]  # to the block and the byte
