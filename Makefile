@@ -34,9 +34,13 @@ install: $(STAMP)
 lock:
 	$(if $(wildcard $(BIN)/uv),$(BIN)/uv,uv) lock
 
-.PHONY: test  ## run the test suite (correctness, auth, properties, gunicorn on the wire, benchmark smoke runs)
+# make test's worker processes (pytest-xdist): one per core by default; a file's tests run in one worker, so its
+# module fixtures (the real short load runs) run once. TEST_JOBS=0: every test in this process.
+TEST_JOBS ?= auto
+
+.PHONY: test  ## run the test suite (correctness, auth, properties, gunicorn on the wire, benchmark smoke runs; TEST_JOBS=N)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 .PHONY: verify  ## check every variant against the contract; write reports/out/conformance.json
 verify: $(STAMP)

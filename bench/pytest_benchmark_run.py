@@ -32,7 +32,10 @@ def run_pytest_benchmark(mode: str, json_path: str) -> None:
     command = [sys.executable, "-m", "pytest", str(ROOT / "bench"), "-q", "-p", "no:cacheprovider",
                "--benchmark-enable", f"--benchmark-json={json_path}", f"--benchmark-max-time={MAX_TIME_S[mode]}",
                "--benchmark-min-rounds=5", "--benchmark-columns=min,median,max,rounds", "--benchmark-sort=name"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
+    # not a pytest-xdist worker's variables (make test runs its tests in xdist workers): pytest-benchmark reads
+    # PYTEST_XDIST_WORKER and, taking itself for a worker, writes no JSON
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     if done.returncode != 0:
         tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
         raise ResultError(f"pytest-benchmark failed (exit {done.returncode}): {tail}")
