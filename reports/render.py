@@ -98,13 +98,21 @@ class TextOnly(Context):
         pass
 
 
+def threads() -> int:
+    """The threads this process runs Python in (``sys._current_frames``: a pytest-xdist worker's I/O thread is not
+    a ``threading`` thread; a native library's own threads, such as OpenBLAS's, hold no Python lock)."""
+    return len(sys._current_frames())
+
+
 @contextlib.contextmanager
 def chart_pool(charts: bool):
     """Processes that draw the charts while the text is built (matplotlib's savefig is most of a render):
     one per core, forked, so they start with matplotlib imported; none for a text-only render, on one core,
-    or with ``REPORT_JOBS=1``."""
+    with ``REPORT_JOBS=1``, or in a process that runs other threads (a fork copies only the thread that forks,
+    so a lock another one holds would never be released in the child: a test in a pytest-xdist worker)."""
     jobs = min(os.cpu_count() or 1, 4) if os.environ.get("REPORT_JOBS", "").strip() != "1" else 1
-    if not charts or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if (not charts or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods()
+            or threads() > 1):
         yield None
         return
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))

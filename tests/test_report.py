@@ -586,20 +586,47 @@ def _draw_one(folder: Path, stem: str, fail: bool = False) -> list:
     return [folder / f"{stem}.svg"]
 
 
-def test_charts_drawn_in_the_pool_are_all_collected_and_a_failing_one_is_a_warning(tmp_path, capsys):
+def pool_scenario(folder: str) -> None:
+    """Five stand-in charts, the third failing, drawn in the pool; what came back, on standard output."""
     from reports.context import Context
     from reports.render import chart_pool
     with chart_pool(True) as pool:
         if pool is None:
-            pytest.skip("one core or no fork here: charts are drawn in the render's own process")
-        ctx = Context(None, tmp_path, pool=pool)
+            print("no pool")
+            return
+        ctx = Context(None, Path(folder), pool=pool)
         for k in range(5):
             ctx.chart(_draw_one, f"c{k}", fail=(k == 2))
-        assert ctx.finish_charts() == ["c2"]
-    assert sorted(p.name for p in ctx.chart_files) == ["c0.svg", "c1.svg", "c3.svg", "c4.svg"]
-    assert all(p.exists() for p in ctx.chart_files)
-    assert "chart 'c2' could not be drawn: ValueError: no data to draw" in capsys.readouterr().err
+        print(json.dumps({"failed": ctx.finish_charts(), "files": sorted(str(p) for p in ctx.chart_files)}))
 
+
+def test_charts_drawn_in_the_pool_are_all_collected_and_a_failing_one_is_a_warning(tmp_path):
+    # in a process of its own: this one may run other threads (a pytest-xdist worker), where the pool is not used
+    done = subprocess.run([sys.executable, "-c", f"from tests.test_report import pool_scenario; "
+                           f"pool_scenario({str(tmp_path)!r})"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    if done.stdout.strip() == "no pool":
+        pytest.skip("one core or no fork here: charts are drawn in the render's own process")
+    found = json.loads(done.stdout)
+    assert found["failed"] == ["c2"]
+    assert [Path(p).name for p in found["files"]] == ["c0.svg", "c1.svg", "c3.svg", "c4.svg"]
+    assert all(Path(p).exists() for p in found["files"])
+    assert "chart 'c2' could not be drawn: ValueError: no data to draw" in done.stderr
+
+
+def test_no_chart_processes_are_forked_while_another_thread_runs_python():
+    """A fork copies only the forking thread: a lock another thread holds would never be released in the child."""
+    import threading
+    from reports.render import chart_pool
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    other.start()
+    try:
+        with chart_pool(True) as pool:
+            assert pool is None
+    finally:
+        release.set()
+        other.join()
 
 
 def test_a_large_request_json_is_published_without_its_per_round_times(tmp_path):
