@@ -16,7 +16,8 @@ FLASK_IDIOMS_VARIANTS (comma-separated, default all).
   reference of ``ratio_to_reference``, and the A/A check against the jsonify_tuple variant itself (two
   instances of the same code, which should not differ).
 
-With ``LOAD_PAYLOADS=size_1kb,size_100kb`` (payload corpus entries, ``payloads.corpus``) the payload apps are
+With ``LOAD_PAYLOADS=size_1kb,size_100kb`` (payload corpus entries, ``payloads.corpus``; your own files' too,
+with ``PAYLOADS=path``) the payload apps are
 mounted too: ``/<variant>~payload`` is ``bench.payload_semantics.payload_app`` of the variant (its own app with
 ``GET /api/payload/<entry>`` added, serving those entries), and ``/_reference~payload`` a second one of
 jsonify_tuple's (the A/A pair of the payload run), e.g. ``/orjson_response~payload/api/payload/size_100kb``;
@@ -25,6 +26,7 @@ each in ``ServerTiming`` and created in the same random order as the rest.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from werkzeug.exceptions import NotFound
@@ -39,18 +41,44 @@ PAYLOAD_SUFFIX = "~payload"  # /<variant>~payload/api/payload/<entry>: the varia
 
 
 def payload_entries(raw: str | None = None) -> list:
-    """The payload entries named by ``raw`` (default LOAD_PAYLOADS; comma-separated built-in corpus entries, in
-    their order, without repeats); [] when unset. An unknown name is a ``harness.cli.UsageError``."""
+    """The payload entries named by ``raw`` (default LOAD_PAYLOADS; comma-separated corpus entries, in their order,
+    without repeats); [] when unset. Built-in entries, and your own (``PAYLOADS=path``: a file's name without its
+    extension) when their names can stand in a URL path as they are. An unknown name is a
+    ``harness.cli.UsageError``, as is a bad PAYLOADS file (``payloads.user``)."""
     import payloads
     from harness.cli import UsageError
 
     raw = os.environ.get("LOAD_PAYLOADS", "") if raw is None else raw
     names = list(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
-    unknown = [n for n in names if n not in payloads.builtin_names()]
+    builtin = payloads.builtin_names()
+    user_path = os.environ.get("PAYLOADS", "").strip()
+    yours = [n for n in (payloads.corpus(user_path, sizes=()) if user_path and set(names) - builtin else {})
+             if n not in builtin]
+    unknown = [n for n in names if n not in builtin and n not in yours]
     if unknown:
         raise UsageError(f"LOAD_PAYLOADS={raw!r}: unknown payload entr{'y' if len(unknown) == 1 else 'ies'} "
-                         f"{', '.join(unknown)}; expected built-in corpus entries, e.g. size_1kb,size_100kb")
+                         f"{', '.join(unknown)}; expected built-in corpus entries, e.g. size_1kb,size_100kb"
+                         + (f", or yours ({', '.join(yours)})" if yours else
+                            "" if user_path else ", or your own with PAYLOADS=path (an entry per file, its name)"))
+    awkward = [n for n in names if n in yours and not URL_SAFE.fullmatch(n)]
+    if awkward:
+        raise UsageError(f"LOAD_PAYLOADS: {', '.join(map(repr, awkward))}: over HTTP an entry's name is part of the "
+                         f"URL; rename the file to letters, digits, '.', '_' and '-' only")
     return names
+
+
+URL_SAFE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def payload_corpus(entries: list) -> dict:
+    """{entry: ``payloads.Entry``} for ``entries``: the built-in ones, and the PAYLOADS files only when an entry
+    is one of them."""
+    import payloads
+
+    builtin = payloads.builtin_names()
+    user_path = (os.environ.get("PAYLOADS", "").strip() or None) if set(entries) - builtin else None
+    corpus = payloads.corpus(user_path, sizes=[e for e in entries if e in payloads.SIZE_KB])
+    return {e: corpus[e] for e in entries}
 
 
 def payload_target(name: str) -> str:
@@ -61,11 +89,9 @@ def payload_target(name: str) -> str:
 def payload_makers(names: list, entries: list) -> dict:
     """{mounted name: maker} of the payload apps: each variant's, and a second one of jsonify_tuple's (the A/A
     pair); every app serves ``entries`` (the corpus values, built once)."""
-    import payloads
     from bench.payload_semantics import payload_app
 
-    corpus = payloads.corpus(sizes=[e for e in entries if e in payloads.SIZE_KB])
-    values = {e: corpus[e].value for e in entries}
+    values = {e: entry.value for e, entry in payload_corpus(entries).items()}
     makers = {payload_target(n): (lambda n=n: payload_app(n, values)) for n in names}
     makers[payload_target(REFERENCE)] = lambda: payload_app(PLANTED_IDIOM, values)
     return makers

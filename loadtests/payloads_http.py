@@ -1,5 +1,6 @@
 """``make bench``'s ``payloads-http`` stage: ``loadtests.run``'s payload mode, every idiom's payload app over HTTP
-at the entries LOAD_PAYLOADS names (default ``size_1kb,size_100kb``): ``reports/out/load_payloads.json``, and the
+at the entries LOAD_PAYLOADS names (default ``size_1kb,size_100kb``; your own, with ``PAYLOADS=path``, by their file
+names): ``reports/out/load_payloads.json``, and the
 Δ copied into payloads.json as ``cost.<variant>.<entry>.http`` (``bench.payload_cost.merge_http``). By hand:
 ``make payloads-http`` (QUICK=1, VARIANTS=a,b, LOAD_PAYLOADS=a,b; ``make load`` and ``python -m loadtests.run``
 never switch to this mode)."""

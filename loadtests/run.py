@@ -64,8 +64,8 @@ from harness.results import OUT, merge_summary, record_stage, write_json
 from harness.stats import spread
 from loadtests.analysis import PAYLOAD_DELTA_WHAT, MIN_PER_CELL, analyse, analyse_payloads, shape_result, windows_for
 from loadtests.locust_run import run_locust
-from loadtests.mount import (FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE, payload_entries,
-                             payload_target)
+from loadtests.mount import (FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE, payload_corpus,
+                             payload_entries, payload_target)
 from loadtests.server import ServerError, serve
 from loadtests.servers import DEFAULT, server_kind
 
@@ -363,11 +363,9 @@ def payload_expectations(names: list, entries: list, folder) -> tuple:
     payload app sends: ``{mounted target: {entry: {"content_type", "body_bytes", "body_sha256"}}}``, which the
     locustfile checks every response against). From ``bench.payload_semantics.table``: the test client through
     the same apps."""
-    import payloads
     from bench import payload_semantics
 
-    corpus = payloads.corpus(sizes=[e for e in entries if e in payloads.SIZE_KB])
-    cells = payload_semantics.table(names, {e: corpus[e] for e in entries})
+    cells = payload_semantics.table(names, payload_corpus(entries))
     served = [n for n in names if all(cells[n][e]["http_status"] == 200 and cells[n][e]["status"] != "error"
                                       for e in entries)]
     left_out = {n: "; ".join(f"{e}: {cells[n][e]['status']}, HTTP {cells[n][e]['http_status']}" for e in entries)

@@ -64,6 +64,39 @@ def test_an_unknown_payload_entry_is_a_usage_error():
     assert mount.payload_entries(" size_1kb, size_100kb,size_1kb ") == ENTRIES
 
 
+def test_your_own_payloads_are_served_and_expected_over_http_by_their_file_names(tmp_path, monkeypatch):
+    orders = [{"id": i, "customer": "Zoë", "total": 12.5 * i, "lines": [{"sku": f"A-{i}", "qty": 2}]} for i in range(30)]
+    (tmp_path / "orders.json").write_text(json.dumps(orders))
+    monkeypatch.setenv("PAYLOADS", str(tmp_path / "orders.json"))
+    entries = mount.payload_entries("size_1kb,orders")
+    assert entries == ["size_1kb", "orders"]
+    app = Client(mount.create_load_app("jsonify_tuple,orjson_response", ",".join(entries)))
+    for name in ("jsonify_tuple", "orjson_response", mount.REFERENCE):
+        response = app.get(f"/{mount.payload_target(name)}/api/payload/orders")
+        assert response.status_code == 200 and json.loads(response.data) == orders
+    served, left_out, path, phases = run.payload_expectations(["jsonify_tuple", "orjson_response"], entries,
+                                                              tmp_path / "out")
+    assert served == ["jsonify_tuple", "orjson_response"] and not left_out and len(phases) == 2
+    expected = read_json(path)
+    body = app.get(f"/{mount.payload_target('orjson_response')}/api/payload/orders").data
+    assert expected[mount.payload_target("orjson_response")]["orders"]["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert expected[mount.payload_target(mount.REFERENCE)]["orders"] == expected[mount.payload_target("jsonify_tuple")]["orders"]
+
+
+def test_your_payload_over_http_needs_payloads_and_a_name_a_url_can_carry(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAYLOADS", raising=False)
+    with pytest.raises(UsageError, match="unknown payload entry orders.*your own with PAYLOADS=path"):
+        mount.payload_entries("orders")
+    (tmp_path / "my orders.json").write_text("[1, 2]")
+    (tmp_path / "users.json").write_text("[3]")
+    monkeypatch.setenv("PAYLOADS", str(tmp_path))
+    with pytest.raises(UsageError, match="unknown payload entry orders.*yours \\(my orders, users\\)"):
+        mount.payload_entries("orders")
+    with pytest.raises(UsageError, match="'my orders': over HTTP an entry's name is part of the URL; rename the file"):
+        mount.payload_entries("users,my orders")
+    assert mount.payload_entries("users,size_1kb") == ["users", "size_1kb"]
+
+
 def test_a_bad_load_payloads_exits_2_with_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "loadtests.payloads_http"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env={**os.environ, "FLASK_IDIOMS_OUT": str(tmp_path), "LOAD_PAYLOADS": "size_2kb"})
@@ -285,10 +318,18 @@ def test_the_section_shows_the_http_delta_beside_the_in_process_one(tmp_path):
     from tests.test_payloads import fake_payloads, render_section
 
     write_json(tmp_path / "payloads.json", fake_payloads())
-    assert "Not measured: the `payloads-http` stage" in render_section(tmp_path, charts=False)
+    md = render_section(tmp_path, charts=False)
+    assert "Not measured: the `payloads-http` stage" in md
+    hint = "Your payloads (`orders`) were timed in process only; over HTTP too: `make payloads-http PAYLOADS="
+    assert hint in md and "LOAD_PAYLOADS=size_1kb,orders`" in md
     cost.merge_http(http_result(), out=tmp_path)
     md = render_section(tmp_path, charts=False)
-    assert "### Over HTTP" in md and "A/A check over HTTP" in md
+    assert "### Over HTTP" in md and "A/A check over HTTP" in md and hint in md  # the run timed size_1kb and size_100kb
+    timed_yours = http_result()
+    timed_yours["entries"] = [*ENTRIES, "orders"]
+    cost.merge_http(timed_yours, out=tmp_path)
+    assert hint not in render_section(tmp_path, charts=False)
+    cost.merge_http(http_result(), out=tmp_path)
     (row,) = [x for x in md.splitlines() if x.startswith("| `orjson_response` |") and "not timed in process" in x]
     cells = [c.strip() for c in row.split("|")[2:-1]]
     assert cells[0] == "not timed in process" and cells[1].startswith("-3800.0 ± 100.0 µs cheaper")

@@ -230,13 +230,18 @@ def http_cost(p: dict, names: list) -> list:
     beside the in-process Δ on the same entry."""
     http, c = p.get("http") or {}, p.get("cost") or {}
     heading = Heading(3, "Over HTTP")
+    entries = http.get("entries") or []
+    yours = [e for e, x in (p.get("corpus") or {}).items() if (x or {}).get("source") == "user" and e not in entries]
+    hint = ([Para(f"Your payloads ({', '.join(code_span(e) for e in yours)}) were timed in process only; over HTTP too: "
+                  f"`make payloads-http PAYLOADS=<the same path> LOAD_PAYLOADS=size_1kb,{yours[0]}` (or `make bench` "
+                  f"with both; a run too short for every entry's turn says the LOAD_SECONDS it needs).")]
+            if yours else [])
     if not http:
         return [heading, Para("Not measured: the `payloads-http` stage of `make bench` (or `make "
-                              "payloads-http`) times every idiom's payload app behind gunicorn.")]
+                              "payloads-http`) times every idiom's payload app behind gunicorn.")] + hint
     if http.get("status") != "ok":
         return [heading, Note("Missing", f"the HTTP payload run {http.get('status')}: {http.get('error') or 'no Δ'}; "
-                                         f"the in-process figures above stand.")]
-    entries = http.get("entries") or []
+                                         f"the in-process figures above stand.")] + hint
     request = http.get("request_us") or {}
     rows = []
     for n in names:
@@ -265,7 +270,7 @@ def http_cost(p: dict, names: list) -> list:
                                        for e, x in aa.items()) + "."))
     for w in http.get("warnings") or []:
         blocks.append(Note("Warning", f"HTTP run: {w}"))
-    return blocks
+    return blocks + hint
 
 
 def instructions(r, p: dict, names: list) -> list:
