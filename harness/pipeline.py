@@ -42,6 +42,7 @@ from harness.results import OUT, SUMMARY, merge_summary, read_optional, write_js
 HEARTBEAT_S = 30.0
 TIMEOUT_FACTOR = 3.0
 MIN_TIMEOUT_S = 60.0
+LENGTHENED_TIMEOUT_S = 6 * 3600.0
 STOP_GRACE_S = 5.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGINT first, as Ctrl-C would; SIGKILL what is left at STOP_GRACE_S
 
@@ -54,26 +55,35 @@ class Stage:
     expected_s: tuple  # (quick, full) wall time on the 2-core reference machine
     gate: bool = False  # a failure stops the timing stages (conformance must hold before anything is timed)
     always: bool = False  # runs whatever happened before (the report says what is missing)
+    lengthened_by: tuple = ()  # settings that make the stage run longer than expected_s (LOAD_SECONDS, ...)
 
     def expected(self, quick: bool) -> float:
         return self.expected_s[0 if quick else 1]
 
+    def lengthened(self) -> list:
+        """The settings given that lengthen this stage by an amount the pipeline does not know."""
+        return [k for k in self.lengthened_by if os.environ.get(k, "").strip()]
+
     def timeout(self, quick: bool) -> float:
-        return max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * self.expected(quick))
+        """Three times the expected duration; ``LENGTHENED_TIMEOUT_S`` when a setting lengthens it (a stage still
+        stops by itself: this limit is for one that hangs)."""
+        return LENGTHENED_TIMEOUT_S if self.lengthened() else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * self.expected(quick))
 
 
 STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
     Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (15, 90)),
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
-          (35, 150)),
+          (35, 150), lengthened_by=("REQUEST_SECONDS", "REQUEST_WORKERS")),
     Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
-          (20, 150)),
+          (20, 150), lengthened_by=("PAYLOADS",)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
-    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175)),
+    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175),
+          lengthened_by=("LOAD_SECONDS", "LOAD_PROCESSES")),
     Stage("payloads-http", "loadtests.payloads_http",
-          "payloads over HTTP: every idiom at 1 KB and 100 KB behind gunicorn, its Δ copied into payloads.json", (40, 175)),
+          "payloads over HTTP: every idiom at 1 KB and 100 KB (or LOAD_PAYLOADS) behind gunicorn, its Δ copied into payloads.json", (40, 175),
+          lengthened_by=("LOAD_SECONDS", "LOAD_PROCESSES", "LOAD_PAYLOADS")),
     Stage("count", "bench.counts", "instructions and allocations per request under valgrind (skipped without it)",
           (35, 200)),
     Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (20, 25), always=True),
@@ -213,7 +223,8 @@ def main() -> int:
             outcome = {"status": "incomplete", "detail": "not started: the run was interrupted"}
         else:
             print(f"\n== stage {i}/{total}: {stage.name}: {stage.what} [{clock(elapsed)} elapsed, ~{clock(left_after(i - 1))} left; "
-                  f"limit {clock(stage.timeout(quick))}]", flush=True)
+                  f"limit {clock(stage.timeout(quick))}"
+                  + (f" ({', '.join(stage.lengthened())} given)" if stage.lengthened() else "") + "]", flush=True)
 
             def heartbeat(seconds: float, stage=stage, i=i) -> None:
                 left = max(stage.expected(quick) - seconds, 0) + left_after(i)

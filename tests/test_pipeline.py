@@ -228,3 +228,14 @@ def test_a_bad_payloads_file_stops_make_bench_before_any_stage(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: PAYLOADS: ") and "not JSON" in done.stderr
     assert not (tmp_path / "out" / "summary.json").exists()  # nothing ran, nothing was started
+
+
+def test_a_setting_that_lengthens_a_stage_lifts_its_limit_and_the_stage_line_says_so(monkeypatch):
+    load = next(s for s in pipeline.STAGES if s.name == "load")
+    monkeypatch.delenv("LOAD_SECONDS", raising=False)
+    monkeypatch.delenv("LOAD_PROCESSES", raising=False)
+    assert load.timeout(quick=True) == pipeline.TIMEOUT_FACTOR * load.expected(quick=True) < 600
+    monkeypatch.setenv("LOAD_SECONDS", "120")
+    assert load.lengthened() == ["LOAD_SECONDS"] and load.timeout(quick=True) == pipeline.LENGTHENED_TIMEOUT_S
+    micro = next(s for s in pipeline.STAGES if s.name == "micro")
+    assert micro.timeout(quick=True) == max(pipeline.MIN_TIMEOUT_S, pipeline.TIMEOUT_FACTOR * micro.expected(quick=True))
