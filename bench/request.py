@@ -169,8 +169,8 @@ def main() -> int:
         "config": {**asdict(cfg), "planted_ns": PLANTED_NS, "variants": names},
         "results": results, "targets": targets, "warnings": warnings,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "rounds", "per_call_ns",
-                                                "young_count_per_call", "gc_ns_total", "collections", "requests",
-                                                "alloc_expected_ns", "t_s")}
+                                                "young_count_per_call", "young_count_passes", "gc_ns_total",
+                                                "collections", "requests", "alloc_expected_ns", "t_s") if k in w}
                             for w in workers]},
     }
     record_stage("request", "request.json", found, headline(found), out=OUT)
