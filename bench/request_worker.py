@@ -19,8 +19,8 @@ formatting is kept and the console stays quiet.
 Garbage collection stays on, as in production, and is charged where CPython's own trigger puts it.
 A collection runs when the young generation's count (tracked container objects allocated minus
 freed) passes a threshold, so what a request costs the collector is proportional to what it leaves
-in that count. The worker measures each subject's count per request with the collector paused, in
-``YOUNG_PASSES`` passes over the subjects in shuffled orders, the median kept (``young_counts`` says why), clocks every collection with a ``gc.callbacks`` hook, and takes the time of a block without
+in that count. The worker measures each subject's count per request with the collector paused, each
+subject right after a collection of the young generation (``young_counts`` says why), clocks every collection with a ``gc.callbacks`` hook, and takes the time of a block without
 its collections as the sample (the fastest of ``k`` back-to-back blocks, which drops interrupts);
 the analysis adds the collections back as count per request times the worker's collection time per
 unit of count (all subjects pooled). Charging each collection to the block it happened to land in
@@ -64,7 +64,7 @@ CALIBRATION_CLASS = "success"
 ALLOC_OBJECTS = 20
 PILOT_ROUNDS = 3  # warm-up rounds, not kept
 CLASSES = {**SCENARIOS, **ERROR_SCENARIOS}  # the status classes timed, in this order
-YOUNG_PASSES = 3  # shuffled passes of the count each request adds to the young generation (young_counts); the median
+YOUNG_PASSES = 2  # passes over the count each request adds to the young generation (young_counts); the median kept
 
 
 def quiet_logging(app) -> None:
@@ -177,20 +177,23 @@ def young_count_per_call(call, calls: int = 16, warm_up: int = 8) -> float:
 
 
 def young_counts(calls: list, rng, passes: int = YOUNG_PASSES) -> np.ndarray:
-    """``young_count_per_call`` of every call, ``passes`` times, each pass in a new shuffled order after one
-    that is not kept (it runs each subject into its steady state): [pass][call].
+    """``young_count_per_call`` of every call, each after a collection of the young generation, ``passes``
+    times in a new shuffled order after one pass that is not kept: [pass][call].
 
-    What a request adds to the count moves with the process's state: a list taken from CPython's free list is
-    not counted, so the same request added 7 to 10.8 depending on what ran before it. Measured once per
-    subject in a fixed order, every worker saw the same state per subject: the planted pair (the same code but
-    for the wait) differed by 2.75 in every worker, which charged the planted app ~450 ns of collections in every
-    worker and brought a 1 µs planted cost back as 2.5 µs [1.6, 3.4]. In a shuffled order the state varies
-    from worker to worker, and so lands in the interval over workers instead of in the estimate."""
+    What a request adds to the count depends on the state the process is in: a list or a dict taken from
+    CPython's free list is not counted, and what fills those lists is the garbage the last collection freed,
+    so the same request added 7 to 10.8 depending on what ran before it. Measured once per subject in a fixed
+    order, every worker saw the same state per subject: the planted pair (the same code but for the wait)
+    differed by 2.75 in all 14 workers of a full run, which charged the planted app ~450 ns of collections and
+    brought a 1 µs planted cost back as 2.5 µs [1.6, 3.4]; shuffled, the pair still differed by +1.5 on average
+    over 8 workers (identical apps: 0 to 2.8). Collected first, every subject starts from the same state:
+    identical apps count the same in every worker and every pass (the passes are kept to show it)."""
     found = np.zeros((passes, len(calls)))
     order = np.arange(len(calls))
     for p in range(passes + 1):
         rng.shuffle(order)
         for i in order:
+            gc.collect(0)
             count = young_count_per_call(calls[i])
             if p:
                 found[p - 1, i] = count
