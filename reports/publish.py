@@ -90,7 +90,21 @@ def trimmed_request(path: Path) -> dict:
     return found
 
 
-TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request}  # large files published without their samples
+def trimmed_payloads(path: Path) -> dict:
+    """payloads.json without each worker's per-round times (``raw.workers[].per_call_ns``, ``paired_reference_ns``
+    and ``t_s``): the semantic table, the costs, fits, rankings and the HTTP figures stay."""
+    found = read_json(path)
+    for worker in (found.get("raw") or {}).get("workers") or []:
+        for key in ("per_call_ns", "paired_reference_ns", "t_s"):
+            worker.pop(key, None)
+    found["omitted"] = (f"each worker's per-round times (`raw.workers[].per_call_ns` and `paired_reference_ns`, "
+                        f"{path.stat().st_size / 2**20:.1f} MB with them) are not published; a `make bench` run writes "
+                        f"them to reports/out/payloads.json")
+    return found
+
+
+# large files published without their samples
+TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request, "payloads.json": trimmed_payloads}
 
 
 def copy_locust_csv(results: Path, target: Path) -> list:

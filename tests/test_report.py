@@ -637,3 +637,14 @@ def test_a_large_request_json_is_published_without_its_per_round_times(tmp_path)
     published = publish_module.TRIMMED["request.json"](tmp_path / "request.json")
     assert published["raw"]["workers"] == [{"index": 0, "rounds": 200}, {"index": 1, "rounds": 200}]
     assert published["results"] == request["results"] and "per-round times" in published["omitted"]
+
+
+def test_a_large_payloads_json_is_published_without_its_per_round_times(tmp_path):
+    payloads = {"schema": "flask-json-idioms/payloads/1", "cost": {"dict_return": {"size_1kb": {"delta_us": {"x": 1}}}},
+                "raw": {"workers": [{"index": i, "per_call_ns": [[250_000.0] * 40] * 200,
+                                     "paired_reference_ns": [[240_000.0] * 40] * 200, "t_s": [0.1] * 200,
+                                     "young_count_per_call": [7.0] * 40} for i in range(2)]}}
+    write_json(tmp_path / "payloads.json", payloads)
+    published = publish_module.TRIMMED["payloads.json"](tmp_path / "payloads.json")
+    assert published["raw"]["workers"] == [{"index": i, "young_count_per_call": [7.0] * 40} for i in range(2)]
+    assert published["cost"] == payloads["cost"] and "per-round times" in published["omitted"]
