@@ -87,10 +87,7 @@ def measure(job: dict) -> dict:
         line, body = call()
         if not line.startswith("200"):
             raise AssertionError(f"{name} on {entry}: {line}; body {body[:80]!r}")
-    young = []  # the same work every call: a few suffice
-    for call in calls:  # each after a young collection: the same state for every subject (request_worker.young_counts)
-        gc.collect(0)
-        young.append(young_count_per_call(call, calls=4))
+    young = [young_count_per_call(call, calls=4) for call in calls]  # the same work every call: a few suffice
     gc.collect()
     gc.callbacks.append(COLLECTIONS)
     try:

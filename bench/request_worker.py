@@ -20,7 +20,8 @@ Garbage collection stays on, as in production, and is charged where CPython's ow
 A collection runs when the young generation's count (tracked container objects allocated minus
 freed) passes a threshold, so what a request costs the collector is proportional to what it leaves
 in that count. The worker measures each subject's count per request with the collector paused, each
-subject right after a collection of the young generation (``young_counts`` says why), clocks every collection with a ``gc.callbacks`` hook, and takes the time of a block without
+subject right after a collection of the young generation (``young_counts`` says why), clocks every
+collection with a ``gc.callbacks`` hook, and takes the time of a block without
 its collections as the sample (the fastest of ``k`` back-to-back blocks, which drops interrupts);
 the analysis adds the collections back as count per request times the worker's collection time per
 unit of count (all subjects pooled). Charging each collection to the block it happened to land in
@@ -161,8 +162,11 @@ def young_count_per_call(call, calls: int = 16, warm_up: int = 8) -> float:
     """What one call adds to the young generation's count (tracked objects allocated minus freed),
     with the collector paused so no collection resets the count, after ``warm_up`` calls not counted:
     objects taken from CPython's free lists are not counted, and a full collection empties those
-    lists, so the first calls after one count more than the steady state the timed rounds run in."""
+    lists, so the first calls after one count more than the steady state the timed rounds run in.
+    It starts with a collection of the young generation, so that every call is counted from the same state
+    (``young_counts`` says why)."""
     enabled = gc.isenabled()
+    gc.collect(0)
     gc.disable()
     try:
         for _ in repeat(None, warm_up):
@@ -177,7 +181,7 @@ def young_count_per_call(call, calls: int = 16, warm_up: int = 8) -> float:
 
 
 def young_counts(calls: list, rng, passes: int = YOUNG_PASSES) -> np.ndarray:
-    """``young_count_per_call`` of every call, each after a collection of the young generation, ``passes``
+    """``young_count_per_call`` of every call (each after a collection of the young generation), ``passes``
     times in a new shuffled order after one pass that is not kept: [pass][call].
 
     What a request adds to the count depends on the state the process is in: a list or a dict taken from
@@ -193,7 +197,6 @@ def young_counts(calls: list, rng, passes: int = YOUNG_PASSES) -> np.ndarray:
     for p in range(passes + 1):
         rng.shuffle(order)
         for i in order:
-            gc.collect(0)
             count = young_count_per_call(calls[i])
             if p:
                 found[p - 1, i] = count
