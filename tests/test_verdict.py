@@ -411,3 +411,22 @@ def test_the_spread_compares_runs_timed_the_same_way_once_there_are_two(tmp_path
     data["runs"][-1]["method"] = "k1-errors-every-4"  # the newest alone in its method: every full run counts
     write_json(folder / "request_history.json", data)
     assert lines.run_spread(Results(folder), "abort_response", "unauthorized")["n"] == 3
+
+
+def test_the_spread_is_also_a_share_of_each_runs_own_reference_request(tmp_path, conformance_json):
+    """The µs move with the machine's speed from run to run; the share of that run's jsonify_tuple request travels."""
+    folder = write_results(tmp_path, conformance_json, full_runs=3)
+    data = read_json(folder / "request_history.json")
+    full = [h for h in data["runs"] if h["mode"] == "full"]  # abort_response's 401: 44.0, 45.5, 47.0 µs
+    for h, ref in zip(full, (110.0, 100.0, 120.0)):
+        h["reference_us"] = {"unauthorized": ref}
+    write_json(folder / "request_history.json", data)
+    spread = lines.run_spread(Results(folder), "abort_response", "unauthorized")
+    assert spread["pct_min"] == pytest.approx(100 * 47.0 / 120) and spread["pct_max"] == pytest.approx(45.5)
+    assert "3 full runs +44.0..+47.0 µs, SD 1.50, +39.2..+45.5% of jsonify_tuple's request" in lines.f_spread(spread)
+    md = render(folder, charts=False)["markdown"].read_text()
+    (row,) = [x for x in section(md, 1).splitlines() if x.startswith("| `abort_response` | unauthorized |")]
+    assert "+39.2..+45.5%" in row
+    del full[0]["reference_us"]  # a run without it: no share rather than a share of some runs
+    write_json(folder / "request_history.json", data)
+    assert lines.run_spread(Results(folder), "abort_response", "unauthorized")["pct_min"] is None

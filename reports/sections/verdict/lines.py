@@ -51,21 +51,29 @@ def full_runs(r) -> list:
 def run_spread(r, name: str, cls: str):
     """A headline Δ across the full runs in request_history.json: {"n", "min", "max", "sd", "cpus", "pythons"}, or None
     under two."""
-    values, cpus, pythons = [], set(), set()
+    values, pct, cpus, pythons = [], [], set(), set()
     for h in full_runs(r):
         x = ((h.get("delta_us") or {}).get(name) or {}).get(cls)
         if isinstance(x, (int, float)):
             values.append(float(x))
             cpus.add(h.get("cpu_model") or "unrecorded CPU")
             pythons.add(h.get("python") or "unrecorded Python")
+            ref = (h.get("reference_us") or {}).get(cls)
+            pct.append(100 * x / ref if isinstance(ref, (int, float)) and ref > 0 else None)
     if len(values) < 2:
         return None
+    # the Δ as a share of that run's jsonify_tuple request: the unit that travels when the machine's speed moves
+    # between runs (jsonify_tuple's request took 282 µs in one full run here and 92 µs in another)
+    relative = pct if None not in pct else None
     return {"n": len(values), "min": min(values), "max": max(values), "sd": statistics.stdev(values),
+            "pct_min": min(relative) if relative else None, "pct_max": max(relative) if relative else None,
             "cpus": sorted(cpus), "pythons": sorted(pythons)}
 
 
 def f_spread(s: dict) -> str:
     return (f"{s['n']} full runs {f_signed(s['min'])}..{f_signed(s['max'])} µs, SD {f_num(s['sd'])}"
+            + (f", {f_signed(s['pct_min'], 1)}..{f_signed(s['pct_max'], 1)}% of jsonify_tuple's request"
+               if s.get("pct_min") is not None else "")
             + (f", on {len(s['cpus'])} CPUs" if len(s["cpus"]) > 1 else "")
             + (f", on Pythons {' and '.join(s['pythons'])}" if len(s.get("pythons") or ()) > 1 else ""))
 

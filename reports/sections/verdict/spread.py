@@ -51,7 +51,9 @@ def blocks(r) -> list:
             s = lines.run_spread(r, name, cls)
             rows.append([name_of(name), cls, f"{f_delta(d)} {d['verdict']}",
                          f"{f_signed(s['min'])}..{f_signed(s['max'])}" if s else "n/a",
-                         f_num(s["sd"]) if s else "n/a", str(s["n"]) if s else "0",
+                         f_num(s["sd"]) if s else "n/a",
+                         f"{f_signed(s['pct_min'], 1)}..{f_signed(s['pct_max'], 1)}%" if s and s["pct_min"] is not None
+                         else "n/a", str(s["n"]) if s else "0",
                          ", ".join(s["cpus"]) if s else ""])
     cpus = sorted({h.get("cpu_model") or "unrecorded CPU" for h in runs})
     pythons = sorted({h.get("python") or "unrecorded Python" for h in runs})
@@ -61,5 +63,7 @@ def blocks(r) -> list:
             f"estimate in each run: min..max and the standard deviation, beside this run's 95% CI." + aa)
     if not rows:
         return head + [Para(text + " No difference is resolved in this run, so there is no headline to follow.")]
-    return head + [Para(text), Table(["idiom", "class", "this run: Δ µs [95% CI]", "full runs: min..max µs", "SD µs",
-                                      "runs", "CPUs"], rows, "llrrrrl")]
+    return head + [Para(text + " The same spread as a share of each run's own `jsonify_tuple` request travels better "
+                              "when the machine's speed moves between runs."),
+                   Table(["idiom", "class", "this run: Δ µs [95% CI]", "full runs: min..max µs", "SD µs",
+                          "full runs: % of jsonify_tuple's request", "runs", "CPUs"], rows, "llrrrrrl")]
