@@ -423,7 +423,7 @@ def test_the_spread_is_also_a_share_of_each_runs_own_reference_request(tmp_path,
     write_json(folder / "request_history.json", data)
     spread = lines.run_spread(Results(folder), "abort_response", "unauthorized")
     assert spread["pct_min"] == pytest.approx(100 * 47.0 / 120) and spread["pct_max"] == pytest.approx(45.5)
-    assert "3 full runs +44.0..+47.0 µs, SD 1.50, +39.2..+45.5% of jsonify_tuple's request" in lines.f_spread(spread)
+    assert "3 full runs +44.0..+47.0 µs, +39.2..+45.5% of jsonify_tuple's request" in lines.f_spread(spread)
     md = render(folder, charts=False)["markdown"].read_text()
     (row,) = [x for x in section(md, 1).splitlines() if x.startswith("| `abort_response` | unauthorized |")]
     assert "+39.2..+45.5%" in row

@@ -71,9 +71,10 @@ def run_spread(r, name: str, cls: str):
 
 
 def f_spread(s: dict) -> str:
-    return (f"{s['n']} full runs {f_signed(s['min'])}..{f_signed(s['max'])} µs, SD {f_num(s['sd'])}"
+    # the share of each run's reference where the history has it (the SD stays in the spread table), else the SD
+    return (f"{s['n']} full runs {f_signed(s['min'])}..{f_signed(s['max'])} µs"
             + (f", {f_signed(s['pct_min'], 1)}..{f_signed(s['pct_max'], 1)}% of jsonify_tuple's request"
-               if s.get("pct_min") is not None else "")
+               if s.get("pct_min") is not None else f", SD {f_num(s['sd'])}")
             + (f", on {len(s['cpus'])} CPUs" if len(s["cpus"]) > 1 else "")
             + (f", on Pythons {' and '.join(s['pythons'])}" if len(s.get("pythons") or ()) > 1 else ""))
 
