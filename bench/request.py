@@ -57,11 +57,15 @@ class Config:
     target_wall_s: float
 
 
-# 14 workers: the 20% trimmed mean over workers keeps 10 of them, 9 degrees of freedom (10 workers left 5);
-# a worker's set-up (imports, apps, young counts) is ~3.5 s beside its timed seconds
-FULL = Config("full", workers=14, seconds=6.5, block_ms=0.3, k=1, min_rounds=20, error_every=3,
+# Many short workers: a worker's own estimate narrows with its timed seconds, but each process also moves every
+# app's cost for its whole life (hash seed, memory layout: two instances of one app differ by ~0.7 µs SD over
+# workers), which only more workers average out. Measured here (a 90 µs request; worker set-up ~1.6 s): 14 x 6.5 s
+# gave half-widths (median over idioms) of 0.63-0.80 µs on success and 0.97-1.72 on created, 32 x 2.5 s 0.39-0.42 and
+# 0.76-0.83 in runs interleaved with them, and with one block length per class (``same_per_class``) 30 x 2.5 s gave
+# 0.28-0.34 and 0.55-0.56.
+FULL = Config("full", workers=30, seconds=2.5, block_ms=0.3, k=1, min_rounds=20, error_every=3,
               target_ci_us=(0.5, 1.0), target_planted_pct=20, target_wall_s=150)
-QUICK = Config("quick", workers=4, seconds=3.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
+QUICK = Config("quick", workers=8, seconds=1.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
                target_ci_us=(1.5, 3.0), target_planted_pct=30, target_wall_s=35)
 
 

@@ -4,7 +4,8 @@ A subject is one app's WSGI callable on one status class (``bench.subjects.dispa
 environ, the body read to the end, the iterable closed, as a server does). The classes are ``CLASSES``:
 the contract's ``SCENARIOS`` and its ``ERROR_SCENARIOS`` (400, 404, 405, 500: this stage alone times the
 error paths). Every round runs each subject for one block of about ``block_ms`` of calls (one call when a
-request lasts longer), in a new shuffled order each round; the error classes join every ``error_every``-th
+request lasts longer; the same number of calls for every subject of a class, ``same_per_class``), in a new
+shuffled order each round; the error classes join every ``error_every``-th
 round only (their subjects are half the round; the four classes of ``SCENARIOS`` carry the headline and get the
 rounds). A subject is timed ``k`` blocks back to back per round, the fastest kept; ``k = 1`` is the default:
 on this machine the speed moves within a round, so more rounds beat the fastest of three (the variance of a
@@ -31,11 +32,14 @@ are recorded. ``gc: "off"`` (a labelled option) disables the collector instead.
 The subjects, created in a random order (``harness.measure.create_in_random_order``):
 - every selected variant's app on every status class, and ``jsonify_tuple`` (the reference) always;
 - ``AA``: a second instance of the reference's app, on every class (the A/A pair);
-- on the success class, three more instances of the reference's app whose idiom is wrapped:
-  ``PLANTED`` (a busy-wait of ``planted_ns`` before the idiom), ``PLANTED_REFERENCE`` (the same wrapper
-  with a 0 ns wait) and ``PLANTED_ALLOC`` (before the idiom, ``ALLOC_OBJECTS`` self-referencing lists:
-  cyclic garbage only the collector frees). The worker also times the allocation alone, collections
-  included, so its expected cost is known.
+- on the success class, one more instance of the reference's app whose idiom is wrapped (``calibrated``):
+  before the idiom it busy-waits and makes self-referencing lists (cyclic garbage only the collector frees),
+  as many nanoseconds and lists as the request's environ says. Three subjects call that one app:
+  ``PLANTED`` (a wait of ``planted_ns``), ``PLANTED_REFERENCE`` (no wait, no lists) and ``PLANTED_ALLOC``
+  (``ALLOC_OBJECTS`` lists). One app, so the planted differences are the wait and the lists alone: three
+  separate apps also differed by their memory layout, a per-process effect of ~0.9 µs (SD over workers) that
+  the A/A pair is there to show, and that put the planted 1 µs at 605 ns [268, 942] in a 30-worker run. The
+  worker also times the lists alone, collections excluded, so their expected cost is known.
 
 ``python -m bench.request_worker JOB RESULT`` reads the job (JSON) and writes its samples; it prints
 nothing unless it fails.
@@ -51,10 +55,11 @@ import time
 from itertools import repeat
 
 import numpy as np
+from flask import request
 
 from bench.subjects import dispatch_call, prepared_environ
 from harness.environment import process_cpu_seconds
-from harness.measure import PLANTED_IDIOM, create_in_random_order, planted
+from harness.measure import PLANTED_IDIOM, busy_wait, create_in_random_order
 from harness.results import read_json, write_json
 from variants import REGISTRY
 from variants.contract import ERROR_SCENARIOS, SCENARIOS
@@ -63,9 +68,11 @@ REFERENCE = PLANTED_IDIOM  # jsonify_tuple: the accepted answer, the unit every 
 AA, PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC = "aa", "planted", "planted_reference", "planted_alloc"
 CALIBRATION_CLASS = "success"
 ALLOC_OBJECTS = 20
+WAIT_KEY, GARBAGE_KEY = "flask_idioms.planted_ns", "flask_idioms.garbage_lists"  # the calibrated app's environ keys
 PILOT_ROUNDS = 3  # warm-up rounds, not kept
 CLASSES = {**SCENARIOS, **ERROR_SCENARIOS}  # the status classes timed, in this order
-YOUNG_PASSES = 2  # passes over the count each request adds to the young generation (young_counts); the median kept
+YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
+# "young_passes" may ask for more: they agree to the count, which a test checks)
 
 
 def quiet_logging(app) -> None:
@@ -99,40 +106,52 @@ class Collections:
 COLLECTIONS = Collections()
 
 
-def allocating(fn, objects: int = ALLOC_OBJECTS):
-    """``fn`` after making ``objects`` lists that refer to themselves: garbage for the collector."""
-
-    def with_cyclic_garbage(*args, **kwargs):
-        for _ in repeat(None, objects):
-            cell = []
-            cell.append(cell)
-        return fn(*args, **kwargs)
-
-    return with_cyclic_garbage
+def cyclic_garbage(objects: int) -> None:
+    """``objects`` lists that refer to themselves: garbage only the collector frees."""
+    for _ in repeat(None, objects):
+        cell = []
+        cell.append(cell)
 
 
-def _wrapped(wrap):
-    """A maker of the reference's app with its idiom wrapped by ``wrap``."""
+def calibrated(respond):
+    """``respond`` after a busy-wait and cyclic garbage whose sizes the request's environ sets
+    (``WAIT_KEY``, ``GARBAGE_KEY``): one app serves the planted subjects and their reference."""
 
-    def make():
-        app = REGISTRY[REFERENCE].create_app()
-        app.extensions["json_idiom"] = wrap(app.extensions["json_idiom"])
-        return app
+    def with_planted_cost(*args, **kwargs):
+        environ = request.environ
+        busy_wait(environ[WAIT_KEY])
+        cyclic_garbage(environ[GARBAGE_KEY])
+        return respond(*args, **kwargs)
 
-    return make
+    return with_planted_cost
 
 
-def make_apps(names: list, planted_ns: int, rng) -> dict:
-    """Every app this worker times, created in a random order."""
+def make_calibrated():
+    """The reference's app with its idiom wrapped by ``calibrated``."""
+    app = REGISTRY[REFERENCE].create_app()
+    app.extensions["json_idiom"] = calibrated(app.extensions["json_idiom"])
+    return app
+
+
+def make_apps(names: list, rng) -> dict:
+    """Every app this worker times, created in a random order; the planted subjects share one app."""
     makers = {name: REGISTRY[name].create_app for name in names}
     makers[AA] = REGISTRY[REFERENCE].create_app
-    makers[PLANTED] = _wrapped(lambda respond: planted(respond, planted_ns))
-    makers[PLANTED_REFERENCE] = _wrapped(lambda respond: planted(respond, 0))
-    makers[PLANTED_ALLOC] = _wrapped(allocating)
+    makers[PLANTED_REFERENCE] = make_calibrated
     apps = create_in_random_order(makers, rng)
     for app in apps.values():
         quiet_logging(app)
+    apps[PLANTED] = apps[PLANTED_ALLOC] = apps[PLANTED_REFERENCE]
     return apps
+
+
+def subject_environ(name: str, cls: str, planted_ns: int) -> dict:
+    """The environ a subject's calls copy: its class's, and for the planted subjects their wait and lists."""
+    environ = prepared_environ(CLASSES[cls])
+    if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC):
+        environ[WAIT_KEY] = planted_ns if name == PLANTED else 0
+        environ[GARBAGE_KEY] = ALLOC_OBJECTS if name == PLANTED_ALLOC else 0
+    return environ
 
 
 def subject_keys(names: list) -> list:
@@ -208,15 +227,30 @@ def calls_per_block(call, block_ns: float) -> int:
     n = 1
     while True:
         elapsed = time_block(call, n)[0]
-        if elapsed >= 1e6 or n >= 1 << 16:
+        if elapsed >= 2e5 or n >= 1 << 16:  # 0.2 ms: enough to size a block, 131 subjects in ~0.05 s
             return max(1, round(block_ns * n / elapsed))
         n *= 2
 
 
+def same_per_class(keys: list, blocks: list) -> list:
+    """One number of calls per block for every subject of a class: the median of their own (rounded up).
+
+    A block's first call follows another app's and pays for the caches that app left, so a call's time
+    depends on the block's length: sized per subject, in a fixed order, the subjects sized first (just after
+    the young counts) got shorter blocks, jsonify_tuple 3 calls and its A/A twin 4 on the success class in most
+    workers, and the A/A pair came out 0.9 and 1.4 µs apart, intervals excluding 0, in two runs. A difference
+    is taken within a class, so the same length within a class compares like with like."""
+    per_class: dict = {}
+    for (_, cls), n in zip(keys, blocks):
+        per_class.setdefault(cls, []).append(n)
+    size = {cls: int(np.ceil(np.median(ns))) for cls, ns in per_class.items()}
+    return [size[cls] for _, cls in keys]
+
+
 def alloc_cost_ns(seconds: float = 0.05, repeats: int = 5) -> float:
-    """What ``allocating`` adds to a call without its collections (the collector paused): the median
-    over ``repeats`` blocks, less a bare call's cost. The analysis adds the collections' share."""
-    make, bare = allocating(lambda: None), lambda: None
+    """What ``ALLOC_OBJECTS`` lists add to a call without their collections (the collector paused): the
+    median over ``repeats`` blocks, less the same call with none. The analysis adds the collections' share."""
+    make, bare = (lambda: cyclic_garbage(ALLOC_OBJECTS)), (lambda: cyclic_garbage(0))
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -238,12 +272,12 @@ def alloc_cost_ns(seconds: float = 0.05, repeats: int = 5) -> float:
 
 def measure(job: dict) -> dict:
     names, rng = job["names"], np.random.default_rng(job["seed"])
-    apps = make_apps(names, job["planted_ns"], random.Random(job["seed"]))
+    apps = make_apps(names, random.Random(job["seed"]))
     keys = subject_keys(names)
-    calls = [dispatch_call(apps[name], prepared_environ(CLASSES[cls])) for name, cls in keys]
+    calls = [dispatch_call(apps[name], subject_environ(name, cls, job["planted_ns"])) for name, cls in keys]
     for (name, cls), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
         check(name, cls, call())
-    young_passes = young_counts(calls, rng)
+    young_passes = young_counts(calls, rng, job.get("young_passes", YOUNG_PASSES))
     young = np.median(young_passes, axis=0)
     gc_on = job["gc"] == "on"
     gc.collect()
@@ -252,7 +286,7 @@ def measure(job: dict) -> dict:
     else:
         gc.disable()
     try:
-        blocks = [calls_per_block(call, job["block_ms"] * 1e6) for call in calls]
+        blocks = same_per_class(keys, [calls_per_block(call, job["block_ms"] * 1e6) for call in calls])
         alloc_expected = alloc_cost_ns()
         every = np.array([job.get("error_every", 1) if cls in ERROR_SCENARIOS else 1 for _, cls in keys])
         order = np.arange(len(calls))

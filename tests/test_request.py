@@ -128,7 +128,7 @@ def test_one_real_worker_records_exact_counts_and_every_subject():
     """A short real worker: every subject answers its class; the counts a request adds to the young
     generation are exact and show abort_response's 401 leaving cyclic garbage that jsonify_tuple does not."""
     job = {"names": ["jsonify_tuple", "abort_response"], "index": 0, "seed": 3, "gc": "on", "seconds": 0.05,
-           "block_ms": 0.05, "k": 1, "min_rounds": 3, "planted_ns": 1000}
+           "block_ms": 0.05, "k": 1, "min_rounds": 3, "planted_ns": 1000, "young_passes": 2}
     found = worker.measure(job)
     keys = [tuple(k) for k in found["keys"]]
     assert set(keys) >= {(n, c) for n in ("jsonify_tuple", "abort_response", worker.AA) for c in CLASSES}
@@ -141,7 +141,16 @@ def test_one_real_worker_records_exact_counts_and_every_subject():
     # pair 2.75 apart in every worker of a full run)
     assert all(young[(worker.AA, c)] == young[("jsonify_tuple", c)] for c in CLASSES)
     assert young[(worker.PLANTED, "success")] == young[(worker.PLANTED_REFERENCE, "success")]
-    assert np.ptp(found["young_count_passes"], axis=0).max() == 0  # and the same in every pass
+    assert np.shape(found["young_count_passes"]) == (2, len(keys))
+    assert np.ptp(found["young_count_passes"], axis=0).max() == 0  # and the same in every pass (so one is kept)
+
+
+def test_every_subject_of_a_class_gets_the_same_block_length():
+    """A call's time depends on its block's length (the first call pays for the caches another app left), so a
+    class's subjects are compared at one length: the median of their own, rounded up, per class."""
+    keys = [("a", "success"), ("b", "success"), ("aa", "success"), ("a", "created"), ("b", "created")]
+    assert worker.same_per_class(keys, [3, 4, 4, 1, 2]) == [4, 4, 4, 2, 2]
+    assert worker.same_per_class(keys[:2], [3, 3]) == [3, 3]
 
 
 def test_error_classes_join_every_nth_round_and_count_only_the_requests_they_made():
@@ -186,7 +195,7 @@ def test_the_error_paths_are_timed_classes_with_their_statuses():
 
 def test_the_500_is_still_logged_but_not_to_the_console(capfd):
     """The timed 500 keeps Flask's logging call, traceback formatted; its output goes to os.devnull."""
-    apps = worker.make_apps(["jsonify_tuple"], 0, None)
+    apps = worker.make_apps(["jsonify_tuple"], None)
     handler = apps["jsonify_tuple"].logger.handlers[0]
     seen = []
 
@@ -205,14 +214,20 @@ def test_the_500_is_still_logged_but_not_to_the_console(capfd):
     assert capfd.readouterr() == ("", "")
 
 
-def test_the_wrapped_apps_differ_only_by_their_wrapper(monkeypatch):
-    waits = []
-    monkeypatch.setattr(worker, "planted", lambda fn, ns: (lambda *a: waits.append(ns) or fn(*a)))
-    apps = worker.make_apps(["jsonify_tuple"], 777, None)
-    for name, expected in ((worker.PLANTED, [777]), (worker.PLANTED_REFERENCE, [0]), (worker.PLANTED_ALLOC, [])):
-        waits.clear()
-        response = apps[name].test_client().get("/api/status")
-        assert (response.status_code, response.get_json(), waits) == (200, {"success": True}, expected)
+def test_the_planted_subjects_are_one_app_that_differs_only_by_what_the_environ_asks(monkeypatch):
+    """One app, so the planted differences are the wait and the lists alone (separate apps also differed by their
+    memory layout); each subject's environ asks for its own wait and lists, and the reply is the reference's."""
+    waits, garbage = [], []
+    monkeypatch.setattr(worker, "busy_wait", waits.append)
+    monkeypatch.setattr(worker, "cyclic_garbage", garbage.append)
+    apps = worker.make_apps(["jsonify_tuple"], None)
+    assert apps[worker.PLANTED] is apps[worker.PLANTED_REFERENCE] is apps[worker.PLANTED_ALLOC]
+    assert apps[worker.PLANTED_REFERENCE] is not apps["jsonify_tuple"] and apps[worker.AA] is not apps["jsonify_tuple"]
+    for name, expected in ((worker.PLANTED, ([777], [0])), (worker.PLANTED_REFERENCE, ([0], [0])),
+                           (worker.PLANTED_ALLOC, ([0], [worker.ALLOC_OBJECTS]))):
+        waits.clear(), garbage.clear()
+        line, body = dispatch_call(apps[name], worker.subject_environ(name, "success", 777))()
+        assert (line, body, (waits, garbage)) == ("200 OK", dispatch_call(apps["jsonify_tuple"], prepared_environ(SCENARIOS["success"]))()[1], expected)
 
 
 TINY = replace(request.QUICK, mode="test", workers=3, seconds=0.05, block_ms=0.05, k=1, min_rounds=3)
