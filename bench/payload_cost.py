@@ -79,7 +79,7 @@ class Config:
     target_wall_s: float
 
 
-FULL = Config("full", tuple(payloads.SIZE_KB), workers=8, seconds=9.0, block_ms=1.0, k=1, min_rounds=6,
+FULL = Config("full", tuple(payloads.SIZE_KB), workers=16, seconds=5.0, block_ms=1.0, k=1, min_rounds=6,
               pairing="shuffled", target_ci_pct=2.0, target_wall_s=180)
 QUICK = Config("quick", ("size_100b", "size_1kb", "size_10kb", "size_100kb"), workers=3, seconds=2.5, block_ms=0.5, k=1, min_rounds=5,
                pairing="shuffled", target_ci_pct=5.0, target_wall_s=25)

@@ -5,7 +5,8 @@ A subject is one variant's payload app (``bench.payload_semantics.payload_app``)
 callable with a prepared ``GET /api/payload/<entry>`` environ, the body read to the end and the
 iterable closed (``bench.subjects.dispatch_call``). Apps are created in a random order
 (``harness.measure.create_in_random_order``). Every round runs each subject for ``k`` back-to-back blocks
-of about ``block_ms`` (at least one call; ``bench.request_worker.calls_per_block``) in a new shuffled
+of about ``block_ms`` (at least one call, and as many for every subject of an entry:
+``bench.request_worker.same_per_class``) in a new shuffled
 order, and the fastest block counts; a subject whose one call lasts more than ``LONG_BLOCK`` blocks (the
 largest bodies) runs one block a round. ``job["pairing"]``: ``"shuffled"`` (the stage's choice, with k = 1):
 each subject once a round, the entries one after another in a shuffled order and each entry's subjects in a
@@ -34,7 +35,7 @@ import numpy as np
 
 import payloads
 from bench.payload_semantics import environ_for, payload_app
-from bench.request_worker import COLLECTIONS, calls_per_block, time_block, young_count_per_call
+from bench.request_worker import COLLECTIONS, calls_per_block, same_per_class, time_block, young_count_per_call
 from bench.subjects import dispatch_call
 from harness.environment import process_cpu_seconds
 from harness.measure import create_in_random_order
@@ -44,6 +45,7 @@ PILOT_ROUNDS = 2  # warm-up rounds, not kept
 AA_SUFFIX = "~aa"
 ROUND_MS = 60.0  # shuffled pairing: an entry whose subjects together take longer is timed in fewer rounds
 LONG_BLOCK = 4  # a single call longer than this many blocks is timed once per round, not k times
+LONG_CALL_NS = 2e6  # a first call longer than this (a large body) is counted on fewer calls (young_count_per_call)
 
 
 def offset(entry: str) -> int:
@@ -83,15 +85,26 @@ def measure(job: dict) -> dict:
                                   random.Random(job["seed"]))
     environs = {e: environ_for(e) for e in wanted}
     calls = [dispatch_call(apps[name], environs[entry]) for name, entry in keys]
+    first_ns = []
     for (name, entry), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
+        start = time.perf_counter_ns()
         line, body = call()
         if not line.startswith("200"):
             raise AssertionError(f"{name} on {entry}: {line}; body {body[:80]!r}")
-    young = [young_count_per_call(call, calls=4) for call in calls]  # the same work every call: a few suffice
+        first_ns.append(time.perf_counter_ns() - start)
+        if first_ns[-1] >= LONG_CALL_NS:  # the first call may be slow for its lazy set-up only: a second says
+            start = time.perf_counter_ns()
+            call()
+            first_ns[-1] = time.perf_counter_ns() - start
+    # the same work every call, so a few calls give the count; a long call (a large body) gets fewer: 12 calls of a
+    # 1 MB body were ~3 s of each worker's set-up, for a count whose collections are < 0.01% of such a request
+    young = [young_count_per_call(call, calls=4) if ns < LONG_CALL_NS else young_count_per_call(call, calls=1, warm_up=1)
+             for call, ns in zip(calls, first_ns)]
     gc.collect()
     gc.callbacks.append(COLLECTIONS)
     try:
-        blocks = [calls_per_block(call, job["block_ms"] * 1e6) for call in calls]
+        # one block length per entry, as make request has one per class (``same_per_class`` says why)
+        blocks = same_per_class(keys, [calls_per_block(call, job["block_ms"] * 1e6) for call in calls])
         # a block of one call lasting several blocks' time (a 1 MB body) is timed once a round: a repeat would
         # double the round for what an interrupt takes from a call that long
         repeats = [1 if n == 1 and time_block(call, 1)[0] > LONG_BLOCK * job["block_ms"] * 1e6 else job["k"]

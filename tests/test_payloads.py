@@ -345,6 +345,8 @@ def test_a_worker_times_each_subject_through_the_payload_route(tmp_path):
     assert per_call.shape == (found["rounds"], 3) and (per_call > 0).all()
     assert np.asarray(found["paired_reference_ns"]).shape == per_call.shape  # a reference block beside each
     assert len(found["young_count_per_call"]) == len(found["gc_ns_total"]) == len(found["requests"]) == 3
+    # one block length per entry: orjson's calls are ~half jsonify's, yet both blocks hold as many calls
+    assert found["calls_per_block"][0] == found["calls_per_block"][1]
 
 
 def test_shuffled_rounds_time_each_subject_once_against_the_reference_in_the_same_round_with_an_aa_app():
