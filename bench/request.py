@@ -201,7 +201,9 @@ def history_record(found: dict) -> dict:
     env = found["environment"]
     cfg = found["config"]
     return {"started": found["started"], "mode": found["mode"], "gc": found["gc"], "git_commit": env.get("git_commit"),
-            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}",  # how the rounds were timed
+            # how the rounds were timed: runs of another method are not the next run (full_runs in the report keeps
+            # the newest's); "blocks-per-class" since the block length stopped varying within a class (same_per_class)
+            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}-blocks-per-class",
             "cpu_model": env.get("cpu_model"), "python": env.get("python"),
             "delta_us": {name: {cls: cell["delta_us"]["estimate"] for cls, cell in by_class.items()}
                          for name, by_class in found["results"]["variants"].items()},
