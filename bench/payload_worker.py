@@ -85,17 +85,19 @@ def measure(job: dict) -> dict:
                                   random.Random(job["seed"]))
     environs = {e: environ_for(e) for e in wanted}
     calls = [dispatch_call(apps[name], environs[entry]) for name, entry in keys]
-    first_ns = []
-    for (name, entry), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
+    first_ns = [0] * len(calls)
+    # once outside the clock (lazy set-up, and the status), in a shuffled order as make request does
+    for i in np.random.default_rng([job["seed"], 1]).permutation(len(calls)):
+        (name, entry), call = keys[i], calls[i]
         start = time.perf_counter_ns()
         line, body = call()
         if not line.startswith("200"):
             raise AssertionError(f"{name} on {entry}: {line}; body {body[:80]!r}")
-        first_ns.append(time.perf_counter_ns() - start)
-        if first_ns[-1] >= LONG_CALL_NS:  # the first call may be slow for its lazy set-up only: a second says
+        first_ns[i] = time.perf_counter_ns() - start
+        if first_ns[i] >= LONG_CALL_NS:  # the first call may be slow for its lazy set-up only: a second says
             start = time.perf_counter_ns()
             call()
-            first_ns[-1] = time.perf_counter_ns() - start
+            first_ns[i] = time.perf_counter_ns() - start
     # the same work every call, so a few calls give the count; a long call (a large body) gets fewer: 12 calls of a
     # 1 MB body were ~3 s of each worker's set-up, for a count whose collections are < 0.01% of such a request
     young = [young_count_per_call(call, calls=4) if ns < LONG_CALL_NS else young_count_per_call(call, calls=1, warm_up=1)

@@ -274,9 +274,13 @@ def measure(job: dict) -> dict:
     names, rng = job["names"], np.random.default_rng(job["seed"])
     apps = make_apps(names, random.Random(job["seed"]))
     keys = subject_keys(names)
-    calls = [dispatch_call(apps[name], subject_environ(name, cls, job["planted_ns"])) for name, cls in keys]
-    for (name, cls), call in zip(keys, calls):  # once outside the clock: lazy set-up, and the status
-        check(name, cls, call())
+    # the subjects' environs and closures made, and each called once outside the clock (its app's lazy set-up, and
+    # the status checked), in a shuffled order: in the fixed order of ``keys`` the A/A twin's came last in every worker
+    calls = [None] * len(keys)
+    for i in rng.permutation(len(keys)):
+        calls[i] = dispatch_call(apps[keys[i][0]], subject_environ(*keys[i], job["planted_ns"]))
+    for i in rng.permutation(len(keys)):
+        check(*keys[i], calls[i]())
     young_passes = young_counts(calls, rng, job.get("young_passes", YOUNG_PASSES))
     young = np.median(young_passes, axis=0)
     gc_on = job["gc"] == "on"
@@ -286,7 +290,10 @@ def measure(job: dict) -> dict:
     else:
         gc.disable()
     try:
-        blocks = same_per_class(keys, [calls_per_block(call, job["block_ms"] * 1e6) for call in calls])
+        own = np.zeros(len(calls), dtype=int)
+        for i in rng.permutation(len(calls)):  # sized in a shuffled order too
+            own[i] = calls_per_block(calls[i], job["block_ms"] * 1e6)
+        blocks = same_per_class(keys, own.tolist())
         alloc_expected = alloc_cost_ns()
         every = np.array([job.get("error_every", 1) if cls in ERROR_SCENARIOS else 1 for _, cls in keys])
         order = np.arange(len(calls))
