@@ -648,3 +648,13 @@ def test_a_large_payloads_json_is_published_without_its_per_round_times(tmp_path
     published = publish_module.TRIMMED["payloads.json"](tmp_path / "payloads.json")
     assert published["raw"]["workers"] == [{"index": i, "young_count_per_call": [7.0] * 40} for i in range(2)]
     assert published["cost"] == payloads["cost"] and "per-round times" in published["omitted"]
+
+
+def test_a_stage_re_run_on_its_own_names_its_commit_in_the_environment_table():
+    from reports.sections.environment import measured_at
+    run = {"git_commit": "aaaaaaa"}
+    same = {"started": "2026-01-01T00:00:00+00:00", "environment": {"git_commit": "aaaaaaa"}}
+    assert measured_at(same, run, "make request") == "2026-01-01T00:00:00+00:00"
+    later = {"started": "2026-01-01T01:00:00+00:00", "environment": {"git_commit": "bbbbbbb"}}
+    assert "`bbbbbbb`, not the run's" in measured_at(later, run, "make request") and "make request" in measured_at(later, run, "make request")
+    assert measured_at(None, run, "make request") == "n/a"

@@ -23,6 +23,7 @@ def machine(r) -> list:
     rows = [["mode", r.run.get("mode") or env.get("mode") or "n/a"],
             ["run started", r.run.get("started", "n/a")],
             ["microbenchmarks measured", (r.micro or {}).get("started") or env.get("date", "n/a")],
+            ["whole request measured", measured_at(r.request, env, "make request")],
             ["load measured", ((r.load or {}).get("run") or {}).get("date", "n/a")],
             ["Flask matrix measured", ((r.compat or {}).get("environment") or {}).get("date", "n/a")],
             ["git commit (measured at)", code_span(env.get("git_commit") or "unknown")],
@@ -39,6 +40,18 @@ def machine(r) -> list:
     if r.run.get("variants"):
         rows.append(["variants selected", ", ".join(name_of(n) for n in r.run["variants"])])
     return [Table(["what", "value"], rows)]
+
+
+def measured_at(stage, env: dict, target: str) -> str:
+    """When a stage's own file was measured, and at which commit when that is not the run's (a stage re-run on its
+    own with ``target`` after ``make bench``, whose file the report then takes)."""
+    if not stage:
+        return "n/a"
+    commit = (stage.get("environment") or {}).get("git_commit")
+    started = stage.get("started") or "n/a"
+    if commit and commit != env.get("git_commit"):
+        return f"{started}, at commit {code_span(commit)}, not the run's: re-run on its own (`{target}`)"
+    return started
 
 
 def packages_text(packages: dict) -> str:
