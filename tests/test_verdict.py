@@ -319,12 +319,19 @@ def test_with_no_differences_at_all_the_lines_say_what_is_missing(tmp_path, conf
 def test_a_planted_cost_that_did_not_come_back_is_said_on_the_first_screen(tmp_path, conformance_json):
     folder = write_results(tmp_path, conformance_json)
     found = json.loads((folder / "request.json").read_text())
-    found["results"]["calibration"].update(measured_ns=-58.0, error_pct=-105.8)
+    found["results"]["calibration"].update(measured_ns=-58.0, error_pct=-105.8, ci95=[-400.0, 284.0])
     found["targets"] = {"planted_within_pct": {"target": 30, "error_pct": -105.8, "met": False}}
     found["warnings"] = ["planted 1000 ns measured as -58 ns (-105.8%, target ±30%)"]
     write_json(folder / "request.json", found)
     caveats = line_of(lines.lines(Results(folder)), "Caveats:")
-    assert "**the planted 1.00 µs came back as -0.06 µs**" in caveats and "1 warning from the whole-request stage" in caveats
+    assert "**the planted 1.00 µs came back as -0.06 µs**: differences that small are not to be trusted" in caveats
+    assert "1 warning from the whole-request stage" in caveats
+    # a miss whose own interval still covers the planted cost is said as that, not as untrustworthy
+    found["results"]["calibration"].update(measured_ns=760.0, error_pct=-24.0, ci95=[380.0, 1140.0])
+    write_json(folder / "request.json", found)
+    caveats = line_of(lines.lines(Results(folder)), "Caveats:")
+    assert "came back as 0.76 µs** [0.38, 1.14]: its interval covers the planted cost" in caveats
+    assert "not to be trusted" not in caveats
 
 
 STAND_IN = "import sys; sys.exit(0)"

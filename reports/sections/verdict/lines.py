@@ -234,8 +234,16 @@ def caveat_line(r, source, server_us) -> str:
         cal = r.request.get("calibration") or {}
         planted = ((r.request.get("targets") or {}).get("planted_within_pct") or {})
         if planted.get("met") is False and cal.get("planted_ns"):
-            parts.append(f"**the planted {f_num(cal['planted_ns'] / 1000)} µs came back as "
-                         f"{f_num((cal.get('measured_ns') or 0) / 1000)} µs**: differences that small are not to be trusted here")
+            said = (f"**the planted {f_num(cal['planted_ns'] / 1000)} µs came back as "
+                    f"{f_num((cal.get('measured_ns') or 0) / 1000)} µs**")
+            lo, hi = (cal.get("ci95") or [None, None])[:2]
+            if lo is not None and hi is not None and lo <= cal["planted_ns"] <= hi:
+                # a miss inside its own interval: the run's resolution, and a spin's cost in place is itself known
+                # to about ±10% (README, "Whole request")
+                parts.append(f"{said} [{f_num(lo / 1000)}, {f_num(hi / 1000)}]: its interval covers the planted cost, "
+                             f"but a difference that small is resolved only roughly here")
+            else:
+                parts.append(f"{said}: differences that small are not to be trusted here")
         warnings = r.request.get("warnings") or []
         if warnings:
             parts.append(f"{plural(len(warnings), 'warning')} from the whole-request stage (see Caveats)")
