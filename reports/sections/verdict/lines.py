@@ -239,7 +239,7 @@ def caveat_line(r, source, server_us) -> str:
             lo, hi = (cal.get("ci95") or [None, None])[:2]
             if lo is not None and hi is not None and lo <= cal["planted_ns"] <= hi:
                 # a miss inside its own interval: the run's resolution, and a spin's cost in place is itself known
-                # to about ±10% (README, "Whole request")
+                # to about ±10% (README, "The whole request, in process")
                 parts.append(f"{said} [{f_num(lo / 1000)}, {f_num(hi / 1000)}]: its interval covers the planted cost, "
                              f"but a difference that small is resolved only roughly here")
             else:
