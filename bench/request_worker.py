@@ -40,8 +40,9 @@ The subjects, created in a random order (``harness.measure.create_in_random_orde
   separate apps also differed by their memory layout, a per-process effect of ~0.9 µs (SD over workers) that
   the A/A pair is there to show, and that put the planted 1 µs at 605 ns [268, 942] in a 30-worker run. The
   worker also times the lists alone, collections excluded, so their expected cost is known. The wait's own cost
-  in place is known to about ±10% only: a spin of bytecode retrains what the request then uses (the same 1 µs
-  wait added 0.96-1.05 µs in the view and 1.74-1.93 µs just before the WSGI call; README, "The whole request, in process").
+  in place is known to about ±10% only: a spin of bytecode retrains what the request then uses (the same
+  1 µs wait added 0.96-1.05 µs in the view and 1.74-1.93 µs just before the WSGI call; README, "The whole
+  request, in process").
 
 ``python -m bench.request_worker JOB RESULT`` reads the job (JSON) and writes its samples; it prints
 nothing unless it fails.
