@@ -395,7 +395,13 @@ def test_two_counts_at_the_same_seed_and_environment_are_identical_to_the_instru
     assert abs(first["instructions"] - second["instructions"]) <= 50, raw  # per request (n = 3), of ~740,000
     # and it is a request's worth: hundreds of thousands of instructions, not start-up (hundreds of millions)
     assert 100_000 < first["instructions"] < 5_000_000
-    assert one["raw"] == other["raw"]  # to the block and the byte
+    # allocations per request: to the block and the byte. The processes' raw totals may differ by a constant that the
+    # difference cancels: in a fresh clone's make test (other tests writing files beside it) the two runs' counting and
+    # empty processes were all 49 blocks and 48,628 bytes apart, set before the fork
+    assert (one["blocks"], one["bytes"]) == (other["blocks"], other["bytes"]), (one["raw"], other["raw"])
+    for key in ("blocks", "bytes"):
+        apart = [a - b for a, b in zip(one["raw"][key], other["raw"][key])]
+        assert len(set(apart)) == 1 and abs(apart[0]) <= 0.001 * one["raw"][key][0], (key, one["raw"], other["raw"])
     assert 50 < one["blocks"] < 5_000 and 1_000 < one["bytes"] < 1_000_000
 
 
