@@ -17,7 +17,10 @@ Two parts, one result file (``reports/out/payloads.json``, schema ``harness.sche
    -0.4..+0.1% and -0.5..-0.2% in shuffled rounds, 2026-11-26, 10 workers x 4 s, two sizes; the
    intervals were narrower in shuffled rounds on 3 of those 6 comparisons, wider on the other 3.) Each
    entry's subjects are timed together in a round, so an idiom and the reference are milliseconds apart
-   (``bench.payload_worker``). ``jsonify_tuple~aa``, a second app of the reference timed
+   (``bench.payload_worker``). On an entry whose body is 128 KiB or more, each timed request follows an untimed
+   one of the same subject, the allocator state of a process that serves it (``payload_worker.warm_before`` says
+   why), and each cell keeps its minor page faults per timed request (``page_faults_per_request``).
+   ``jsonify_tuple~aa``, a second app of the reference timed
    as any idiom is, is the A/A check on each entry (``aa_pct``);
    intervals and equivalence verdicts over workers (``harness.stats``). Per idiom, a line fitted to its
    cost against size gives a fixed cost (µs) and a cost per KB, each with a 95% interval over the
@@ -47,7 +50,7 @@ import numpy as np
 import payloads
 from bench import payload_semantics as semantics
 from bench import request_analysis
-from bench.payload_worker import AA_SUFFIX
+from bench.payload_worker import AA_SUFFIX, WARM_BODY_BYTES
 from harness import stats
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
@@ -117,6 +120,18 @@ def paired_ratio(worker: dict, subject: tuple) -> float:
     return float(np.nanmedian(own / beside))
 
 
+def faults_per_request(workers: list, subject: tuple):
+    """The subject's minor page faults per timed request (the kernel mapping fresh memory), median over the workers
+    that recorded them; None when none did."""
+    values = []
+    for w in workers:
+        if "page_faults" in w:
+            i = [tuple(k) for k in w["keys"]].index(tuple(subject))
+            if w["requests"][i] > 0:
+                values.append(w["page_faults"][i] / w["requests"][i])
+    return round(float(np.median(values)), 1) if values else None
+
+
 def paired_delta_ns(worker: dict, figures: dict, subject: tuple) -> float:
     """One worker's difference subject minus reference on the subject's entry, ns per request: (the paired ratio - 1)
     times the reference's own median, plus the difference of their collections (``bench.request_analysis``)."""
@@ -144,6 +159,7 @@ def analyse(workers: list, subjects: list, sizes_kb: dict, cfg: Config) -> dict:
                                                 "delta_pct": {"estimate": 0.0, "ci95": [0.0, 0.0]}, "per_worker_delta_us": [],
                                                 "aa_pct": {"estimate": round(100 * (aa.estimate - 1), 2),
                                                            "ci95": [round(100 * (aa.lo - 1), 2), round(100 * (aa.hi - 1), 2)]}}
+            cost[name][entry]["page_faults_per_request"] = faults_per_request(workers, (name, entry))
             per_worker_delta[(name, entry)] = [0.0] * len(figures)
             continue
         values = [paired_delta_ns(w, f, (name, entry)) / 1e3 for w, f in zip(workers, figures)]
@@ -160,7 +176,8 @@ def analyse(workers: list, subjects: list, sizes_kb: dict, cfg: Config) -> dict:
             "delta_pct": {"estimate": round(100 * (ratio.estimate - 1), 2),
                           "ci95": [round(100 * (ratio.lo - 1), 2), round(100 * (ratio.hi - 1), 2)]},
             "ci_pct_of_cost": round(100 * ratio.half_width / max(ratio.estimate, 1e-9), 2),
-            "per_worker_delta_us": [round(x, 3) for x in values]}
+            "per_worker_delta_us": [round(x, 3) for x in values],
+            "page_faults_per_request": faults_per_request(workers, (name, entry))}
 
     for _, entry in aa_subjects:  # the A/A check: a second app of the reference against the reference, in %
         if entry in cost.get(REFERENCE, {}):
@@ -362,11 +379,12 @@ def main() -> int:
         "cost": found["cost"], "fits": found["fits"], "ranking": found["ranking"],
         "ranking_changes": found["ranking_changes"], "margin_definition": found["margin_definition"],
         "not_timed": left_out,
-        "config": {**asdict(cfg), "variants": names, "sizes_kb": sizes_kb},
+        "config": {**asdict(cfg), "variants": names, "sizes_kb": sizes_kb, "warm_body_bytes": WARM_BODY_BYTES},
         "targets": targets, "warnings": warnings,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "repeats", "rounds", "per_call_ns",
                                                 "paired_reference_ns",
-                                                "young_count_per_call", "gc_ns_total", "collections", "requests", "t_s")}
+                                                "young_count_per_call", "gc_ns_total", "collections", "requests",
+                                                "page_faults", "warm_before", "t_s") if k in w}
                             for w in workers]},
     }
     record_stage("payloads", "payloads.json", result, headline(result), out=OUT)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import os
 import random
+import resource
 import sys
 import time
 
@@ -46,6 +47,8 @@ AA_SUFFIX = "~aa"
 ROUND_MS = 60.0  # shuffled pairing: an entry whose subjects together take longer is timed in fewer rounds
 LONG_BLOCK = 4  # a single call longer than this many blocks is timed once per round, not k times
 LONG_CALL_NS = 2e6  # a first call longer than this (a large body) is counted on fewer calls (young_count_per_call)
+WARM_BODY_BYTES = 128 * 1024  # glibc malloc's first mmap threshold: an entry whose reference body is at least this
+# long has every timed block follow one untimed call of the same subject (``warm_before``)
 
 
 def offset(entry: str) -> int:
@@ -62,6 +65,18 @@ def entry_strides(keys: list, calls: list, blocks: list, repeats: list, round_ms
     for (_, entry), call, n, k in zip(keys, calls, blocks, repeats):
         group_ns[entry] = group_ns.get(entry, 0.0) + time_block(call, n)[0] * k
     return {e: max(1, int(np.ceil(ns / (round_ms * 1e6)))) for e, ns in group_ns.items()}
+
+
+def warm_before(keys: list, body_bytes: list, reference: dict) -> list:
+    """Per subject: whether each of its timed blocks follows one untimed call of the same subject, as every
+    subject of an entry whose reference body is at least ``WARM_BODY_BYTES`` does. A process that serves one idiom
+    keeps the allocator state of that idiom's own requests; in these rounds the subject before was another idiom,
+    whose large buffers move glibc malloc's dynamic mmap threshold and heap top: orjson_response on the 1 MB entry
+    cost 0.089 of jsonify_tuple's in some workers and 0.112 in others, a level each kept for seconds and some
+    switched mid-run (between-worker SD 8.5% against 2.4% within; full run of 2026-11-27); in a process of its own it
+    took ~1.1 ms with no page fault a request, in the rounds 1.6 ms. Below that size the bodies stay under the
+    threshold and a block's calls are short enough to run several back to back."""
+    return [body_bytes[reference[entry]] >= WARM_BODY_BYTES for _, entry in keys]
 
 
 def nulls(rows: list) -> list:
@@ -85,7 +100,7 @@ def measure(job: dict) -> dict:
                                   random.Random(job["seed"]))
     environs = {e: environ_for(e) for e in wanted}
     calls = [dispatch_call(apps[name], environs[entry]) for name, entry in keys]
-    first_ns = [0] * len(calls)
+    first_ns, body_bytes = [0] * len(calls), [0] * len(calls)
     # once outside the clock (lazy set-up, and the status), in a shuffled order as make request does
     for i in np.random.default_rng([job["seed"], 1]).permutation(len(calls)):
         (name, entry), call = keys[i], calls[i]
@@ -93,7 +108,7 @@ def measure(job: dict) -> dict:
         line, body = call()
         if not line.startswith("200"):
             raise AssertionError(f"{name} on {entry}: {line}; body {body[:80]!r}")
-        first_ns[i] = time.perf_counter_ns() - start
+        first_ns[i], body_bytes[i] = time.perf_counter_ns() - start, len(body)
         if first_ns[i] >= LONG_CALL_NS:  # the first call may be slow for its lazy set-up only: a second says
             start = time.perf_counter_ns()
             call()
@@ -113,16 +128,22 @@ def measure(job: dict) -> dict:
                    for n, call in zip(blocks, calls)]
         rng = np.random.default_rng(job["seed"])
         reference = {entry: keys.index((job["reference"], entry)) for _, entry in keys}
+        warm = warm_before(keys, body_bytes, reference)
         order = np.arange(len(calls))
         per_call, paired, t_s = [], [], []
         gc_ns, counts, requests = np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), np.zeros(len(calls))
+        faults = np.zeros(len(calls), dtype=int)  # minor page faults in the kept blocks (read outside the clock)
 
         def fastest(i: int, kept: bool) -> float:
             best = np.inf
             for _ in range(repeats[i]):
+                if warm[i]:
+                    calls[i]()
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 elapsed, in_gc, generations = time_block(calls[i], blocks[i])
                 best = min(best, elapsed - in_gc)
                 if kept:
+                    faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
                     gc_ns[i] += in_gc
                     counts[i] += generations
                     requests[i] += blocks[i]
@@ -131,7 +152,8 @@ def measure(job: dict) -> dict:
         started = time.monotonic()
         deadline = started + job["seconds"]
         beside = job.get("pairing", "beside") == "beside"
-        stride = entry_strides(keys, calls, blocks, repeats, job.get("round_ms", ROUND_MS)) if not beside else {}
+        stride = (entry_strides(keys, calls, blocks, [k * (1 + w) for k, w in zip(repeats, warm)],
+                                job.get("round_ms", ROUND_MS)) if not beside else {})
         timed_rounds = dict.fromkeys(stride, 0)
         r = 0
         while (r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline
@@ -170,10 +192,10 @@ def measure(job: dict) -> dict:
         gc.callbacks.remove(COLLECTIONS)
     return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "keys": [list(k) for k in keys],
             "reference": job["reference"], "pairing": job.get("pairing", "beside"), "calls_per_block": blocks,
-            "repeats": repeats, "rounds": len(per_call), "strides": stride,
+            "repeats": repeats, "warm_before": [bool(w) for w in warm], "rounds": len(per_call), "strides": stride,
             "per_call_ns": nulls(per_call), "paired_reference_ns": nulls(paired),
             "young_count_per_call": np.round(young, 3).tolist(), "gc_ns_total": gc_ns.round(0).tolist(),
-            "collections": counts.tolist(), "requests": requests.tolist(),
+            "collections": counts.tolist(), "requests": requests.tolist(), "page_faults": faults.tolist(),
             "t_s": np.round(t_s, 3).tolist(), "process_cpu_s": process_cpu_seconds(os.getpid())}
 
 

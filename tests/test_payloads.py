@@ -503,3 +503,83 @@ def test_the_decision_table_gains_the_payload_columns(tmp_path):
     assert found["response_class"][0].startswith("0/1 (raises on datetime_aware)")
     assert found["jsonify_tuple"][1] == "no (reference)" and found["orjson_response"][1] == "yes, on 5 of the 5 entries both serve"
     assert found["orjson_response"][2] == "-98.0 ± 0.5 µs cheaper" and found["dict_return"][2].startswith("+0.0")
+
+
+def test_every_subject_of_an_entry_whose_reference_body_passes_the_threshold_is_warmed_before_its_blocks():
+    """By the reference's body, not the subject's: orjson_response's body on the 1 MB entry is as long, but an
+    idiom that failed to shrink it must not change which entries are warmed."""
+    from bench.payload_worker import WARM_BODY_BYTES, warm_before
+
+    keys = [("jsonify_tuple", "big"), ("orjson_response", "big"), ("jsonify_tuple", "small"), ("plain_string", "small")]
+    reference = {"big": 0, "small": 2}
+    bodies = [WARM_BODY_BYTES, 100, WARM_BODY_BYTES - 1, 10 * WARM_BODY_BYTES]
+    assert warm_before(keys, bodies, reference) == [True, True, False, False]
+
+
+def test_a_large_body_is_timed_right_after_an_untimed_request_of_the_same_subject(tmp_path, monkeypatch):
+    """The worker's calls in order: in the kept rounds, the warmed subject is called twice for each timed request (one
+    untimed, then its one-call block, back to back), the small entry only as often as it is timed; page faults are
+    counted per subject."""
+    from bench import payload_worker
+
+    (tmp_path / "big.json").write_text(json.dumps([{"id": i, "name": "x" * 40} for i in range(3000)]))  # ~180 KB
+    log = []
+    real = payload_worker.dispatch_call
+
+    def logged(app, environ):
+        call, key = real(app, environ), (id(app), environ["PATH_INFO"])
+
+        def wrapped():
+            log.append(key)
+            return call()
+        return wrapped
+
+    monkeypatch.setattr(payload_worker, "dispatch_call", logged)
+    job = {"subjects": [["jsonify_tuple", "big"], ["jsonify_tuple", "size_100b"]], "index": 0, "seed": 3,
+           "seconds": 0.05, "block_ms": 0.2, "k": 1, "min_rounds": 4, "user_path": str(tmp_path / "big.json"),
+           "reference": "jsonify_tuple", "pairing": "shuffled", "round_ms": 1e6}
+    found = payload_worker.measure(job)
+    assert found["warm_before"] == [True, False] and found["calls_per_block"][0] == 1
+    timed = int(sum(found["requests"][:1]))
+    rounds_part = log[len(log) - 2 * timed - int(found["requests"][1]):]  # the kept rounds come last
+    big = next(k for k in log if k[1].endswith("/big"))
+    runs, previous, length = [], None, 0
+    for key in rounds_part:
+        if key == previous:
+            length += 1
+        else:
+            if previous == big:
+                runs.append(length)
+            previous, length = key, 1
+    if previous == big:
+        runs.append(length)
+    # every block of the big entry is two calls back to back (a round may end with one and the next start with one)
+    assert runs and all(r % 2 == 0 for r in runs) and sum(runs) == 2 * timed, runs
+    assert len(found["page_faults"]) == 2 and all(isinstance(f, int) and f >= 0 for f in found["page_faults"])
+
+
+def test_page_faults_per_request_is_the_median_over_workers_of_each_ones_rate():
+    from bench.payload_cost import faults_per_request
+
+    keys = [["a", "e"], ["b", "e"]]
+    workers = [{"keys": keys, "requests": [10, 10], "page_faults": [100, 0]},
+               {"keys": keys, "requests": [20, 5], "page_faults": [400, 5]},
+               {"keys": keys, "requests": [4, 4], "page_faults": [48, 0]}]
+    assert faults_per_request(workers, ("a", "e")) == 12.0  # rates 10, 20, 12
+    assert faults_per_request(workers, ("b", "e")) == 0.0
+    assert faults_per_request([{"keys": keys, "requests": [1, 1]}], ("a", "e")) is None
+
+
+def test_the_report_says_how_large_bodies_were_timed_and_names_the_idioms_that_fault():
+    from reports.sections.payloads import large_bodies
+
+    p = {"config": {"warm_body_bytes": 131072},
+         "cost": {"jsonify_tuple": {"size_1mb": {"page_faults_per_request": 0.4}},
+                  "orjson_provider": {"size_1mb": {"page_faults_per_request": 942.0}},
+                  "dict_return": {"size_1mb": {"page_faults_per_request": 515.2}}}}
+    names = ["jsonify_tuple", "dict_return", "orjson_provider"]
+    [para] = large_bodies(p, names, ["size_100b", "size_1mb"])
+    assert "128 KiB or more" in para.text and "`size_1mb`" in para.text
+    assert para.text.index("`orjson_provider` 942") < para.text.index("`dict_return` 515")  # most first
+    assert "`jsonify_tuple`" not in para.text and "every other idiom fewer than 10" in para.text
+    assert large_bodies({**p, "config": {}}, names, ["size_1mb"]) == []  # a run from before: nothing said

@@ -48,6 +48,7 @@ class CostCell(TypedDict, total=False):
     delta_pct: Estimate  # (the per-worker ratio to jsonify_tuple - 1) x 100, interval over workers
     ci_pct_of_cost: float  # the Δ's CI half-width as % of the idiom's own request (from the ratio's interval)
     per_worker_delta_us: List[float]
+    page_faults_per_request: Optional[float]  # minor page faults per timed request, median over workers (None: not recorded)
     aa_pct: Estimate  # jsonify_tuple only: a second app of it (jsonify_tuple~aa) against it, timed as an idiom (A/A), %
     http: dict  # {"estimate", "ci95", "verdict"}: µs of app CPU over HTTP against jsonify_tuple (load_payloads.json's
     #             delta, copied by bench.payload_cost.merge_http), at the entries the payloads-http stage timed

@@ -220,9 +220,28 @@ def cost(ctx, p: dict, names: list) -> list:
         blocks.append(Para(f"Resolution: the widest Δ interval is ±{f_num(ci.get('worst'), 1)}% of the idiom's own request "
                            f"({ci.get('where')}); target ±{ci.get('target')}% in a {targets.get('mode')} run: "
                            f"{'met' if ci.get('met') else '**not met**'}."))
+    blocks += large_bodies(p, names, sizes)
     blocks += class_verdicts(p, names, sizes)
     blocks += ranking(p, sizes, kb)
     return blocks
+
+
+def large_bodies(p: dict, names: list, sizes: list) -> list:
+    """How the entries past the allocator's threshold were timed, and the page faults per request on the largest."""
+    c, warm = p.get("cost") or {}, (p.get("config") or {}).get("warm_body_bytes")
+    largest = sizes[-1]
+    faults = [(n, (c.get(n) or {}).get(largest, {}).get("page_faults_per_request")) for n in names]
+    if not warm or all(f is None for _, f in faults):
+        return []
+    many = sorted(((n, f) for n, f in faults if f is not None and f >= 10), key=lambda x: -x[1])
+    return [Para(f"Large bodies: on an entry whose body is {f_num(warm / 1024, 0)} KiB or more, each timed request "
+                 "follows one untimed request of the same idiom, as in a process that serves it again and again; "
+                 "otherwise the idiom before it, with its own megabyte buffers, sets glibc malloc's state (its dynamic "
+                 "mmap threshold and heap top) and with it whether the request maps fresh pages. That state still "
+                 "depends on the process's history and holds for seconds: it is most of the spread between workers on "
+                 f"the largest entry. Minor page faults (fresh memory the kernel maps) per request on {code_span(largest)}: "
+                 + (", ".join(f"{name_of(n)} {f_num(f, 0)}" for n, f in many) + "; every other idiom fewer than 10."
+                    if many else "fewer than 10 for every idiom."))]
 
 
 def http_cost(p: dict, names: list) -> list:
