@@ -67,7 +67,7 @@ payloads: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m loadtests.run
 
-.PHONY: payloads-http  ## every idiom's payload app over HTTP at 1 KB and 100 KB (LOAD_PAYLOADS=a,b; a stage of bench): reports/out/load_payloads.json, the Δ copied into payloads.json
+.PHONY: payloads-http  ## every idiom's payload app over HTTP at 1 KB and 100 KB (LOAD_PAYLOADS=a,b; ~3 min, not part of bench): reports/out/load_payloads.json, the Δ copied into payloads.json
 payloads-http: $(STAMP)
 	$(BIN)/python -m loadtests.payloads_http
 

@@ -26,11 +26,13 @@ Two parts, one result file (``reports/out/payloads.json``, schema ``harness.sche
    cost against size gives a fixed cost (µs) and a cost per KB, each with a 95% interval over the
    workers' own fits; the ranking of the idioms at each size, and where it changes.
 
-Over HTTP (``loadtests.run``'s payload mode, the ``payloads-http`` stage of ``make bench``, after this one): every
+Over HTTP (``loadtests.run``'s payload mode, ``make payloads-http``, a target of its own): every
 idiom's payload app behind gunicorn at ``size_1kb`` and ``size_100kb``, locust interleaving request by request, the
 Δ of server time against ``jsonify_tuple`` with a 95% CI over server processes; ``merge_http`` copies it here as
 ``cost.<variant>.<entry>.http`` = {"estimate", "ci95", "verdict"} (µs) with an ``http`` block saying how it was
-measured. A failed HTTP run leaves the in-process figures as they are (``http.status`` says it failed).
+measured. A failed HTTP run leaves the in-process figures as they are (``http.status`` says it failed). This stage
+copies the last HTTP run's Δ (``load_payloads.json``, when there is one) into the payloads.json it writes, with its
+start time in the ``http`` block.
 
 Options, from the environment: ``QUICK=1`` (4 sizes, 1 KB among them as the HTTP stage times it; a few workers: a smoke pass within ``QUICK.target_wall_s``),
 ``VARIANTS=a,b`` (``jsonify_tuple`` is always measured: it is the reference), ``PAYLOADS=path`` (a JSON
@@ -388,8 +390,22 @@ def main() -> int:
                             for w in workers]},
     }
     record_stage("payloads", "payloads.json", result, headline(result), out=OUT)
+    when = carry_http()
+    if when:
+        print(f"  copied the HTTP Δ of the last make payloads-http (started {when}) into payloads.json", flush=True)
     print_summary(result)
     return 0
+
+
+def carry_http(out=None):
+    """Copy the last ``make payloads-http`` run's Δ (``load_payloads.json`` beside payloads.json) into the payloads.json
+    just written (``merge_http``); its start time, or None when there is no such run."""
+    from pathlib import Path
+
+    earlier = read_optional(Path(out or OUT) / "load_payloads.json", warn=False)
+    if not isinstance(earlier, dict) or not merge_http(earlier, out=out):
+        return None
+    return earlier.get("date") or "at an unknown time"
 
 
 HTTP_KEYS = ("estimate", "ci95", "verdict")  # what a cost cell's ``http`` carries (µs)

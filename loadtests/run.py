@@ -30,8 +30,8 @@ Writes ``reports/out/load.json`` (schema: ``harness.schemas.load.LoadResult``; s
 shape), locust's CSV and HTML per run in ``reports/out/load/``, and indexes the stage in summary.json
 with headline figures only.
 
-Payload mode (``make payloads-http``, ``python -m loadtests.payloads_http``, ``make bench``'s ``payloads-http``
-stage; LOAD_PAYLOADS=a,b names built-in corpus entries, default size_1kb,size_100kb; ``make load`` ignores it): the same servers,
+Payload mode (``make payloads-http``, ``python -m loadtests.payloads_http``; not a stage of ``make bench``;
+LOAD_PAYLOADS=a,b names built-in corpus entries, default size_1kb,size_100kb; ``make load`` ignores it): the same servers,
 locust and runs, but the requests are ``GET /<variant>~payload/api/payload/<entry>`` to every variant's
 payload app and a second one of jsonify_tuple's (``loadtests.mount``), each body checked against what the
 test client gets from the same app, the entries taking turns by the clock (``phase_lengths``), the closed

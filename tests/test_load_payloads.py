@@ -319,7 +319,7 @@ def test_the_section_shows_the_http_delta_beside_the_in_process_one(tmp_path):
 
     write_json(tmp_path / "payloads.json", fake_payloads())
     md = render_section(tmp_path, charts=False)
-    assert "Not measured: the `payloads-http` stage" in md
+    assert "Not measured in this run: `make payloads-http`" in md
     hint = "Your payloads (`orders`) were timed in process only; over HTTP too: `make payloads-http PAYLOADS="
     assert hint in md and "LOAD_PAYLOADS=size_1kb,orders`" in md
     cost.merge_http(http_result(), out=tmp_path)
@@ -383,3 +383,17 @@ def test_an_entry_the_reference_cannot_serve_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2 and "jsonify_tuple, the reference of every Δ, does not serve" in done.stderr
     assert "mixed_keys: error, HTTP 500" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "load_payloads.json").exists() and not (tmp_path / "summary.json").exists()
+
+
+def test_a_new_payloads_json_carries_the_last_http_run_and_says_when_it_started(tmp_path):
+    """make payloads-http is a target of its own: the payloads stage that runs after it keeps its Δ."""
+    from tests.test_payloads import fake_payloads
+
+    write_json(tmp_path / "payloads.json", fake_payloads())
+    assert cost.carry_http(out=tmp_path) is None  # no HTTP run: payloads.json as it was
+    assert "http" not in read_json(tmp_path / "payloads.json")
+    write_json(tmp_path / "load_payloads.json", http_result())
+    assert cost.carry_http(out=tmp_path) == "2026-11-27T04:00:00+00:00"
+    after = read_json(tmp_path / "payloads.json")
+    assert after["http"]["started"] == "2026-11-27T04:00:00+00:00"
+    assert after["cost"]["orjson_response"]["size_100kb"]["http"]["verdict"] == "cheaper"

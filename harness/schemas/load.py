@@ -217,7 +217,7 @@ class LoadCalibrationHeadline(_LoadCalibrationRequired, total=False):  # summary
     ci95_ns: Interval
 
 
-# --- load_payloads.json (loadtests.run's payload mode: make payloads-http, make bench's payloads-http stage) ---
+# --- load_payloads.json (loadtests.run's payload mode: make payloads-http) ---
 
 class PayloadDelta(TypedDict):
     estimate: float  # µs of app CPU per request against jsonify_tuple on the same entry, mean over server processes

@@ -51,7 +51,7 @@ class CostCell(TypedDict, total=False):
     page_faults_per_request: Optional[float]  # minor page faults per timed request, median over workers (None: not recorded)
     aa_pct: Estimate  # jsonify_tuple only: a second app of it (jsonify_tuple~aa) against it, timed as an idiom (A/A), %
     http: dict  # {"estimate", "ci95", "verdict"}: µs of app CPU over HTTP against jsonify_tuple (load_payloads.json's
-    #             delta, copied by bench.payload_cost.merge_http), at the entries the payloads-http stage timed
+    #             delta, copied by bench.payload_cost.merge_http), at the entries make payloads-http timed
 
 
 class Fit(TypedDict, total=False):
@@ -101,5 +101,5 @@ class PayloadsResult(TypedDict, total=False):
     targets: dict
     warnings: List[str]
     raw: dict  # {"workers": [index, keys, calls_per_block, rounds, per_call_ns, t_s]}
-    http: dict  # the payloads-http stage's run (bench.payload_cost.merge_http): status, error, file, method, config,
+    http: dict  # make payloads-http's run (bench.payload_cost.merge_http): status, error, file, method, config,
     #             request_us, margin_us, aa, targets, warnings

@@ -245,19 +245,19 @@ def large_bodies(p: dict, names: list, sizes: list) -> list:
 
 
 def http_cost(p: dict, names: list) -> list:
-    """The HTTP Δ at the entries the payloads-http stage timed (``cost.<variant>.<entry>.http``, the ``http`` block),
+    """The HTTP Δ at the entries make payloads-http timed (``cost.<variant>.<entry>.http``, the ``http`` block),
     beside the in-process Δ on the same entry."""
     http, c = p.get("http") or {}, p.get("cost") or {}
     heading = Heading(3, "Over HTTP")
     entries = http.get("entries") or []
     yours = [e for e, x in (p.get("corpus") or {}).items() if (x or {}).get("source") == "user" and e not in entries]
     hint = ([Para(f"Your payloads ({', '.join(code_span(e) for e in yours)}) were timed in process only; over HTTP too: "
-                  f"`make payloads-http PAYLOADS=<the same path> LOAD_PAYLOADS=size_1kb,{yours[0]}` (or `make bench` "
-                  f"with both; a run too short for every entry's turn says the LOAD_SECONDS it needs).")]
+                  f"`make payloads-http PAYLOADS=<the same path> LOAD_PAYLOADS=size_1kb,{yours[0]}` (a run too short for every entry's turn says the LOAD_SECONDS it needs).")]
             if yours else [])
     if not http:
-        return [heading, Para("Not measured: the `payloads-http` stage of `make bench` (or `make "
-                              "payloads-http`) times every idiom's payload app behind gunicorn.")] + hint
+        return [heading, Para("Not measured in this run: `make payloads-http` (~3 min; not part of `make bench`) times "
+                              "every idiom's payload app behind gunicorn at 1 KB and 100 KB, and the report shows it "
+                              "here.")] + hint
     if http.get("status") != "ok":
         return [heading, Note("Missing", f"the HTTP payload run {http.get('status')}: {http.get('error') or 'no Δ'}; "
                                          f"the in-process figures above stand.")] + hint
