@@ -39,7 +39,10 @@ The subjects, created in a random order (``harness.measure.create_in_random_orde
   (``ALLOC_OBJECTS`` lists). One app, so the planted differences are the wait and the lists alone: three
   separate apps also differed by their memory layout, a per-process effect of ~0.9 µs (SD over workers) that
   the A/A pair is there to show, and that put the planted 1 µs at 605 ns [268, 942] in a 30-worker run. The
-  worker also times the lists alone, collections excluded, so their expected cost is known. The wait's own cost
+  worker also times the lists alone, collections excluded, so their expected cost is known. Each of the three
+  is timed ``CALIBRATION_BLOCKS`` times a round at separate places in the shuffled order, and the mean of those
+  blocks is its figure for the round: with no layout to average, only the round's noise moves the planted pair,
+  and more blocks average it. The wait's own cost
   in place is known to about ±10% only: a spin of bytecode retrains what the request then uses (the same
   1 µs wait added 0.96-1.05 µs in the view and 1.74-1.93 µs just before the WSGI call; README, "The whole
   request, in process").
@@ -74,6 +77,7 @@ ALLOC_OBJECTS = 20
 WAIT_KEY, GARBAGE_KEY = "flask_idioms.planted_ns", "flask_idioms.garbage_lists"  # the calibrated app's environ keys
 PILOT_ROUNDS = 3  # warm-up rounds, not kept
 CLASSES = {**SCENARIOS, **ERROR_SCENARIOS}  # the status classes timed, in this order
+CALIBRATION_BLOCKS = 4  # blocks a round of each planted subject, at separate places in the shuffled order (``measure``)
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
 
@@ -299,15 +303,22 @@ def measure(job: dict) -> dict:
         blocks = same_per_class(keys, own.tolist())
         alloc_expected = alloc_cost_ns()
         every = np.array([job.get("error_every", 1) if cls in ERROR_SCENARIOS else 1 for _, cls in keys])
-        order = np.arange(len(calls))
+        # the planted subjects share one app, so no layout lottery moves their difference, only each round's noise:
+        # timed several times a round (their mean the round's figure), the planted cost gets an interval about half
+        # as wide for a few blocks more a round (run of 2026-11-27, one block a round: ±313 ns on 1,000, the
+        # worker's median over 70 rounds of the pair moving by ~0.9 µs SD between workers)
+        calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)
+        times_a_round = [calibration_blocks if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC) else 1
+                         for name, _ in keys]
+        order = np.repeat(np.arange(len(calls)), times_a_round)
         per_call, gc_ns, counts, t_s = [], np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), []
-        timed = np.zeros(len(calls), dtype=int)  # kept rounds in which each subject was timed
+        timed = np.zeros(len(calls), dtype=int)  # kept blocks of each subject (a planted one has several a round)
         started = time.monotonic()
         deadline = started + job["seconds"]
         r = 0
         while r < PILOT_ROUNDS + job["min_rounds"] or time.monotonic() < deadline:
             rng.shuffle(order)
-            row = np.full(len(calls), np.nan)  # NaN: not timed this round
+            total, n = np.zeros(len(calls)), np.zeros(len(calls), dtype=int)
             kept = r >= PILOT_ROUNDS
             if kept:
                 t_s.append(time.monotonic() - started)
@@ -319,8 +330,10 @@ def measure(job: dict) -> dict:
                     if kept:
                         gc_ns[i] += in_gc
                         counts[i] += generations
-                row[i] = best / blocks[i]
+                total[i] += best / blocks[i]
+                n[i] += 1
                 timed[i] += kept
+            row = np.divide(total, n, out=np.full(len(calls), np.nan), where=n > 0)  # NaN: not timed this round
             if kept:
                 per_call.append(row)
             r += 1
@@ -336,7 +349,7 @@ def measure(job: dict) -> dict:
             "young_count_per_call": np.round(young, 3).tolist(), "young_count_passes": np.round(young_passes, 3).tolist(),
             "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": (np.asarray(blocks) * timed * job["k"]).tolist(),
-            "alloc_expected_ns": round(alloc_expected, 1), "t_s": np.round(t_s, 3).tolist(),
+            "alloc_expected_ns": round(alloc_expected, 1), "calibration_blocks": calibration_blocks, "t_s": np.round(t_s, 3).tolist(),
             "process_cpu_s": process_cpu_seconds(os.getpid())}
 
 
