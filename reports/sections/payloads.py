@@ -237,9 +237,10 @@ def large_bodies(p: dict, names: list, sizes: list) -> list:
     return [Para(f"Large bodies: on an entry whose body is {f_num(warm / 1024, 0)} KiB or more, each timed request "
                  "follows one untimed request of the same idiom, as in a process that serves it again and again; "
                  "otherwise the idiom before it, with its own megabyte buffers, sets glibc malloc's state (its dynamic "
-                 "mmap threshold and heap top) and with it whether the request maps fresh pages. That state still "
-                 "depends on the process's history and holds for seconds: it is most of the spread between workers on "
-                 f"the largest entry. Minor page faults (fresh memory the kernel maps) per request on {code_span(largest)}: "
+                 "mmap threshold and heap top) and with it whether the request maps fresh pages. Even so, on the "
+                 "largest entry an idiom's time can sit at one of two levels for seconds at a time in one process and "
+                 "not in another, with no page fault in either, which only more processes average out; the widest "
+                 f"intervals of this sweep come from there. Minor page faults (fresh memory the kernel maps) per request on {code_span(largest)}: "
                  + (", ".join(f"{name_of(n)} {f_num(f, 0)}" for n, f in many) + "; every other idiom fewer than 10."
                     if many else "fewer than 10 for every idiom."))]
 
