@@ -239,3 +239,11 @@ def test_a_setting_that_lengthens_a_stage_lifts_its_limit_and_the_stage_line_say
     assert load.lengthened() == ["LOAD_SECONDS"] and load.timeout(quick=True) == pipeline.LENGTHENED_TIMEOUT_S
     micro = next(s for s in pipeline.STAGES if s.name == "micro")
     assert micro.timeout(quick=True) == max(pipeline.MIN_TIMEOUT_S, pipeline.TIMEOUT_FACTOR * micro.expected(quick=True))
+
+
+def test_a_stage_with_a_least_limit_keeps_it_while_its_estimate_stays_what_it_takes():
+    count = next(s for s in pipeline.STAGES if s.name == "count")
+    assert count.expected(quick=False) < 200 and count.timeout(quick=False) == count.least_limit_s >= 600
+    assert count.timeout(quick=True) == count.least_limit_s  # 3 x the quick estimate is less
+    plain = pipeline.Stage("x", "m", "what", (10, 100))
+    assert plain.timeout(quick=False) == pipeline.TIMEOUT_FACTOR * 100 and plain.timeout(quick=True) == pipeline.MIN_TIMEOUT_S
