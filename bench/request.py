@@ -67,7 +67,7 @@ class Config:
 # target of its own) should narrow every interval by sqrt(30/40), ~13%.
 FULL = Config("full", workers=40, seconds=2.5, block_ms=0.3, k=1, min_rounds=20, error_every=3,
               target_ci_us=(0.5, 1.0), target_planted_pct=20, target_wall_s=200)
-QUICK = Config("quick", workers=8, seconds=1.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
+QUICK = Config("quick", workers=7, seconds=1.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
                target_ci_us=(1.5, 3.0), target_planted_pct=30, target_wall_s=35)
 
 

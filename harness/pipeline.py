@@ -75,11 +75,11 @@ class Stage:
 
 STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
-    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (15, 90)),
+    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (12, 90)),
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
-          (30, 170), lengthened_by=("REQUEST_SECONDS", "REQUEST_WORKERS")),
+          (25, 170), lengthened_by=("REQUEST_SECONDS", "REQUEST_WORKERS")),
     Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
-          (20, 120), lengthened_by=("PAYLOADS",)),
+          (12, 120), lengthened_by=("PAYLOADS",)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 175),
@@ -87,8 +87,8 @@ STAGES = (
     # payloads over HTTP (``make payloads-http``, ~3 min) is a target of its own, as deploy and matrix are: the size
     # sweep adds at most 3 min to make bench (#14); the payloads stage copies an earlier HTTP run's Δ into payloads.json
     Stage("count", "bench.counts", "instructions and allocations per request under valgrind (skipped without it)",
-          (35, 105), least_limit_s=600),  # valgrind: 98-101 s here in fast phases; the limit leaves room for a slow one
-    Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (20, 25), always=True),
+          (25, 105), least_limit_s=600),  # valgrind: 98-101 s here in fast phases; the limit leaves room for a slow one
+    Stage("report", "reports.render", "report: REPORT.md, report.html, charts", (5, 25), always=True),
 )
 
 

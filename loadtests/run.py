@@ -97,7 +97,7 @@ class Config:
     server: str = DEFAULT
 
 
-QUICK = Config("quick", {"closed": 7, "paced": 9}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60, target_delta_us=6.0)
+QUICK = Config("quick", {"closed": 7, "paced": 8}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60, target_delta_us=6.0)
 FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 # The payload mode: the closed shape only, over several fresh server processes (the app's CPU time per request,
 # which it compares, does not depend on how busy the sync worker is kept, and as fast as it goes gives the most
