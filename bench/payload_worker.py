@@ -71,11 +71,10 @@ def warm_before(keys: list, body_bytes: list, reference: dict) -> list:
     """Per subject: whether each of its timed blocks follows one untimed call of the same subject, as every
     subject of an entry whose reference body is at least ``WARM_BODY_BYTES`` does. A process that serves one idiom
     keeps the allocator state of that idiom's own requests; in these rounds the subject before was another idiom,
-    whose large buffers move glibc malloc's dynamic mmap threshold and heap top: orjson_response on the 1 MB entry
-    cost 0.089 of jsonify_tuple's in some workers and 0.112 in others, a level each kept for seconds and some
-    switched mid-run (between-worker SD 8.5% against 2.4% within; full run of 2026-11-27); in a process of its own it
-    took ~1.1 ms with no page fault a request, in the rounds 1.6 ms. Below that size the bodies stay under the
-    threshold and a block's calls are short enough to run several back to back."""
+    whose large buffers move glibc malloc's dynamic mmap threshold and heap top: orjson_response's 1 MB request took
+    1.6 ms in the rounds against 1.1 ms, with no page fault, in a process of its own, and 1.18-1.36 ms with the
+    untimed call first (full runs of 2026-11-27). Its spread between workers stayed (README, "Large bodies"). Below
+    that size the bodies stay under the threshold and a block's calls are short enough to run several back to back."""
     return [body_bytes[reference[entry]] >= WARM_BODY_BYTES for _, entry in keys]
 
 

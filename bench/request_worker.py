@@ -304,9 +304,9 @@ def measure(job: dict) -> dict:
         alloc_expected = alloc_cost_ns()
         every = np.array([job.get("error_every", 1) if cls in ERROR_SCENARIOS else 1 for _, cls in keys])
         # the planted subjects share one app, so no layout lottery moves their difference, only each round's noise:
-        # timed several times a round (their mean the round's figure), the planted cost gets an interval about half
-        # as wide for a few blocks more a round (run of 2026-11-27, one block a round: ±313 ns on 1,000, the
-        # worker's median over 70 rounds of the pair moving by ~0.9 µs SD between workers)
+        # timed several times a round (their mean the round's figure), the planted cost gets a narrower interval for
+        # a few blocks more a round (full runs of 2026-11-27: ±313 ns on 1,000 with one block a round, ±210-258 ns
+        # with four in three runs)
         calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)
         times_a_round = [calibration_blocks if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC) else 1
                          for name, _ in keys]
