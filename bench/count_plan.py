@@ -10,11 +10,14 @@ from pathlib import Path
 SCHEMA = "flask-json-idioms/counts/2"
 REFERENCE = "jsonify_tuple"  # every delta is taken against it, on the same class
 HEADLINE_SEED = 0  # PYTHONHASHSEED of the headline counts
+PRIMING_SEED = 0  # the one hash seed the bytecode is compiled under (a set constant's order in it follows the seed)
 SPREAD_SEEDS = (1, 2, 3)  # a full run's other seeds
 ATTRIBUTE_PCT = 2.0  # attribute differences larger than this
 INSTALL_HINT = "Debian/Ubuntu: apt-get install valgrind"
 # Per request, generous, for the timeouts: seconds under each tool (None: natively).
 SECONDS_PER_REQUEST = {"cachegrind": 0.012, "memcheck": 0.03, "callgrind": 0.03, None: 0.002}
+# The compiled modules the counted processes read (``fixed_environment``): a folder of their own, out of git.
+BYTECODE = Path(__file__).resolve().parent.parent / ".cache" / "count-bytecode"
 
 
 SIZE_N = {"size_100b": 30, "size_1kb": 15, "size_10kb": 5, "size_100kb": 1, "size_1mb": 1}
@@ -79,10 +82,16 @@ def left_out(mode: Mode) -> list:
     return found
 
 
-def fixed_environment(seed: int, allocator: str | None = None) -> dict:
+def fixed_environment(seed: int, allocator: str | None = None, bytecode: Path = BYTECODE) -> dict:
     """The whole environment a counted process starts with (its variables move counts by ~0.5%);
-    ``allocator``: PYTHONMALLOC (``malloc`` under memcheck, so that every Python allocation is a heap block it counts)."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1"}
+    ``allocator``: PYTHONMALLOC (``malloc`` under memcheck, so that every Python allocation is a heap block it counts).
+
+    Its compiled modules come from ``bytecode`` only (PYTHONPYCACHEPREFIX; the runner fills it before a job starts) and
+    it writes none: whether a module is read compiled or compiled from its source moves the count by ~20 million
+    instructions, so a ``__pycache__`` that another process writes meanwhile (make test's other workers, in a fresh
+    clone) must not be seen."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": str(seed), "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPYCACHEPREFIX": str(bytecode)}
     return {**env, "PYTHONMALLOC": allocator} if allocator else env
 
 
@@ -102,8 +111,14 @@ class Job:
     def cells(self) -> int:
         return sum(len(p["classes"]) for p in self.plan)
 
-    def environment(self) -> dict:
-        return fixed_environment(self.seed, "malloc" if self.tool == "memcheck" else None)
+    def environment(self, bytecode: Path = BYTECODE) -> dict:
+        return fixed_environment(self.seed, "malloc" if self.tool == "memcheck" else None, bytecode)
+
+    def priming(self) -> Job:
+        """The same variants, classes and route in the same mode, one request each: run natively with writing
+        allowed (``Runner``), it leaves in the bytecode folder every module this job's processes import."""
+        return Job(self.kind, self.tool or "cachegrind", PRIMING_SEED, self.plan, n=1, warmup=1,
+                   per_class_n={c: 1 for c in self.per_class_n})
 
     def timeout_s(self) -> float:
         """Generous: a slow machine must not lose a run (one job took 68 s with both cores busy), a hung one
@@ -119,8 +134,11 @@ class Job:
                        for item in self.plan).encode()
 
 
+WORKER = [sys.executable, "-m", "bench.count_worker"]
+
+
 def command(valgrind: str | None, job: Job, folder: Path) -> list:
-    python = [sys.executable, "-m", "bench.count_worker"]
+    python = WORKER
     if job.tool is None:
         return python
     out = {"cachegrind": ["--cache-sim=no", "--cachegrind-out-file=/dev/null"],

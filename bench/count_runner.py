@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.count_plan import Job, command
+from bench.count_plan import BYTECODE, WORKER, Job, command
 from harness.processes import stop_group
 from harness.progress import Progress
 from harness.results import ROOT
@@ -20,10 +20,36 @@ STOP_GRACE_S = 5.0
 class Runner:
     """Runs jobs in parallel, each as a process group with a timeout; stops them all on interrupt."""
 
-    def __init__(self, valgrind: str | None, folder: Path):
-        self.valgrind, self.folder = valgrind, folder
+    def __init__(self, valgrind: str | None, folder: Path, bytecode: Path = BYTECODE):
+        self.valgrind, self.folder, self.bytecode = valgrind, folder, bytecode
         self.running: set = set()
         self.lock = threading.Lock()
+        self.priming = threading.Lock()
+        self.primed: set = set()
+
+    def prime(self, job: Job) -> None:
+        """Before a job's first process: its ``priming`` job natively, writing what it compiles to the bytecode folder,
+        so that every counted process reads the same compiled modules (``count_plan.fixed_environment``) whatever was
+        or is being cached elsewhere. Once per variants, classes and route; jobs wait for it. A failure is not
+        raised here: the job itself then fails and says why."""
+        first = job.priming()
+        key = first.worker_input()
+        with self.priming:
+            if key in self.primed:
+                return
+            env = {k: v for k, v in first.environment(self.bytecode).items() if k != "PYTHONDONTWRITEBYTECODE"}
+            process = subprocess.Popen(WORKER, cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            with self.lock:
+                self.running.add(process)
+            try:
+                process.communicate(key, timeout=first.timeout_s())
+            except subprocess.TimeoutExpired:
+                stop_group(process, STOP_GRACE_S)
+            finally:
+                with self.lock:
+                    self.running.discard(process)
+            self.primed.add(key)
 
     def run(self, job: Job, index: int, progress: Progress | None = None) -> dict:
         """{"job", "events" (the worker's JSON lines), "folder" (valgrind's logs), "problem", "seconds"}."""
@@ -32,8 +58,9 @@ class Runner:
         if progress is not None:
             progress.begin()  # a job that waited in the pool's queue: the time left counts from its start
         events, started = [], time.monotonic()
+        self.prime(job)
         with open(folder / "stderr", "w") as errors:
-            process = subprocess.Popen(command(self.valgrind, job, folder), cwd=ROOT, env=job.environment(),
+            process = subprocess.Popen(command(self.valgrind, job, folder), cwd=ROOT, env=job.environment(self.bytecode),
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                                        start_new_session=True)
             with self.lock:
