@@ -17,9 +17,9 @@ Two parts, one result file (``reports/out/payloads.json``, schema ``harness.sche
    -0.4..+0.1% and -0.5..-0.2% in shuffled rounds, 2026-11-26, 10 workers x 4 s, two sizes; the
    intervals were narrower in shuffled rounds on 3 of those 6 comparisons, wider on the other 3.) Each
    entry's subjects are timed together in a round, so an idiom and the reference are milliseconds apart
-   (``bench.payload_worker``). On an entry whose body is 128 KiB or more, each timed request follows an untimed
-   one of the same subject, the allocator state of a process that serves it (``payload_worker.warm_before`` says
-   why), and each cell keeps its minor page faults per timed request (``page_faults_per_request``).
+   (``bench.payload_worker``). On an entry whose body is 128 KiB or more, each timed request follows at least 10 ms
+   of untimed ones of the same subject (at least one), the allocator state of a process that serves it
+   (``payload_worker.warm_before`` says why), and each cell keeps its minor page faults per timed request (``page_faults_per_request``).
    ``jsonify_tuple~aa``, a second app of the reference timed
    as any idiom is, is the A/A check on each entry (``aa_pct``);
    intervals and equivalence verdicts over workers (``harness.stats``). Per idiom, a line fitted to its
@@ -52,7 +52,7 @@ import numpy as np
 import payloads
 from bench import payload_semantics as semantics
 from bench import request_analysis
-from bench.payload_worker import AA_SUFFIX, WARM_BODY_BYTES
+from bench.payload_worker import AA_SUFFIX, WARM_BODY_BYTES, WARM_MS
 from harness import stats
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
@@ -381,7 +381,8 @@ def main() -> int:
         "cost": found["cost"], "fits": found["fits"], "ranking": found["ranking"],
         "ranking_changes": found["ranking_changes"], "margin_definition": found["margin_definition"],
         "not_timed": left_out,
-        "config": {**asdict(cfg), "variants": names, "sizes_kb": sizes_kb, "warm_body_bytes": WARM_BODY_BYTES},
+        "config": {**asdict(cfg), "variants": names, "sizes_kb": sizes_kb, "warm_body_bytes": WARM_BODY_BYTES,
+                   "warm_ms": WARM_MS},
         "targets": targets, "warnings": warnings,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "repeats", "rounds", "per_call_ns",
                                                 "paired_reference_ns",

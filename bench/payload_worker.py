@@ -6,7 +6,8 @@ callable with a prepared ``GET /api/payload/<entry>`` environ, the body read to 
 iterable closed (``bench.subjects.dispatch_call``). Apps are created in a random order
 (``harness.measure.create_in_random_order``). Every round runs each subject for ``k`` back-to-back blocks
 of about ``block_ms`` (at least one call, and as many for every subject of an entry:
-``bench.request_worker.same_per_class``) in a new shuffled
+``bench.request_worker.same_per_class``; on an entry of ``WARM_BODY_BYTES`` or more each block follows untimed
+calls of its subject and is at least as many calls long: ``warm_before``) in a new shuffled
 order, and the fastest block counts; a subject whose one call lasts more than ``LONG_BLOCK`` blocks (the
 largest bodies) runs one block a round. ``job["pairing"]``: ``"shuffled"`` (the stage's choice, with k = 1):
 each subject once a round, the entries one after another in a shuffled order and each entry's subjects in a
@@ -48,7 +49,8 @@ ROUND_MS = 60.0  # shuffled pairing: an entry whose subjects together take longe
 LONG_BLOCK = 4  # a single call longer than this many blocks is timed once per round, not k times
 LONG_CALL_NS = 2e6  # a first call longer than this (a large body) is counted on fewer calls (young_count_per_call)
 WARM_BODY_BYTES = 128 * 1024  # glibc malloc's first mmap threshold: an entry whose reference body is at least this
-# long has every timed block follow one untimed call of the same subject (``warm_before``)
+# long has every timed block follow untimed calls of the same subject (``warm_before``)
+WARM_MS = 10.0  # for at least this long, and at least one call
 
 
 def offset(entry: str) -> int:
@@ -67,15 +69,19 @@ def entry_strides(keys: list, calls: list, blocks: list, repeats: list, round_ms
     return {e: max(1, int(np.ceil(ns / (round_ms * 1e6)))) for e, ns in group_ns.items()}
 
 
-def warm_before(keys: list, body_bytes: list, reference: dict) -> list:
-    """Per subject: whether each of its timed blocks follows one untimed call of the same subject, as every
-    subject of an entry whose reference body is at least ``WARM_BODY_BYTES`` does. A process that serves one idiom
-    keeps the allocator state of that idiom's own requests; in these rounds the subject before was another idiom,
-    whose large buffers move glibc malloc's dynamic mmap threshold and heap top: orjson_response's 1 MB request took
-    1.6 ms in the rounds against 1.1 ms, with no page fault, in a process of its own, and 1.18-1.36 ms with the
-    untimed call first (full runs of 2026-11-27). Its spread between workers stayed (README, "Large bodies"). Below
-    that size the bodies stay under the threshold and a block's calls are short enough to run several back to back."""
-    return [body_bytes[reference[entry]] >= WARM_BODY_BYTES for _, entry in keys]
+def warm_before(keys: list, body_bytes: list, reference: dict, call_ns: list) -> list:
+    """Per subject: how many untimed calls of the same subject each of its timed blocks follows: none below
+    ``WARM_BODY_BYTES`` (by the reference's body on the entry), else enough to last ``WARM_MS`` by the subject's
+    ``call_ns``, at least one. A process that serves one idiom keeps the allocator state of that idiom's own
+    requests; in these rounds the subject before was another idiom, whose large buffers move glibc malloc's dynamic
+    mmap threshold, heap top and free chunks. From there a cheap large request takes a few calls to settle, an
+    expensive one one call: orjson_response's 1 MB request after orjson_provider's took 1.56, 1.27, 1.15, 1.12
+    and 1.10 ms in five calls in a row (no page fault in any; 1.09 ms in a process of its own), jsonify_tuple's
+    15.2 then 16.3 ms from its second call on (2026-11-27, ``taskset -c 0``, medians over 6-10 s). One untimed call
+    left orjson_response in that transient: 1.18-1.36 ms in full runs, and a spread between workers of ~8%. Below
+    the threshold the bodies stay under it and a block's calls are short enough to run several back to back."""
+    return [max(1, int(np.ceil(WARM_MS * 1e6 / max(ns, 1)))) if body_bytes[reference[entry]] >= WARM_BODY_BYTES else 0
+            for (_, entry), ns in zip(keys, call_ns)]
 
 
 def nulls(rows: list) -> list:
@@ -119,15 +125,19 @@ def measure(job: dict) -> dict:
     gc.collect()
     gc.callbacks.append(COLLECTIONS)
     try:
-        # one block length per entry, as make request has one per class (``same_per_class`` says why)
-        blocks = same_per_class(keys, [calls_per_block(call, job["block_ms"] * 1e6) for call in calls])
+        # one block length per entry, as make request has one per class (``same_per_class`` says why), but on a
+        # large entry a warmed subject's block is as many calls as its warm-up (``warm_before``): each call then
+        # runs in the settled state, and a cheap one (orjson_response, 1 MB: 1.1 ms) is not timed on one call a
+        # round, ±4.4% from round to round, where the reference's call takes 15 ms
+        reference = {entry: keys.index((job["reference"], entry)) for _, entry in keys}
+        warm = warm_before(keys, body_bytes, reference, first_ns)
+        blocks = [max(n, w) for n, w in zip(same_per_class(keys, [calls_per_block(call, job["block_ms"] * 1e6)
+                                                                  for call in calls]), warm)]
         # a block of one call lasting several blocks' time (a 1 MB body) is timed once a round: a repeat would
         # double the round for what an interrupt takes from a call that long
         repeats = [1 if n == 1 and time_block(call, 1)[0] > LONG_BLOCK * job["block_ms"] * 1e6 else job["k"]
                    for n, call in zip(blocks, calls)]
         rng = np.random.default_rng(job["seed"])
-        reference = {entry: keys.index((job["reference"], entry)) for _, entry in keys}
-        warm = warm_before(keys, body_bytes, reference)
         order = np.arange(len(calls))
         per_call, paired, t_s = [], [], []
         gc_ns, counts, requests = np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), np.zeros(len(calls))
@@ -136,7 +146,7 @@ def measure(job: dict) -> dict:
         def fastest(i: int, kept: bool) -> float:
             best = np.inf
             for _ in range(repeats[i]):
-                if warm[i]:
+                for _ in range(warm[i]):
                     calls[i]()
                 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 elapsed, in_gc, generations = time_block(calls[i], blocks[i])
@@ -151,7 +161,7 @@ def measure(job: dict) -> dict:
         started = time.monotonic()
         deadline = started + job["seconds"]
         beside = job.get("pairing", "beside") == "beside"
-        stride = (entry_strides(keys, calls, blocks, [k * (1 + w) for k, w in zip(repeats, warm)],
+        stride = (entry_strides(keys, calls, blocks, [k * (n + w) / n for k, n, w in zip(repeats, blocks, warm)],
                                 job.get("round_ms", ROUND_MS)) if not beside else {})
         timed_rounds = dict.fromkeys(stride, 0)
         r = 0
@@ -191,7 +201,7 @@ def measure(job: dict) -> dict:
         gc.callbacks.remove(COLLECTIONS)
     return {"index": job["index"], "hash_seed": os.environ.get("PYTHONHASHSEED"), "keys": [list(k) for k in keys],
             "reference": job["reference"], "pairing": job.get("pairing", "beside"), "calls_per_block": blocks,
-            "repeats": repeats, "warm_before": [bool(w) for w in warm], "rounds": len(per_call), "strides": stride,
+            "repeats": repeats, "warm_before": [int(w) for w in warm], "rounds": len(per_call), "strides": stride,
             "per_call_ns": nulls(per_call), "paired_reference_ns": nulls(paired),
             "young_count_per_call": np.round(young, 3).tolist(), "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": requests.tolist(), "page_faults": faults.tolist(),

@@ -507,19 +507,23 @@ def test_the_decision_table_gains_the_payload_columns(tmp_path):
 
 def test_every_subject_of_an_entry_whose_reference_body_passes_the_threshold_is_warmed_before_its_blocks():
     """By the reference's body, not the subject's: orjson_response's body on the 1 MB entry is as long, but an
-    idiom that failed to shrink it must not change which entries are warmed."""
-    from bench.payload_worker import WARM_BODY_BYTES, warm_before
+    idiom that failed to shrink it must not change which entries are warmed. As many calls as last WARM_MS, at
+    least one."""
+    from bench.payload_worker import WARM_BODY_BYTES, WARM_MS, warm_before
 
-    keys = [("jsonify_tuple", "big"), ("orjson_response", "big"), ("jsonify_tuple", "small"), ("plain_string", "small")]
-    reference = {"big": 0, "small": 2}
-    bodies = [WARM_BODY_BYTES, 100, WARM_BODY_BYTES - 1, 10 * WARM_BODY_BYTES]
-    assert warm_before(keys, bodies, reference) == [True, True, False, False]
+    keys = [("jsonify_tuple", "big"), ("orjson_response", "big"), ("json_provider", "big"),
+            ("jsonify_tuple", "small"), ("plain_string", "small")]
+    reference = {"big": 0, "small": 3}
+    bodies = [WARM_BODY_BYTES, 100, WARM_BODY_BYTES, WARM_BODY_BYTES - 1, 10 * WARM_BODY_BYTES]
+    ms = 1e6
+    call_ns = [3 * WARM_MS * ms, WARM_MS / 7.5 * ms, WARM_MS / 2 * ms, 1 * ms, 1 * ms]
+    assert warm_before(keys, bodies, reference, call_ns) == [1, 8, 2, 0, 0]
 
 
-def test_a_large_body_is_timed_right_after_an_untimed_request_of_the_same_subject(tmp_path, monkeypatch):
-    """The worker's calls in order: in the kept rounds, the warmed subject is called twice for each timed request (one
-    untimed, then its one-call block, back to back), the small entry only as often as it is timed; page faults are
-    counted per subject."""
+def test_a_large_body_is_timed_right_after_untimed_requests_of_the_same_subject(tmp_path, monkeypatch):
+    """The worker's calls in order: in the kept rounds, each block of the warmed subject is w untimed calls (as many as
+    the worker says) and then w timed ones, back to back; the small entry is called only as often as it is timed;
+    page faults are counted per subject."""
     from bench import payload_worker
 
     (tmp_path / "big.json").write_text(json.dumps([{"id": i, "name": "x" * 40} for i in range(3000)]))  # ~180 KB
@@ -539,9 +543,10 @@ def test_a_large_body_is_timed_right_after_an_untimed_request_of_the_same_subjec
            "seconds": 0.05, "block_ms": 0.2, "k": 1, "min_rounds": 4, "user_path": str(tmp_path / "big.json"),
            "reference": "jsonify_tuple", "pairing": "shuffled", "round_ms": 1e6}
     found = payload_worker.measure(job)
-    assert found["warm_before"] == [True, False] and found["calls_per_block"][0] == 1
+    w, n = found["warm_before"][0], found["calls_per_block"][0]
+    assert w >= 1 and found["warm_before"][1] == 0 and n == w
     timed = int(sum(found["requests"][:1]))
-    rounds_part = log[len(log) - 2 * timed - int(found["requests"][1]):]  # the kept rounds come last
+    rounds_part = log[len(log) - (w + n) * timed // n - int(found["requests"][1]):]  # the kept rounds come last
     big = next(k for k in log if k[1].endswith("/big"))
     runs, previous, length = [], None, 0
     for key in rounds_part:
@@ -553,8 +558,8 @@ def test_a_large_body_is_timed_right_after_an_untimed_request_of_the_same_subjec
             previous, length = key, 1
     if previous == big:
         runs.append(length)
-    # every block of the big entry is two calls back to back (a round may end with one and the next start with one)
-    assert runs and all(r % 2 == 0 for r in runs) and sum(runs) == 2 * timed, runs
+    # every block of the big entry is w + n calls back to back (a round may end with one and the next start with one)
+    assert runs and all(r % (w + n) == 0 for r in runs) and sum(runs) == (w + n) * timed // n, (runs, w, n)
     assert len(found["page_faults"]) == 2 and all(isinstance(f, int) and f >= 0 for f in found["page_faults"])
 
 
@@ -573,13 +578,15 @@ def test_page_faults_per_request_is_the_median_over_workers_of_each_ones_rate():
 def test_the_report_says_how_large_bodies_were_timed_and_names_the_idioms_that_fault():
     from reports.sections.payloads import large_bodies
 
-    p = {"config": {"warm_body_bytes": 131072},
+    p = {"config": {"warm_body_bytes": 131072, "warm_ms": 10.0},
          "cost": {"jsonify_tuple": {"size_1mb": {"page_faults_per_request": 0.4}},
                   "orjson_provider": {"size_1mb": {"page_faults_per_request": 942.0}},
                   "dict_return": {"size_1mb": {"page_faults_per_request": 515.2}}}}
     names = ["jsonify_tuple", "dict_return", "orjson_provider"]
     [para] = large_bodies(p, names, ["size_100b", "size_1mb"])
-    assert "128 KiB or more" in para.text and "`size_1mb`" in para.text
+    assert "128 KiB or more" in para.text and "`size_1mb`" in para.text and "at least 10 ms of untimed" in para.text
+    [before] = large_bodies({**p, "config": {"warm_body_bytes": 131072}}, names, ["size_100b", "size_1mb"])
+    assert "follows one untimed request" in before.text  # a run from before the warm time was recorded
     assert para.text.index("`orjson_provider` 942") < para.text.index("`dict_return` 515")  # most first
     assert "`jsonify_tuple`" not in para.text and "every other idiom fewer than 10" in para.text
     assert large_bodies({**p, "config": {}}, names, ["size_1mb"]) == []  # a run from before: nothing said

@@ -228,19 +228,20 @@ def cost(ctx, p: dict, names: list) -> list:
 
 def large_bodies(p: dict, names: list, sizes: list) -> list:
     """How the entries past the allocator's threshold were timed, and the page faults per request on the largest."""
-    c, warm = p.get("cost") or {}, (p.get("config") or {}).get("warm_body_bytes")
+    c, warm, warm_ms = p.get("cost") or {}, (p.get("config") or {}).get("warm_body_bytes"), (p.get("config") or {}).get("warm_ms")
     largest = sizes[-1]
     faults = [(n, (c.get(n) or {}).get(largest, {}).get("page_faults_per_request")) for n in names]
     if not warm or all(f is None for _, f in faults):
         return []
     many = sorted(((n, f) for n, f in faults if f is not None and f >= 10), key=lambda x: -x[1])
+    before = (f"at least {f_num(warm_ms, 0)} ms of untimed requests of the same idiom (at least one)" if warm_ms
+              else "one untimed request of the same idiom")
     return [Para(f"Large bodies: on an entry whose body is {f_num(warm / 1024, 0)} KiB or more, each timed request "
-                 "follows one untimed request of the same idiom, as in a process that serves it again and again; "
+                 f"follows {before}, as in a process that serves it again and again; "
                  "otherwise the idiom before it, with its own megabyte buffers, sets glibc malloc's state (its dynamic "
-                 "mmap threshold and heap top) and with it whether the request maps fresh pages. Even so, on the "
-                 "largest entry an idiom's time can sit at one of two levels for seconds at a time in one process and "
-                 "not in another, with no page fault in either, which only more processes average out; the widest "
-                 f"intervals of this sweep come from there. Minor page faults (fresh memory the kernel maps) per request on {code_span(largest)}: "
+                 "mmap threshold, heap top and free chunks): whether the request maps fresh pages, and how fast a "
+                 "cheap one runs for its next few calls. "
+                 f"Minor page faults (fresh memory the kernel maps) per request on {code_span(largest)}: "
                  + (", ".join(f"{name_of(n)} {f_num(f, 0)}" for n, f in many) + "; every other idiom fewer than 10."
                     if many else "fewer than 10 for every idiom."))]
 
