@@ -210,7 +210,9 @@ def history_record(found: dict) -> dict:
             "delta_us": {name: {cls: cell["delta_us"]["estimate"] for cls, cell in by_class.items()}
                          for name, by_class in found["results"]["variants"].items()},
             "reference_us": {cls: r["estimate"] for cls, r in found["results"]["reference_us"].items()},
-            "aa_ci95": {cls: a["ci95"] for cls, a in found["results"]["calibration"]["aa"]["by_class"].items()}}
+            "aa_ci95": {cls: a["ci95"] for cls, a in found["results"]["calibration"]["aa"]["by_class"].items()},
+            # the planted cost as this run measured it: over runs, the instrument's own record (``spread.planted_record``)
+            "planted": {k: found["results"]["calibration"][k] for k in ("planted_ns", "measured_ns", "ci95", "within_pct")}}
 
 
 def said(delta: dict) -> str:

@@ -376,6 +376,23 @@ def test_the_aa_rate_counts_intervals_that_leave_out_zero():
     assert spread.aa_rate([{"mode": "quick"}]) is None and spread.aa_sentence([]) == ""
 
 
+def test_the_planted_record_follows_the_full_runs_that_measured_it():
+    from reports.sections.verdict import spread
+
+    def run(measured, lo, hi, mode="full", planted=1000):
+        return {"mode": mode, "planted": {"planted_ns": planted, "measured_ns": measured, "ci95": [lo, hi],
+                                          "within_pct": 20}}
+
+    history = [{"mode": "full"}, run(663, 349, 976), run(870, 612, 1128), run(1300, 1010, 1590), run(100, -900, 1100, "quick")]
+    found = spread.planted_record(history)
+    assert found == {"runs": 3, "planted_ns": 1000, "mean_ns": (663 + 870 + 1300) / 3, "min_ns": 663, "max_ns": 1300,
+                     "within_pct": 20, "within": 1, "covered": 1}  # 870 is within 20%; only [612, 1128] holds 1,000
+    text = spread.planted_sentence(history)
+    assert "over 3 full runs as 944 ns on average (663..1,300)" in text and "target in 1 of 3" in text
+    assert spread.planted_record(history[:2]) is None and spread.planted_sentence([]) == ""  # one run: no record yet
+    assert spread.planted_record(history + [run(2000, 1500, 2500, planted=2000)]) is None  # different planted costs
+
+
 def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, conformance_json, monkeypatch):
     """On the first screen an idiom resolved on more than three classes reads as its largest difference and the
     range of the others (the table below has each class); with two or three, each is listed."""

@@ -39,6 +39,7 @@ class Calibration(TypedDict):
     planted_ns: int  # a busy-wait before the idiom, 1,000 ns
     measured_ns: float
     ci95: Interval
+    within_pct: float  # the target
     within_pct: float  # the mode's target
     error_pct: float
     per_worker_ns: List[float]
@@ -91,6 +92,12 @@ class RequestHeadlineCell(TypedDict):
     us: Estimate
 
 
+class PlantedRecord(TypedDict):
+    planted_ns: int
+    measured_ns: float
+    ci95: Interval
+
+
 class RequestHistoryRecord(TypedDict):
     started: str
     mode: str
@@ -102,3 +109,4 @@ class RequestHistoryRecord(TypedDict):
     delta_us: Dict[str, Dict[str, float]]  # <name> -> <class> -> estimate
     reference_us: Dict[str, float]
     aa_ci95: Dict[str, Interval]
+    planted: PlantedRecord  # absent from the records of runs before 2026-11-27 12:40

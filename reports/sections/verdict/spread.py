@@ -30,12 +30,38 @@ def aa_sentence(history: list) -> str:
             f"{found['runs_different']} of those runs had at least one).")
 
 
+def planted_record(history: list):
+    """The planted cost as each full run with a record measured it: {"runs", "planted_ns", "mean_ns", "min_ns",
+    "max_ns", "within", "within_pct", "covered"} (runs within the target, and whose 95% interval held the planted
+    cost). None without two such runs, or when they planted different costs."""
+    found = [h["planted"] for h in history if h.get("mode") == "full" and isinstance(h.get("planted"), dict)]
+    if len(found) < 2 or len({p["planted_ns"] for p in found}) > 1:
+        return None
+    planted, measured = found[0]["planted_ns"], [p["measured_ns"] for p in found]
+    pct = found[-1]["within_pct"]
+    return {"runs": len(found), "planted_ns": planted, "mean_ns": sum(measured) / len(measured),
+            "min_ns": min(measured), "max_ns": max(measured), "within_pct": pct,
+            "within": sum(abs(m - planted) <= pct / 100 * planted for m in measured),
+            "covered": sum(p["ci95"][0] <= planted <= p["ci95"][1] for p in found)}
+
+
+def planted_sentence(history: list) -> str:
+    found = planted_record(history)
+    if not found:
+        return ""
+    return (f" The planted {f_num(found['planted_ns'] / 1e3, 2)} µs (a wait in the view of one app, against the same "
+            f"app without it) came back over {plural(found['runs'], 'full run')} as {f_num(found['mean_ns'], 0)} ns on "
+            f"average ({f_num(found['min_ns'], 0)}..{f_num(found['max_ns'], 0)}), within its ±{f_num(found['within_pct'], 0)}% "
+            f"target in {found['within']} of {found['runs']}, its 95% interval holding the planted cost in "
+            f"{found['covered']} of {found['runs']}.")
+
+
 def blocks(r) -> list:
     if not r.request:
         return []
     runs = lines.full_runs(r)
     head = [Heading(3, "Run to run")]
-    aa = aa_sentence(r.request_history)
+    aa = aa_sentence(r.request_history) + planted_sentence(r.request_history)
     quick = len(r.request_history) - len(runs)
     if len(runs) < 2:
         return head + [Para(f"{NOT_YET[0].upper() + NOT_YET[1:]}: `request_history.json` holds "
