@@ -234,10 +234,10 @@ def large_bodies(p: dict, names: list, sizes: list) -> list:
     if not warm or all(f is None for _, f in faults):
         return []
     many = sorted(((n, f) for n, f in faults if f is not None and f >= 10), key=lambda x: -x[1])
-    before = (f"at least {f_num(warm_ms, 0)} ms of untimed requests of the same idiom (at least one)" if warm_ms
-              else "one untimed request of the same idiom")
-    return [Para(f"Large bodies: on an entry whose body is {f_num(warm / 1024, 0)} KiB or more, each timed request "
-                 f"follows {before}, as in a process that serves it again and again; "
+    before = (f"block follows at least {f_num(warm_ms, 0)} ms of untimed requests of the same idiom (at least one) "
+              "and is as many requests long" if warm_ms else "request follows one untimed request of the same idiom")
+    return [Para(f"Large bodies: on an entry whose body is {f_num(warm / 1024, 0)} KiB or more, each timed "
+                 f"{before}, as in a process that serves it again and again; "
                  "otherwise the idiom before it, with its own megabyte buffers, sets glibc malloc's state (its dynamic "
                  "mmap threshold, heap top and free chunks): whether the request maps fresh pages, and how fast a "
                  "cheap one runs for its next few calls. "
