@@ -393,6 +393,19 @@ def test_the_planted_record_follows_the_full_runs_that_measured_it():
     assert spread.planted_record(history + [run(2000, 1500, 2500, planted=2000)]) is None  # different planted costs
 
 
+def test_an_idiom_leads_with_the_difference_its_interval_is_surest_of(tmp_path, conformance_json, monkeypatch):
+    """A wide interval with the larger estimate (a class timed on few requests) does not lead: the bound nearest zero
+    orders the classes of an idiom, and the idioms."""
+    cheaper = {("orjson_provider", CLASSES[-1]): (-17.3, [-28.0, -6.5]), ("orjson_provider", CLASSES[1]): (-12.2, [-12.6, -11.7]),
+               ("response_class", CLASSES[-1]): (-16.5, [-24.8, -8.1]), ("response_class", CLASSES[0]): (-4.2, [-4.5, -3.9])}
+    monkeypatch.setattr(sys.modules[__name__], "CHEAPER", cheaper)
+    line = lines.lines(Results(write_results(tmp_path / "out", conformance_json)))[1].replace("−", "-")
+    assert f"`orjson_provider` -12.2 µs [-12.6, -11.7] on {CLASSES[1]}" in line
+    assert f"also -17.3 [-28.0, -6.5] on {CLASSES[-1]}" in line
+    assert line.index("`orjson_provider`") < line.index("`response_class`")  # sure of 11.7 against 8.1
+    assert f"`response_class` -16.5 µs [-24.8, -8.1] on {CLASSES[-1]}" in line  # 8.1 against 3.9: the wide one leads
+
+
 def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, conformance_json, monkeypatch):
     """On the first screen an idiom resolved on more than three classes reads as its largest difference and the
     range of the others (the table below has each class); with two or three, each is listed."""

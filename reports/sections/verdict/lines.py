@@ -96,14 +96,22 @@ def by_verdict(found: dict, verdict: str) -> dict:
             if n != REFERENCE and any(d.get("verdict") == verdict for d in by.values())}
 
 
+def assured(d: dict, sign: int) -> float:
+    """How large a difference of this sign the run is sure of: its 95% interval's bound nearest zero."""
+    lo, hi = d["ci95"]
+    return lo if sign > 0 else -hi
+
+
 def differences(r, found: dict, verdict: str, server_us) -> str:
-    """The idioms with a difference of one sign, the largest first, each with every class it shows on."""
+    """The idioms with a difference of one sign, each with every class it shows on, the largest first by the bound of
+    its interval nearest zero (what the run is sure of): a class timed on few requests, with a wide interval
+    (server_error), does not lead an idiom's line for an estimate the next run will not repeat."""
     chosen = by_verdict(found, verdict)
     sign = 1 if verdict == "dearer" else -1
-    order = sorted(chosen, key=lambda n: -max(sign * d["estimate"] for d in chosen[n].values()))
+    order = sorted(chosen, key=lambda n: -max(assured(d, sign) for d in chosen[n].values()))
     parts = []
     for n in order:
-        classes = sorted(chosen[n], key=lambda c: -sign * chosen[n][c]["estimate"])
+        classes = sorted(chosen[n], key=lambda c: -assured(chosen[n][c], sign))
         text = f"{label(r, n)} {figure(r, n, classes[0], chosen[n][classes[0]], server_us)}"
         others = classes[1:]
         if len(others) > 2:  # a first screen, not a table: the range, the table below has each class
