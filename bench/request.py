@@ -31,7 +31,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from bench import request_analysis as analysis
-from bench.request_worker import AA, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE
+from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC,
+                                  PLANTED_REFERENCE, REFERENCE)
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, number, selected_variants
 from harness.environment import CpuSnapshot, environment, one_core_warnings
@@ -159,7 +160,8 @@ def main() -> int:
     cpu = CpuSnapshot.now().since(first)
     results = analysis.analyse(workers, names, classes, REFERENCE, AA, {
         "class": CALIBRATION_CLASS, "planted": PLANTED, "planted_reference": PLANTED_REFERENCE,
-        "planted_alloc": PLANTED_ALLOC, "planted_ns": PLANTED_NS, "within_pct": cfg.target_planted_pct})
+        "planted_alloc": PLANTED_ALLOC, "planted_ns": PLANTED_NS, "base_wait_ns": BASE_WAIT_NS,
+        "within_pct": cfg.target_planted_pct})
     targets, warnings = checks(cfg, results, cpu)
     wall_s = round(time.monotonic() - started, 1)
     targets["wall_s"].update(value=wall_s, met=wall_s <= cfg.target_wall_s)
@@ -212,7 +214,8 @@ def history_record(found: dict) -> dict:
             "reference_us": {cls: r["estimate"] for cls, r in found["results"]["reference_us"].items()},
             "aa_ci95": {cls: a["ci95"] for cls, a in found["results"]["calibration"]["aa"]["by_class"].items()},
             # the planted cost as this run measured it: over runs, the instrument's own record (``spread.planted_record``)
-            "planted": {k: found["results"]["calibration"][k] for k in ("planted_ns", "measured_ns", "ci95", "within_pct")}}
+            "planted": {k: found["results"]["calibration"][k]
+                        for k in ("planted_ns", "base_wait_ns", "measured_ns", "ci95", "within_pct")}}
 
 
 def said(delta: dict) -> str:

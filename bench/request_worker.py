@@ -34,18 +34,24 @@ The subjects, created in a random order (``harness.measure.create_in_random_orde
 - ``AA``: a second instance of the reference's app, on every class (the A/A pair);
 - on the success class, one more instance of the reference's app whose idiom is wrapped (``calibrated``):
   before the idiom it busy-waits and makes self-referencing lists (cyclic garbage only the collector frees),
-  as many nanoseconds and lists as the request's environ says. Three subjects call that one app:
-  ``PLANTED`` (a wait of ``planted_ns``), ``PLANTED_REFERENCE`` (no wait, no lists) and ``PLANTED_ALLOC``
-  (``ALLOC_OBJECTS`` lists). One app, so the planted differences are the wait and the lists alone: three
+  as many nanoseconds and lists as the request's environ says. Three subjects call that one app, each after a wait
+  of ``BASE_WAIT_NS``: ``PLANTED`` (then ``planted_ns`` more), ``PLANTED_REFERENCE`` (nothing more) and
+  ``PLANTED_ALLOC`` (``ALLOC_OBJECTS`` lists). One app, so the planted differences are the wait and the lists alone: three
   separate apps also differed by their memory layout, a per-process effect of ~0.9 µs (SD over workers) that
   the A/A pair is there to show, and that put the planted 1 µs at 605 ns [268, 942] in a 30-worker run. The
   worker also times the lists alone, collections excluded, so their expected cost is known. Each of the three
   is timed ``CALIBRATION_BLOCKS`` times a round at separate places in the shuffled order, and the mean of those
   blocks is its figure for the round: with no layout to average, only the round's noise moves the planted pair,
-  and more blocks average it. The wait's own cost
-  in place is known to about ±10% only: a spin of bytecode retrains what the request then uses (the same
-  1 µs wait added 0.96-1.05 µs in the view and 1.74-1.93 µs just before the WSGI call; README, "The whole
-  request, in process").
+  and more blocks average it. The reference waits too because a spin's first few hundred ns cost the
+  request less than their wall time (what the request left in flight completes meanwhile): in one process, the
+  planted app's single calls, each after one of the same call (2026-11-27, ``taskset -c 0``, medians over ~14,000
+  calls each, 2 seeds), cost this much more than with no wait: 1 ns: -10, 0; 200 ns: +110, +100; 1,000 ns: +861,
+  +871; 2,000: +1,882, +1,902; 4,000: +3,925, +3,956; after three calls of other apps (colder) 1,000 ns came
+  back as +666, +771, +902 and 2,000 against 1,000 as +891, +1,106. From 1 µs on, a µs of waiting costs a µs
+  (1.02); so the planted difference is the second µs, the first one in both (earlier runs, with the reference
+  not waiting, recovered the planted 1 µs at 640-870 ns; three with it 996-1,053 ns). The lists of ``PLANTED_ALLOC``
+  come right after the base wait too, and came back 6-13% under their expected value in those three (1-6% over
+  without the wait).
 
 ``python -m bench.request_worker JOB RESULT`` reads the job (JSON) and writes its samples; it prints
 nothing unless it fails.
@@ -77,6 +83,9 @@ ALLOC_OBJECTS = 20
 WAIT_KEY, GARBAGE_KEY = "flask_idioms.planted_ns", "flask_idioms.garbage_lists"  # the calibrated app's environ keys
 PILOT_ROUNDS = 3  # warm-up rounds, not kept
 CLASSES = {**SCENARIOS, **ERROR_SCENARIOS}  # the status classes timed, in this order
+# Every planted subject waits this long before its own share (``subject_environ``): the first few hundred ns of a spin
+# in a request cost less than their wall time (see the module's docstring), the ns after them what they last
+BASE_WAIT_NS = 1000
 CALIBRATION_BLOCKS = 4  # blocks a round of each planted subject, at separate places in the shuffled order (``measure``)
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
@@ -156,7 +165,7 @@ def subject_environ(name: str, cls: str, planted_ns: int) -> dict:
     """The environ a subject's calls copy: its class's, and for the planted subjects their wait and lists."""
     environ = prepared_environ(CLASSES[cls])
     if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC):
-        environ[WAIT_KEY] = planted_ns if name == PLANTED else 0
+        environ[WAIT_KEY] = BASE_WAIT_NS + (planted_ns if name == PLANTED else 0)
         environ[GARBAGE_KEY] = ALLOC_OBJECTS if name == PLANTED_ALLOC else 0
     return environ
 
@@ -349,7 +358,8 @@ def measure(job: dict) -> dict:
             "young_count_per_call": np.round(young, 3).tolist(), "young_count_passes": np.round(young_passes, 3).tolist(),
             "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": (np.asarray(blocks) * timed * job["k"]).tolist(),
-            "alloc_expected_ns": round(alloc_expected, 1), "calibration_blocks": calibration_blocks, "t_s": np.round(t_s, 3).tolist(),
+            "alloc_expected_ns": round(alloc_expected, 1), "calibration_blocks": calibration_blocks,
+            "base_wait_ns": BASE_WAIT_NS, "t_s": np.round(t_s, 3).tolist(),
             "process_cpu_s": process_cpu_seconds(os.getpid())}
 
 

@@ -236,8 +236,12 @@ def test_the_planted_subjects_are_one_app_that_differs_only_by_what_the_environ_
     apps = worker.make_apps(["jsonify_tuple"], None)
     assert apps[worker.PLANTED] is apps[worker.PLANTED_REFERENCE] is apps[worker.PLANTED_ALLOC]
     assert apps[worker.PLANTED_REFERENCE] is not apps["jsonify_tuple"] and apps[worker.AA] is not apps["jsonify_tuple"]
-    for name, expected in ((worker.PLANTED, ([777], [0])), (worker.PLANTED_REFERENCE, ([0], [0])),
-                           (worker.PLANTED_ALLOC, ([0], [worker.ALLOC_OBJECTS]))):
+    # each waits the base first (a spin's first few hundred ns cost less than their wall time; 1 µs is past them),
+    # and the planted subject its 777 ns more
+    base = worker.BASE_WAIT_NS
+    assert base >= 1000
+    for name, expected in ((worker.PLANTED, ([base + 777], [0])), (worker.PLANTED_REFERENCE, ([base], [0])),
+                           (worker.PLANTED_ALLOC, ([base], [worker.ALLOC_OBJECTS]))):
         waits.clear(), garbage.clear()
         line, body = dispatch_call(apps[name], worker.subject_environ(name, "success", 777))()
         assert (line, body, (waits, garbage)) == ("200 OK", dispatch_call(apps["jsonify_tuple"], prepared_environ(SCENARIOS["success"]))()[1], expected)

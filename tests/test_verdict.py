@@ -69,8 +69,8 @@ def request_json(mode="full"):
             "environment": environment(mode), "reference": "jsonify_tuple", "classes": CLASSES, "gc": "on",
             "config": {}, "what": "WHOLE-REQUEST-WHAT",
             "results": {"variants": variants, "reference_us": {c: {"estimate": 120.0, "ci95": [119.0, 121.0]} for c in CLASSES},
-                        "calibration": {"planted_ns": 1000, "measured_ns": 1012.0, "ci95": [950.0, 1070.0],
-                                        "error_pct": 1.2, "within_pct": 20,
+                        "calibration": {"planted_ns": 1000, "base_wait_ns": 1000, "measured_ns": 1012.0,
+                                        "ci95": [950.0, 1070.0], "error_pct": 1.2, "within_pct": 20,
                                         "aa": {"class": "success", "delta_us": 0.05, "ci95": [-0.4, 0.5], "verdict": "equivalent"},
                                         "alloc": {"expected_ns": 3000.0, "measured_ns": 3100.0, "ci95": [2900.0, 3300.0],
                                                   "error_pct": 3.3}},
@@ -281,6 +281,12 @@ def test_construction_that_misses_what_flask_does_after_the_view_is_named_with_t
     assert found["kind"] == "clock" and found["pairs"] == [("construct", "request"), ("construct", "http")]
 
 
+def test_the_whole_request_calibration_says_what_the_planted_wait_follows(rendered):
+    _, md = rendered
+    (note,) = [x for x in md.splitlines() if "Whole-request calibration: a planted 1,000 ns" in x]
+    assert "after a 1,000 ns wait the reference makes too" in note and "measured as 1,012 ns [950, 1,070]" in note
+
+
 def test_one_full_run_says_the_spread_is_not_yet_measured(rendered):
     _, md = rendered
     assert "one run: run-to-run spread not yet measured" in line_of(first_screen(md), "Caveats:")
@@ -385,12 +391,18 @@ def test_the_planted_record_follows_the_full_runs_that_measured_it():
 
     history = [{"mode": "full"}, run(663, 349, 976), run(870, 612, 1128), run(1300, 1010, 1590), run(100, -900, 1100, "quick")]
     found = spread.planted_record(history)
-    assert found == {"runs": 3, "planted_ns": 1000, "mean_ns": (663 + 870 + 1300) / 3, "min_ns": 663, "max_ns": 1300,
+    assert found == {"runs": 3, "planted_ns": 1000, "base_wait_ns": 0, "mean_ns": (663 + 870 + 1300) / 3, "min_ns": 663, "max_ns": 1300,
                      "within_pct": 20, "within": 1, "covered": 1}  # 870 is within 20%; only [612, 1128] holds 1,000
     text = spread.planted_sentence(history)
     assert "over 3 full runs as 944 ns on average (663..1,300)" in text and "target in 1 of 3" in text
     assert spread.planted_record(history[:2]) is None and spread.planted_sentence([]) == ""  # one run: no record yet
-    assert spread.planted_record(history + [run(2000, 1500, 2500, planted=2000)]) is None  # different planted costs
+    assert spread.planted_record(history + [run(2000, 1500, 2500, planted=2000)]) is None  # the newest alone in its design
+    # a base wait under the planted cost (the reference waiting too) is another design: only the newest's runs count
+    based = [{**h, "planted": {**h["planted"], "base_wait_ns": 1000}} for h in history[2:4]]  # the 870 and 1,300 runs
+    found = spread.planted_record(history + based)
+    assert (found["runs"], found["base_wait_ns"], found["min_ns"]) == (2, 1000, 870)
+    assert "one app waiting 1.00 µs more than the same app" in spread.planted_sentence(history + based)
+    assert spread.planted_record(history + based[:1]) is None
 
 
 def test_an_idiom_leads_with_the_difference_its_interval_is_surest_of(tmp_path, conformance_json, monkeypatch):

@@ -36,10 +36,10 @@ class AA(TypedDict):
 
 
 class Calibration(TypedDict):
-    planted_ns: int  # a busy-wait before the idiom, 1,000 ns
+    planted_ns: int  # a busy-wait before the idiom, 1,000 ns, after the base wait every planted subject makes
+    base_wait_ns: int  # that base wait (``bench.request_worker.BASE_WAIT_NS``), the planted reference's whole wait
     measured_ns: float
     ci95: Interval
-    within_pct: float  # the target
     within_pct: float  # the mode's target
     error_pct: float
     per_worker_ns: List[float]
@@ -94,6 +94,7 @@ class RequestHeadlineCell(TypedDict):
 
 class PlantedRecord(TypedDict):
     planted_ns: int
+    base_wait_ns: int  # what the planted subjects all waited first (0 before 2026-11-27 13:10)
     measured_ns: float
     ci95: Interval
 

@@ -56,7 +56,9 @@ def request_caveats(r) -> list:
                         if any(v is not None for v in detectable.values()) else "") + ".")
     cal = q.get("calibration") or {}
     if cal.get("planted_ns"):
-        text = (f"Whole-request calibration: a planted {cal['planted_ns']:,} ns was measured as "
+        base = (f" (a wait after a {cal['base_wait_ns']:,} ns wait the reference makes too: a spin's first few hundred "
+                "ns cost a request less than their wall time)" if cal.get("base_wait_ns") else "")
+        text = (f"Whole-request calibration: a planted {cal['planted_ns']:,} ns{base} was measured as "
                 f"{f_num(cal.get('measured_ns'), 0)} ns {f_ci(cal.get('ci95'), 0)} ({cal.get('error_pct', 0):+.1f}%)")
         alloc = cal.get("alloc") or {}
         if alloc.get("expected_ns") is not None:
