@@ -24,7 +24,7 @@ class Runner:
         self.valgrind, self.folder, self.bytecode = valgrind, folder, bytecode
         self.running: set = set()
         self.lock = threading.Lock()
-        self.priming = threading.Lock()
+        self.priming_lock = threading.Lock()
         self.primed: set = set()
 
     def prime(self, job: Job) -> None:
@@ -34,7 +34,7 @@ class Runner:
         raised here: the job itself then fails and says why."""
         first = job.priming()
         key = first.worker_input()
-        with self.priming:
+        with self.priming_lock:
             if key in self.primed:
                 return
             env = {k: v for k, v in first.environment(self.bytecode).items() if k != "PYTHONDONTWRITEBYTECODE"}
