@@ -401,7 +401,8 @@ def test_the_planted_record_follows_the_full_runs_that_measured_it():
     based = [{**h, "planted": {**h["planted"], "base_wait_ns": 1000}} for h in history[2:4]]  # the 870 and 1,300 runs
     found = spread.planted_record(history + based)
     assert (found["runs"], found["base_wait_ns"], found["min_ns"]) == (2, 1000, 870)
-    assert "one app waiting 1.00 µs more than the same app" in spread.planted_sentence(history + based)
+    assert "against the same app without it, both after a 1.00 µs wait" in spread.planted_sentence(history + based)
+    assert "both after" not in spread.planted_sentence(history)
     assert spread.planted_record(history + based[:1]) is None
 
 

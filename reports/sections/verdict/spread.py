@@ -35,8 +35,10 @@ def planted_record(history: list):
     (the same cost after the same base wait): {"runs", "planted_ns", "base_wait_ns", "mean_ns", "min_ns", "max_ns",
     "within", "within_pct", "covered"} (runs within the target, and whose 95% interval held the planted cost). None
     without two such runs."""
+    def design(p: dict) -> tuple:  # what was planted, after what wait
+        return p["planted_ns"], p.get("base_wait_ns", 0)
+
     found = [h["planted"] for h in history if h.get("mode") == "full" and isinstance(h.get("planted"), dict)]
-    design = lambda p: (p["planted_ns"], p.get("base_wait_ns", 0))  # noqa: E731 (what was planted, on what wait)
     found = [p for p in found if design(p) == design(found[-1])] if found else []  # the newest run's design only
     if len(found) < 2:
         return None
@@ -53,7 +55,8 @@ def planted_sentence(history: list) -> str:
     found = planted_record(history)
     if not found:
         return ""
-    after = (f"one app waiting {f_num(found['base_wait_ns'] / 1e3, 2)} µs more than the same app" if found["base_wait_ns"]
+    after = (f"a wait in the view of one app, against the same app without it, both after a "
+             f"{f_num(found['base_wait_ns'] / 1e3, 2)} µs wait" if found["base_wait_ns"]
              else "a wait in the view of one app, against the same app without it")
     return (f" The planted {f_num(found['planted_ns'] / 1e3, 2)} µs ({after}) came back over {plural(found['runs'], 'full run')} as {f_num(found['mean_ns'], 0)} ns on "
             f"average ({f_num(found['min_ns'], 0)}..{f_num(found['max_ns'], 0)}), within its ±{f_num(found['within_pct'], 0)}% "
