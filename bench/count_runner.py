@@ -26,6 +26,17 @@ class Runner:
         self.lock = threading.Lock()
         self.priming_lock = threading.Lock()
         self.primed: set = set()
+        self.stopping = False
+
+    def start(self, *args, **kwargs) -> subprocess.Popen | None:
+        """``subprocess.Popen`` in a session of its own, counted as running; None once ``stop_all`` was called, so that
+        a job whose thread was between two processes when the stage was interrupted starts nothing more."""
+        with self.lock:
+            if self.stopping:
+                return None
+            process = subprocess.Popen(*args, **kwargs, start_new_session=True)
+            self.running.add(process)
+            return process
 
     def prime(self, job: Job) -> None:
         """Before a job's first process: its ``priming`` job natively, writing what it compiles to the bytecode folder,
@@ -38,10 +49,10 @@ class Runner:
             if key in self.primed:
                 return
             env = {k: v for k, v in first.environment(self.bytecode).items() if k != "PYTHONDONTWRITEBYTECODE"}
-            process = subprocess.Popen(WORKER, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            with self.lock:
-                self.running.add(process)
+            process = self.start(WORKER, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            if process is None:
+                return
             try:
                 process.communicate(key, timeout=first.timeout_s())
             except subprocess.TimeoutExpired:
@@ -60,11 +71,11 @@ class Runner:
         events, started = [], time.monotonic()
         self.prime(job)
         with open(folder / "stderr", "w") as errors:
-            process = subprocess.Popen(command(self.valgrind, job, folder), cwd=ROOT, env=job.environment(self.bytecode),
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-                                       start_new_session=True)
-            with self.lock:
-                self.running.add(process)
+            process = self.start(command(self.valgrind, job, folder), cwd=ROOT, env=job.environment(self.bytecode),
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+            if process is None:
+                return {"job": job, "events": [], "folder": folder, "problem": "stopped before it started",
+                        "seconds": 0.0}
             timed_out = threading.Event()
 
             def expire():
@@ -102,7 +113,9 @@ class Runner:
                 "seconds": round(time.monotonic() - started, 1)}
 
     def stop_all(self) -> None:
+        """Stop every process running and start no more."""
         with self.lock:
+            self.stopping = True
             running = list(self.running)
         for process in running:
             stop_group(process, STOP_GRACE_S)

@@ -72,23 +72,27 @@ def run(mode, names: list, classes: list, runner: Runner, workers: int) -> list:
     """Every job's outcome: the headline counts first, then the rest, and callgrind on the cells they single out."""
     headline_jobs, other_jobs = plan_jobs(mode, names, classes)
     progress = Progress(STAGE, sum(j.cells for j in headline_jobs + other_jobs))
+    # not ``with ThreadPoolExecutor``: its exit waits for every job, queued ones too, before an interrupt's handler
+    # runs, and the jobs' processes (sessions of their own) are out of reach of the signal that stops the stage
+    pool = ThreadPoolExecutor(workers)
     try:
-        with ThreadPoolExecutor(workers) as pool:
-            first = [pool.submit(runner.run, job, i, progress) for i, job in enumerate(headline_jobs)]
-            later = [pool.submit(runner.run, job, i, progress) for i, job in enumerate(other_jobs)]
-            done = [f.result() for f in first]
-            instructions = {}
-            for o in done:
-                instructions.update({k: c["instructions"] for k, c in counted_cells(o).items()})
-            attribution = plan_attribution(mode, attribution_cells(instructions, mode.attribution_cells), classes)
-            if attribution:
-                profiling = Progress(f"{STAGE}: callgrind", sum(j.cells for j in attribution))
-                later += [pool.submit(runner.run, job, i, profiling) for i, job in enumerate(attribution)]
-            return done + [f.result() for f in later]
+        first = [pool.submit(runner.run, job, i, progress) for i, job in enumerate(headline_jobs)]
+        later = [pool.submit(runner.run, job, i, progress) for i, job in enumerate(other_jobs)]
+        done = [f.result() for f in first]
+        instructions = {}
+        for o in done:
+            instructions.update({k: c["instructions"] for k, c in counted_cells(o).items()})
+        attribution = plan_attribution(mode, attribution_cells(instructions, mode.attribution_cells), classes)
+        if attribution:
+            profiling = Progress(f"{STAGE}: callgrind", sum(j.cells for j in attribution))
+            later += [pool.submit(runner.run, job, i, profiling) for i, job in enumerate(attribution)]
+        return done + [f.result() for f in later]
     except KeyboardInterrupt:
-        runner.stop_all()
+        pool.shutdown(wait=False, cancel_futures=True)  # the queued jobs never start
+        runner.stop_all()  # the running ones stop, and a job between two processes starts no other
         raise
     finally:
+        pool.shutdown(wait=True)
         progress.close()
 
 

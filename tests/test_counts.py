@@ -443,6 +443,55 @@ def test_a_count_does_not_depend_on_which_modules_were_compiled_before(tmp_path,
         first["raw"], unprimed["raw"])
 
 
+def test_after_stop_all_a_runner_starts_no_process(tmp_path, monkeypatch):
+    """A job's thread that was between two processes (priming, then the count) when the stage was interrupted."""
+    from bench import count_runner
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"a process started after stop_all: {args[0]}")
+
+    monkeypatch.setattr(count_runner.subprocess, "Popen", forbidden)
+    runner = Runner(None, tmp_path, tmp_path / "bytecode")
+    runner.stop_all()
+    job = plan.Job("headline", "cachegrind", plan.HEADLINE_SEED, [{"variant": "jsonify_tuple", "classes": ["success"]}], n=1)
+    outcome = runner.run(job, 0)
+    assert outcome["problem"] == "stopped before it started" and outcome["events"] == []
+
+
+def test_an_interrupt_stops_the_running_jobs_and_starts_none_of_the_queued_ones(tmp_path):
+    """Ctrl-C (KeyboardInterrupt in the stage's main thread): the runner is stopped at once, not after the pool has run
+    every queued job (the jobs' processes are sessions of their own, which the signal that stops the stage misses)."""
+
+    class Fake:
+        def __init__(self):
+            self.stopped, self.released = False, threading.Event()
+            self.calls, self.late, self.waited_out = [], [], []
+
+        def run(self, job, index, progress=None):
+            self.calls.append(job.kind)
+            if self.stopped:
+                self.late.append(job.kind)
+            if job.kind == "headline":
+                raise KeyboardInterrupt
+            if not self.released.wait(5):
+                self.waited_out.append(job.kind)
+            return {"job": job, "events": [], "folder": tmp_path, "problem": "stopped", "seconds": 0.0}
+
+        def stop_all(self):
+            self.stopped = True
+            self.released.set()
+
+    fake = Fake()
+    headline, others = plan.plan_jobs(plan.QUICK, ["jsonify_tuple", "orjson_response"], ["success"])
+    assert len(headline) == 1 and len(others) >= 3
+    with pytest.raises(KeyboardInterrupt):
+        counts.run(plan.QUICK, ["jsonify_tuple", "orjson_response"], ["success"], fake, 2)
+    assert fake.stopped and fake.late == [] and fake.waited_out == []
+    # the headline job, and at most one more job per pool thread (the thread that ran it takes the next before the
+    # main thread sees the interrupt): the rest were never started
+    assert len(fake.calls) <= 3 < len(headline) + len(others), (fake.calls, len(others))
+
+
 def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
     from harness.schemas import counts as schemas
 
