@@ -24,11 +24,13 @@ import numpy as np
 
 from harness.stats import (LEVEL, Interval, block_median_ci, classify, hierarchical_mean_ci, location,
                            minimum_detectable, over_units, verdict)
-from loadtests.mount import FLOOR, PAYLOAD_SUFFIX, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE
+from loadtests.mount import (FLOOR, PAYLOAD_SUFFIX, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE,
+                             REFERENCE_POOL)
 from loadtests.server import ServerError
 
 # The controls by the names the results use; every other target is a variant.
-NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_reference", REFERENCE: "reference"}
+NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_reference", REFERENCE: "reference",
+         **{name: name.lstrip("_") for name in REFERENCE_POOL}}
 SATURATED = 0.9  # a process using this share of its core or more is the bottleneck
 DELTA_REFERENCE = PLANTED_IDIOM  # the default idiom: every Δ is against it (issue 12)
 MARGIN_SHARE = 0.01  # the equivalence margin: 1% of the request's server CPU
@@ -37,8 +39,24 @@ PAYLOAD_DELTA_WHAT = ("app thread CPU time per request in the server (Server-Tim
                       "0.1 s window (where both were answered), the mean over each server process's windows; its 95% "
                       "CI Student's t over the server processes")
 DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the WSGI call until the app starts "
-              "its response), the variant's median on the class less jsonify_tuple's in the same time window, "
-              "the mean over each server process's windows; its 95% CI Student's t over the server processes")
+              "its response), the variant's median on the class less jsonify_tuple's in the same time window "
+              "(the mean of the medians of its apps: the variant's own and two more), the mean over each server "
+              "process's windows; its 95% CI Student's t over the server processes")
+
+
+def reference_apps(targets: list) -> list:
+    """The apps whose mean is the reference of every Δ and ratio_to_reference: the jsonify_tuple variant and
+    ``REFERENCE_POOL``, those served; the A/A twin (``REFERENCE``) alone where none of them was. Every idiom
+    is compared with the reference, so more of the traffic on it narrows every interval (a many-to-one design
+    gives the control about the square root of the number compared): an app's cost moves with the memory
+    layout of its process, and the mean of three moves less. The A/A twin stays out, judged as a variant."""
+    pool = [n for n in (DELTA_REFERENCE, *REFERENCE_POOL) if n in targets]
+    return pool or ([REFERENCE] if REFERENCE in targets else [])
+
+
+def reference_rows(targets: list, rows: np.ndarray) -> np.ndarray:
+    """The reference's row of ``rows`` (indexed by target first): the mean over ``reference_apps``."""
+    return np.mean([rows[targets.index(n)] for n in reference_apps(targets)], axis=0)
 
 
 MIN_PER_CELL = 10  # requests expected per target and status class in one window (Poisson: a cell left empty ~1 in 20,000)
@@ -185,7 +203,7 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
     process = data[:, 7].astype(int)
     floor = targets.index(FLOOR)
-    reference = targets.index(REFERENCE) if REFERENCE in targets else floor
+    reference_mix = reference_rows(targets, mix) if reference_apps(targets) else mix[floor]
     request_cpu_us = sum(r["server_cpu_s"] for r in runs) * 1e6 / len(data)
     stats = locust_counts(runs)
     best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
@@ -204,8 +222,8 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
                           "mix": round(float(mix[i].mean()), 2)},
             "server_cpu_us": {"p50": round(float(np.median(cpu[mine])), 2), "mix": round(float(cpu_mix[i]), 2)},
             "ratio_to_floor": by_window.mean(mix[i] / mix[floor]).as_dict(4),
-            "ratio_to_reference": {"reference": PLANTED_IDIOM if reference != floor else "floor",
-                                   **by_window.mean(mix[i] / mix[reference]).as_dict(4)},
+            "ratio_to_reference": {"reference": PLANTED_IDIOM if reference_apps(targets) else "floor",
+                                   **by_window.mean(mix[i] / reference_mix).as_dict(4)},
             "latency_ms": {q: round(float(np.percentile(response[mine], p)), 3)
                            for q, p in (("p50", 50), ("p95", 95), ("p99", 99))},
             "locust_latency_ms": {q: max((v[f"{q}_ms"] for v in stat), default=None) for q in ("p50", "p95", "p99")},
@@ -354,23 +372,24 @@ def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, 
     """(the stage's facts, {variant: {class: Δ}}): each variant's app time less jsonify_tuple's, per
     status class, window by window (``cells``: target x class x used window, medians in µs).
 
-    The reference is the jsonify_tuple variant, or its second instance where the variant was not
-    selected; the A/A pair is the variant against that second instance. The margin of each class is
-    ``MARGIN_SHARE`` of the request's server CPU; the A/A pair's interval is the resolution: a "cheaper"
-    or "dearer" whose estimate lies inside it is reported as "unresolved" (a noisy run says less, it
-    never says "equivalent" more easily).
-    (None, {}) where neither reference was served (the per-variant layout)."""
+    jsonify_tuple's time in a window is the mean of its apps' (``reference_apps``: the variant's own and
+    ``REFERENCE_POOL``'s, those served); the A/A pair is one more app of it (``REFERENCE``) against that
+    mean, exactly as a variant is. The margin of each class is ``MARGIN_SHARE`` of the request's server
+    CPU; the A/A pair's interval is the resolution: a "cheaper" or "dearer" whose estimate lies inside it
+    is reported as "unresolved" (a noisy run says less, it never says "equivalent" more easily).
+    (None, {}) where no app of the reference was served (the per-variant layout)."""
     controls = set(NAMES)
     variants = [n for n in targets if n not in controls]
-    ref_name = DELTA_REFERENCE if DELTA_REFERENCE in targets else REFERENCE if REFERENCE in targets else None
-    if ref_name is None:
+    apps = reference_apps(targets)
+    if not apps:
         return None, {}
+    ref_name = DELTA_REFERENCE if DELTA_REFERENCE in targets else None
     at = {n: cells[targets.index(n)] for n in targets}
+    reference = reference_rows(targets, cells)
     share_margin = MARGIN_SHARE * request_cpu_us
     aa = {}
-    if DELTA_REFERENCE in targets and REFERENCE in targets:  # the A/A pair, judged at the stated 1%
-        aa = {c: by_window.difference(at[DELTA_REFERENCE][k] - at[REFERENCE][k], share_margin)
-              for k, c in enumerate(scenarios)}
+    if REFERENCE in targets and REFERENCE not in apps:  # the A/A pair, judged at the stated 1%
+        aa = {c: by_window.difference(at[REFERENCE][k] - reference[k], share_margin) for k, c in enumerate(scenarios)}
     margin = {c: share_margin for c in scenarios}
     resolution = {c: max(abs(x) for x in aa[c]["ci95"]) for c in aa}
     per_target = {}
@@ -381,7 +400,7 @@ def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, 
                 found = {"estimate": 0.0, "ci95": [0.0, 0.0], "ci90": [0.0, 0.0], "verdict": "reference",
                          "margin": round(margin[c], 3), "per_process": [], "minimum_detectable_us": None}
             else:
-                found = by_window.difference(at[name][k] - at[ref_name][k], margin[c])
+                found = by_window.difference(at[name][k] - reference[k], margin[c])
                 if found["verdict"] in ("cheaper", "dearer") and abs(found["estimate"]) < resolution.get(c, 0.0):
                     found["verdict"] = "unresolved"  # inside what two instances of the same code differ by
             found["delta_pct"] = {"estimate": round(100 * found["estimate"] / request_cpu_us, 3),
@@ -395,8 +414,8 @@ def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, 
         values = [v for v in values if v is not None]
         detectable[c] = round(max(values), 2) if values else None
         typical[c] = round(float(np.median(values)), 2) if values else None
-    facts = {"reference": ref_name if ref_name == DELTA_REFERENCE else f"{DELTA_REFERENCE} (its second instance)",
-             "what": DELTA_WHAT, "classes": list(scenarios), "server_request_cpu_us": round(request_cpu_us, 1),
+    facts = {"reference": DELTA_REFERENCE if ref_name else f"{DELTA_REFERENCE} (its other instances)",
+             "reference_apps": [NAMES.get(n, n) for n in apps], "what": DELTA_WHAT, "classes": list(scenarios), "server_request_cpu_us": round(request_cpu_us, 1),
              "margin_share_pct": 100 * MARGIN_SHARE, "margin_us": {c: round(m, 3) for c, m in margin.items()},
              "margin_from": {c: f"{100 * MARGIN_SHARE:g}% of the request" for c in scenarios},
              "resolution_us": {c: round(r, 3) for c, r in resolution.items()} or None,
@@ -405,28 +424,31 @@ def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, 
 
 
 def calibration(targets: list, mix: np.ndarray, by_window: Units, request_cpu_us: float) -> dict | None:
-    """The planted wait as measured (planted minus its reference), and the A/A check: the planted
-    idiom against a second instance of itself over the status classes' mix, judged against
+    """The planted wait as measured (planted minus its reference), and the A/A check: one more app of the
+    planted idiom against the reference's (``reference_apps``) over the status classes' mix, judged against
     ``MARGIN_SHARE`` of the request (per class: ``deltas``' ``aa``). None when the run served no planted pair."""
     if PLANTED not in targets or PLANTED_REFERENCE not in targets:
         return None
     at = {name: mix[targets.index(name)] for name in targets}
+    apps = reference_apps(targets)
     measured = by_window.mean(at[PLANTED] - at[PLANTED_REFERENCE])
     found = {"planted_us": PLANTED_US, "measured_us": round(measured.estimate, 2),
              "ci95": measured.as_dict(2)["ci95"],
              "error_pct": round(100 * (measured.estimate - PLANTED_US) / PLANTED_US, 1),
              "planted_ns": PLANTED_US * 1000, "measured_ns": round(measured.estimate * 1000),
              "ci95_ns": [round(measured.lo * 1000), round(measured.hi * 1000)]}
-    if PLANTED_IDIOM in targets and REFERENCE in targets:
-        diff = at[PLANTED_IDIOM] - at[REFERENCE]
+    if REFERENCE in targets and apps and REFERENCE not in apps:
+        reference = reference_rows(targets, mix)
+        diff = at[REFERENCE] - reference
         aa = by_window.difference(diff, MARGIN_SHARE * request_cpu_us)
-        found["aa"] = {"what": f"{PLANTED_IDIOM} against a second instance of itself",
+        found["aa"] = {"what": f"one more {PLANTED_IDIOM} app against the reference (the mean of {len(apps)} "
+                               f"app{'s' if len(apps) > 1 else ''} of it)",
                        "delta_us": round(aa["estimate"], 2), "ci95": [round(x, 2) for x in aa["ci95"]],
                        "verdict": aa["verdict"], "margin_us": round(aa["margin"], 2),
                        "diff_us": round(aa["estimate"], 2),
-                       "pct": round(100 * aa["estimate"] / float(at[REFERENCE].mean()), 2),
+                       "pct": round(100 * aa["estimate"] / float(reference.mean()), 2),
                        "per_server_pct": [round(100 * float(d.mean() / r.mean()), 2)
-                                          for d, r in zip(by_window.split(diff), by_window.split(at[REFERENCE]))]}
+                                          for d, r in zip(by_window.split(diff), by_window.split(reference))]}
     return found
 
 

@@ -12,9 +12,14 @@ FLASK_IDIOMS_VARIANTS (comma-separated, default all).
   ``harness.measure.planted``'s busy-wait of ``PLANTED_US``, the second without. The load test must
   recover the difference. (The pair gets twice a variant's share of the traffic, so it is compared
   only with itself.)
-- ``/_reference``: another instance of jsonify_tuple's app, with a variant's share of the traffic: the
-  reference of ``ratio_to_reference``, and the A/A check against the jsonify_tuple variant itself (two
-  instances of the same code, which should not differ).
+- ``/_reference_2`` and ``/_reference_3``: two more instances of jsonify_tuple's app. With the jsonify_tuple
+  variant's own they make the reference every Δ and ``ratio_to_reference`` is taken against: the mean of the
+  three in the same time window (``REFERENCE_POOL``, ``loadtests.analysis.reference_apps``). One instance's
+  cost moves with the memory layout its process gives it, and every idiom is compared with the reference, so
+  the reference gets more of the traffic (about the square root of the number of idioms compared, as in a
+  many-to-one design; three of 14 here).
+- ``/_reference``: one more instance of jsonify_tuple's app, outside that mean: the A/A check, judged against
+  the reference exactly as a variant is (two instances of the same code, which should not differ).
 
 With ``LOAD_PAYLOADS=size_1kb,size_100kb`` (payload corpus entries, ``payloads.corpus``; your own files' too,
 with ``PAYLOADS=path``) the payload apps are
@@ -36,6 +41,7 @@ from harness.measure import PLANTED_IDIOM, create_in_random_order, floor_app, pl
 from variants import REGISTRY, select
 
 FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE = "_floor", "_planted", "_planted_reference", "_reference"
+REFERENCE_POOL = ("_reference_2", "_reference_3")  # with the jsonify_tuple variant: the reference's apps
 PLANTED_US = 20
 PAYLOAD_SUFFIX = "~payload"  # /<variant>~payload/api/payload/<entry>: the variant's payload app
 
@@ -122,7 +128,7 @@ class ServerTiming:
 
 
 def create_load_app(names: str | None = None, payloads: str | None = None):
-    """The variants, the floor, the planted pair and the reference, each in ``ServerTiming``, created in
+    """The variants, the floor, the planted pair and the reference's apps, each in ``ServerTiming``, created in
     a random order (``harness.measure.create_in_random_order``): each server process gets a fresh
     order and the load test averages over processes. ``payloads`` (default LOAD_PAYLOADS): corpus entries
     whose payload apps are mounted too (``payload_makers``)."""
@@ -133,6 +139,8 @@ def create_load_app(names: str | None = None, payloads: str | None = None):
         makers.update(payload_makers([v.name for v in variants], entries))
     makers[FLOOR] = floor_app
     makers[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app  # the same idiom again: the A/A check
+    for name in REFERENCE_POOL:  # and again: the reference is the mean of these and the variant's own
+        makers[name] = REGISTRY[PLANTED_IDIOM].create_app
     makers[PLANTED] = REGISTRY[PLANTED_IDIOM].create_app  # one instance behind both planted routes
     apps = create_in_random_order(makers)
     apps[PLANTED_REFERENCE] = planted(apps[PLANTED], 0)

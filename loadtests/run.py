@@ -64,7 +64,8 @@ from harness.results import OUT, merge_summary, record_stage, write_json
 from harness.stats import spread
 from loadtests.analysis import PAYLOAD_DELTA_WHAT, MIN_PER_CELL, analyse, analyse_payloads, shape_result, windows_for
 from loadtests.locust_run import run_locust
-from loadtests.mount import (FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE, payload_corpus,
+from loadtests.mount import (FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE, REFERENCE_POOL,
+                             payload_corpus,
                              payload_entries, payload_target)
 from loadtests.server import ServerError, serve
 from loadtests.servers import DEFAULT, server_kind
@@ -190,7 +191,7 @@ def run_shapes(cfg: Config, variants: str, targets: list, analyse_runs, result: 
 
 def interleaved(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:
     server_core, generator_core = cores()
-    targets = [*names, FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE]
+    targets = [*names, FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE, *REFERENCE_POOL]
     total_s = sum(cfg.seconds[s] * cfg.servers[s] for s in SHAPES)
     print(f"make load: {cfg.mode}, {len(names)} variants + floor + planted {PLANTED_US} us in each {cfg.server} "
           f"(core {server_core}); locust {cfg.users} users (core {generator_core}"

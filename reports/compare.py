@@ -212,8 +212,8 @@ def micro_figures(r: Results, relative: bool) -> dict:
 
 
 def load_figures(r: Results, relative: bool) -> dict:
-    """{idiom: {"all": (value, log half-width)}}: the app time's ratio to the floor, or to jsonify_tuple's
-    second instance."""
+    """{idiom: {"all": (value, log half-width)}}: the app time's ratio to the floor, or to jsonify_tuple
+    (the mean of its apps in the load test)."""
     out = {}
     for name, entry in ((r.load or {}).get("variants") or {}).items():
         est = entry.get("ratio_to_reference" if relative else "ratio_to_floor") or {}

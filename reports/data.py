@@ -34,7 +34,7 @@ MAKE_TARGET = {"verify": "verify", "micro": "micro", "pytest-benchmark": "micro"
                "count": "count", "payloads": "payloads", "payloads-http": "payloads-http"}
 REFERENCE = "jsonify_tuple"  # the idiom every difference is taken against
 # Targets of the load test that are controls, not idioms.
-LOAD_CONTROLS = ("floor", "planted", "planted_reference", "reference")
+LOAD_CONTROLS = ("floor", "planted", "planted_reference", "reference", "reference_2", "reference_3")
 KINDS = {"conforms": "correct", "declared divergence": "divergent", "BROKEN": "broken"}
 
 

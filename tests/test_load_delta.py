@@ -14,7 +14,7 @@ REF = analysis.DELTA_REFERENCE  # jsonify_tuple
 BASE = {"success": 100.0, "created": 110.0, "unauthorized": 130.0, "admin": 105.0}  # the reference's µs per class
 # What each synthetic variant adds to the reference, per class (µs): the answers the analysis must find.
 PLANTED = {REF: {}, "cheap": {c: -10.0 for c in CLASSES}, "dear_401": {"unauthorized": 15.0}, "same": {}}
-TARGETS = [*PLANTED, mount.FLOOR, mount.PLANTED, mount.PLANTED_REFERENCE, mount.REFERENCE]
+TARGETS = [*PLANTED, mount.FLOOR, mount.PLANTED, mount.PLANTED_REFERENCE, mount.REFERENCE, *mount.REFERENCE_POOL]
 SECONDS, PER_CELL = 10.0, 800  # per server process: requests per target and class
 
 
@@ -138,11 +138,18 @@ def test_one_process_keeps_the_block_bootstrap_and_still_judges():
     assert one["delta"]["minimum_detectable_us"]["success"] > 0
 
 
-def test_without_jsonify_tuple_beside_it_the_second_instance_is_the_reference_and_without_either_no_delta():
+def test_without_jsonify_tuple_beside_it_its_other_apps_are_the_reference_and_without_any_no_delta():
     targets = [n for n in TARGETS if n != REF]
     found = analysis.analyse([synthetic_run(s, targets=targets) for s in (1, 2, 3)], 10, np.random.default_rng(0),
                              conforming=set(PLANTED))
-    assert found["delta"]["reference"] == f"{REF} (its second instance)" and found["delta"]["aa"] is None
+    assert found["delta"]["reference"] == f"{REF} (its other instances)"
+    assert found["delta"]["reference_apps"] == [analysis.NAMES[n] for n in mount.REFERENCE_POOL]
+    assert set(found["delta"]["aa"]) == set(CLASSES)  # the A/A twin, still outside the reference
+    assert found["targets"]["cheap"]["delta_us"]["created"]["verdict"] == "cheaper"
+    twin_only = [n for n in targets if n not in mount.REFERENCE_POOL]
+    found = analysis.analyse([synthetic_run(s, targets=twin_only) for s in (1, 2, 3)], 10, np.random.default_rng(0),
+                             conforming=set(PLANTED))
+    assert found["delta"]["reference_apps"] == ["reference"] and found["delta"]["aa"] is None
     assert found["targets"]["cheap"]["delta_us"]["created"]["verdict"] == "cheaper"
     alone = analysis.analyse([synthetic_run(1, targets=["cheap", mount.FLOOR])], 10, np.random.default_rng(0),
                              conforming={"cheap"})
@@ -226,3 +233,43 @@ def test_two_processes_with_one_full_window_each_are_enough():
     alone = [synthetic_run(1, per_cell=2, shuffled=True, noise_us=1.0)]
     with pytest.raises(analysis.ServerError, match="too few requests"):
         analysis.analyse(alone, 10, np.random.default_rng(0), conforming=set(PLANTED))
+
+
+def test_the_reference_is_the_mean_of_its_apps_and_the_aa_twin_is_judged_as_a_variant():
+    """Per window, jsonify_tuple's time is the mean of its apps' medians (the variant's own and
+    ``REFERENCE_POOL``'s); a variant's Δ is taken against that mean, and so is the A/A twin's."""
+    runs = [synthetic_run(s, layout_us=2.0) for s in (1, 2, 3)]
+    found = analysis.analyse(runs, 10, np.random.default_rng(0), conforming=set(PLANTED))
+    assert found["delta"]["reference_apps"] == [REF] + [analysis.NAMES[n] for n in mount.REFERENCE_POOL]
+    data = analysis.measured_samples(runs, 10)
+    cells = analysis.cell_medians(data[:, 1], data[:, 2], data[:, 6].astype(int), data[:, 3],
+                                  (len(TARGETS), len(CLASSES), 30))
+    reference = np.mean([cells[TARGETS.index(n)] for n in (REF, *mount.REFERENCE_POOL)], axis=0)
+    k = CLASSES.index("unauthorized")
+    for name, got in (("dear_401", found["targets"]["dear_401"]["delta_us"]["unauthorized"]),
+                      (mount.REFERENCE, found["delta"]["aa"]["unauthorized"])):
+        per_window = cells[TARGETS.index(name), k] - reference[k]
+        assert got["per_process"] == pytest.approx([per_window[10 * p:10 * p + 10].mean() for p in range(3)], abs=2e-3)
+
+
+def test_three_apps_of_the_reference_narrow_every_interval_as_the_design_says():
+    """Where each app's cost moves with its process (layout, sd 3 µs, far above the noise), a Δ against one app
+    has the variance of two apps' layouts, against the mean of three 1 + 1/3 of one: intervals sqrt(4/6) =
+    0.82x as wide. Over 16 seeds of 6 processes the root-mean-square half-widths come out so (0.72-0.9)."""
+    single = [n for n in TARGETS if n not in mount.REFERENCE_POOL]
+    squares = {"pooled": [], "single": []}
+    for seed in range(16):
+        seeds = tuple(100 * seed + p for p in range(6))
+        for label, targets in (("pooled", TARGETS), ("single", single)):
+            runs = [synthetic_run(s, targets=targets, layout_us=3.0, noise_us=1.0, per_cell=100) for s in seeds]
+            found = analysis.analyse(runs, 5, np.random.default_rng(0), conforming=set(PLANTED))
+            squares[label] += [np.diff(found["targets"][n]["delta_us"][c]["ci95"])[0] ** 2
+                               for n in ("cheap", "same", "dear_401") for c in CLASSES]
+    ratio = np.sqrt(np.mean(squares["pooled"]) / np.mean(squares["single"]))
+    assert 0.72 < ratio < 0.9, ratio
+
+
+def test_the_report_leaves_every_control_of_the_load_test_out_of_the_idioms():
+    from reports.data import LOAD_CONTROLS
+
+    assert set(LOAD_CONTROLS) == set(analysis.NAMES.values())

@@ -9,7 +9,8 @@ from harness.schemas import Interval, Estimate
 # --- load.json (make load) ---
 # loadtests.run writes LoadResult (saved after every finished shape); summary.json gets LoadHeadline
 # per variant and LoadCalibrationHeadline. Targets are the mounted names: each variant by its name, and
-# the controls "floor", "planted", "planted_reference" and "reference" (a second jsonify_tuple).
+# the controls "floor", "planted", "planted_reference", "reference" (one more jsonify_tuple app: the A/A
+# twin) and "reference_2", "reference_3" (two more: with the variant's own, the reference's apps).
 
 class LoadServerUs(TypedDict):
     p50: float  # median app time (one server process); the mean of the processes' medians (several)
@@ -68,7 +69,7 @@ class LoadTarget(_LoadTargetRequired, total=False):
 
 class _LoadAARequired(TypedDict):
     what: str
-    diff_us: float  # jsonify_tuple minus its second instance, over the classes' mix
+    diff_us: float  # the A/A twin minus the reference (the mean of jsonify_tuple's apps), over the classes' mix
     ci95: Interval
     pct: float  # diff_us over the reference's mix
     per_server_pct: List[float]
@@ -96,7 +97,8 @@ class LoadCalibration(_LoadCalibrationRequired, total=False):
 
 class LoadDeltaFacts(TypedDict):
     """A shape's Δ µs against jsonify_tuple: what was measured and what it resolves, per status class."""
-    reference: str  # "jsonify_tuple", or "jsonify_tuple (its second instance)" where the variant was not selected
+    reference: str  # "jsonify_tuple", or "jsonify_tuple (its other instances)" where the variant was not selected
+    reference_apps: List[str]  # the apps whose mean (per class and time window) is the reference
     what: str  # what is inside the clock, in one sentence
     classes: List[str]  # variants.contract.SCENARIOS
     server_request_cpu_us: float  # the request's server CPU over HTTP: the margin's and delta_pct's base
@@ -106,7 +108,7 @@ class LoadDeltaFacts(TypedDict):
     resolution_us: Optional[Dict[str, float]]  # max |A/A ci95 bound| per class (None without the A/A pair)
     minimum_detectable_us: Dict[str, Optional[float]]  # the largest over the idioms compared
     minimum_detectable_median_us: Dict[str, Optional[float]]  # the median idiom's
-    aa: Optional[Dict[str, LoadDelta]]  # per class: jsonify_tuple against its second instance (margin: 1%)
+    aa: Optional[Dict[str, LoadDelta]]  # per class: the A/A twin against the reference, as a variant (margin: 1%)
 
 
 class LoadRss(TypedDict):

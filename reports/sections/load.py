@@ -90,7 +90,7 @@ def idiom_table(ctx, names: list, primary, facts: dict) -> list:
                        "to floor: per time window, the mean over endpoints of the median app time over the floor's in "
                        "the same window; the mean over windows, and over server processes with a Student's t 95% CI "
                        "over their means (one process: a block bootstrap over its windows)"
-                       + (f" (the same against {reference}, served once more as a reference: idioms move together "
+                       + (f" (the same against {reference}, the mean of its apps' in the window: idioms move together "
                           f"when the machine drifts, the floor less so)" if reference else "") + ". Latency: response times seen by "
                        "locust (network and queueing included). App % of request CPU: the app's CPU over the server's "
                        "whole CPU per request"
@@ -125,7 +125,8 @@ def delta_table(ctx, names: list, primary, facts: dict) -> list:
     rows = [[name_of(n)] + [delta_cell(cells[n].get(c)) for c in classes] for n in names if n in cells]
     aa = delta.get("aa") or {}
     if aa:
-        rows.append(["A/A: jsonify_tuple against its second instance"]
+        apps = len(delta.get("reference_apps") or []) or 1
+        rows.append([f"A/A: one more jsonify_tuple app against the reference (the mean of {apps} app{'s' if apps > 1 else ''})"]
                      + [delta_cell({**aa[c], "margin": aa[c].get("margin")}) if c in aa else "n/a" for c in classes])
     margins = delta.get("margin_us") or {}
     detectable = delta.get("minimum_detectable_us") or {}
