@@ -21,6 +21,14 @@ FLASK_IDIOMS_VARIANTS (comma-separated, default all).
 - ``/_reference``: one more instance of jsonify_tuple's app, outside that mean: the A/A check, judged against
   the reference exactly as a variant is (two instances of the same code, which should not differ).
 
+Every mounted name is served by ``APPS_PER_TARGET`` (3) apps of its kind taking turns, a request each
+(``TakingTurns``, each app in its own ``ServerTiming``): two apps of the same code in one process differ by
+their place in memory for the process's whole life (with one app each, the A/A pair's per-process values on
+the created class spread by ~2.6 µs), and that spread between processes is what sets every interval; a
+name's time is now the mean over three places. In a full ``make load`` (2026-11-27) the same samples gave a
+median Δ half-width of ±1.09 µs against ±1.46 in the run before with one app per name (both with the
+three-app reference), the widest ±2.86 against ±3.53.
+
 With ``LOAD_PAYLOADS=size_1kb,size_100kb`` (payload corpus entries, ``payloads.corpus``; your own files' too,
 with ``PAYLOADS=path``) the payload apps are
 mounted too: ``/<variant>~payload`` is ``bench.payload_semantics.payload_app`` of the variant (its own app with
@@ -30,6 +38,7 @@ each in ``ServerTiming`` and created in the same random order as the rest.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -42,6 +51,7 @@ from variants import REGISTRY, select
 
 FLOOR, PLANTED, PLANTED_REFERENCE, REFERENCE = "_floor", "_planted", "_planted_reference", "_reference"
 REFERENCE_POOL = ("_reference_2", "_reference_3")  # with the jsonify_tuple variant: the reference's apps
+APPS_PER_TARGET = 3  # apps behind every mounted name, taking turns: an app's cost moves with its place in memory
 PLANTED_US = 20
 PAYLOAD_SUFFIX = "~payload"  # /<variant>~payload/api/payload/<entry>: the variant's payload app
 
@@ -127,11 +137,23 @@ class ServerTiming:
         return self.app(environ, timed_start_response)
 
 
-def create_load_app(names: str | None = None, payloads: str | None = None):
-    """The variants, the floor, the planted pair and the reference's apps, each in ``ServerTiming``, created in
-    a random order (``harness.measure.create_in_random_order``): each server process gets a fresh
-    order and the load test averages over processes. ``payloads`` (default LOAD_PAYLOADS): corpus entries
-    whose payload apps are mounted too (``payload_makers``)."""
+class TakingTurns:
+    """WSGI: ``apps`` answer one request each, in turn (round robin)."""
+
+    def __init__(self, apps: list):
+        self.apps = list(apps)
+        self._next = itertools.cycle(self.apps).__next__
+
+    def __call__(self, environ, start_response):
+        return self._next()(environ, start_response)
+
+
+def create_load_app(names: str | None = None, payloads: str | None = None, copies: int = APPS_PER_TARGET):
+    """The variants, the floor, the planted pair and the reference's apps, ``copies`` apps of each taking turns
+    (``TakingTurns``), each app in ``ServerTiming``; all of them created in a random order
+    (``harness.measure.create_in_random_order``): each server process gets a fresh order and the load test
+    averages over processes. ``payloads`` (default LOAD_PAYLOADS): corpus entries whose payload apps are
+    mounted too (``payload_makers``)."""
     variants = select(names if names is not None else os.environ.get("FLASK_IDIOMS_VARIANTS", ""))
     makers = {v.name: v.create_app for v in variants}
     entries = payload_entries(payloads)
@@ -141,8 +163,10 @@ def create_load_app(names: str | None = None, payloads: str | None = None):
     makers[REFERENCE] = REGISTRY[PLANTED_IDIOM].create_app  # the same idiom again: the A/A check
     for name in REFERENCE_POOL:  # and again: the reference is the mean of these and the variant's own
         makers[name] = REGISTRY[PLANTED_IDIOM].create_app
-    makers[PLANTED] = REGISTRY[PLANTED_IDIOM].create_app  # one instance behind both planted routes
-    apps = create_in_random_order(makers)
-    apps[PLANTED_REFERENCE] = planted(apps[PLANTED], 0)
-    apps[PLANTED] = planted(apps[PLANTED], PLANTED_US * 1000)
-    return DispatcherMiddleware(NotFound(), {f"/{name}": ServerTiming(app) for name, app in apps.items()})
+    makers[PLANTED] = REGISTRY[PLANTED_IDIOM].create_app  # the same apps behind both planted routes
+    made = create_in_random_order({(name, k): maker for name, maker in makers.items() for k in range(copies)})
+    apps = {name: [made[name, k] for k in range(copies)] for name in makers}
+    apps[PLANTED_REFERENCE] = [planted(app, 0) for app in apps[PLANTED]]
+    apps[PLANTED] = [planted(app, PLANTED_US * 1000) for app in apps[PLANTED]]
+    return DispatcherMiddleware(NotFound(), {f"/{name}": TakingTurns([ServerTiming(app) for app in group])
+                                             for name, group in apps.items()})

@@ -21,7 +21,7 @@ Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
   LOAD_SERVER=name    an entry of ``loadtests.servers.SERVERS`` (default gunicorn_sync)
   LOAD_SECONDS=N      seconds of every locust run (each shape's, each server's, each variant's in the
                       per-variant layout), instead of the mode's
-  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 3 quick, 6 full)
+  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 3 quick, 12 full)
   LOAD_USERS=N        locust users (default 16)
   LOCUST_WORKERS=N    N locust worker processes on 127.0.0.1 under a master (locust's distributed mode)
   LOAD_PORT=N         the server's port (default: a free one)
@@ -99,7 +99,9 @@ class Config:
 
 
 QUICK = Config("quick", {"closed": 7, "paced": 8}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60, target_delta_us=6.0)
-FULL = Config("full", {"closed": 40, "paced": 20}, {"closed": 1, "paced": 6}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
+# Full: the processes are the units of every interval, and most of a Δ's spread is between them (memory layout):
+# 12 short processes, not 6 long ones (the closed run only sets the paced pace, and 20 s does that)
+FULL = Config("full", {"closed": 20, "paced": 12}, {"closed": 1, "paced": 12}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 # The payload mode: the closed shape only, over several fresh server processes (the app's CPU time per request,
 # which it compares, does not depend on how busy the sync worker is kept, and as fast as it goes gives the most
 # samples of the 100 KB bodies); the entries take turns (``phase_lengths``). target_ci_pct: the Δ's CI

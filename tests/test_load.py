@@ -43,6 +43,23 @@ def test_server_timing_is_sent_and_the_planted_wait_shows_in_it():
     assert min(waits) >= mount.PLANTED_US  # wall time includes the busy-wait
 
 
+def test_every_mounted_name_is_three_separate_apps_taking_turns():
+    load_app = mount.create_load_app("jsonify_tuple")
+    turns = load_app.mounts["/jsonify_tuple"]
+    assert isinstance(turns, mount.TakingTurns) and len(turns.apps) == mount.APPS_PER_TARGET == 3
+    flasks = [timed.app for timed in turns.apps]
+    assert len({id(app) for app in flasks}) == 3 and all(hasattr(app, "url_map") for app in flasks)
+    assert not {id(app) for app in flasks} & {id(t.app) for t in load_app.mounts["/_reference"].apps}
+    answered = []
+    for timed in turns.apps:  # which app answers each request
+        timed.app = (lambda app: lambda environ, start: answered.append(app) or app(environ, start))(timed.app)
+    client = Client(load_app)
+    for _ in range(6):
+        assert client.get("/jsonify_tuple/api/status").status_code == 200
+    assert answered == flasks * 2
+    assert len(mount.create_load_app("jsonify_tuple", copies=1).mounts["/_floor"].apps) == 1
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:80"])
 def test_loopback_hosts_are_allowed(url):
     assert require_loopback(url) == url
