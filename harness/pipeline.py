@@ -79,7 +79,7 @@ STAGES = (
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
           (25, 170), lengthened_by=("REQUEST_SECONDS", "REQUEST_WORKERS")),
     Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
-          (12, 120), lengthened_by=("PAYLOADS",)),
+          (12, 150), lengthened_by=("PAYLOADS",)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
     Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 190),
