@@ -469,8 +469,9 @@ def test_an_interrupt_stops_the_running_jobs_and_starts_none_of_the_queued_ones(
 
         def run(self, job, index, progress=None):
             self.calls.append(job.kind)
-            if self.stopped:
+            if self.stopped:  # as the runner does: after stop_all it starts no process (test above)
                 self.late.append(job.kind)
+                return {"job": job, "events": [], "folder": tmp_path, "problem": "stopped", "seconds": 0.0}
             if job.kind == "headline":
                 raise KeyboardInterrupt
             if not self.released.wait(5):
@@ -486,10 +487,13 @@ def test_an_interrupt_stops_the_running_jobs_and_starts_none_of_the_queued_ones(
     assert len(headline) == 1 and len(others) >= 3
     with pytest.raises(KeyboardInterrupt):
         counts.run(plan.QUICK, ["jsonify_tuple", "orjson_response"], ["success"], fake, 2)
-    assert fake.stopped and fake.late == [] and fake.waited_out == []
+    assert fake.stopped and fake.waited_out == []
     # the headline job, and at most one more job per pool thread (the thread that ran it takes the next before the
-    # main thread sees the interrupt): the rest were never started
+    # main thread sees the interrupt): the rest were never started. A job a thread had taken from the queue before
+    # the queue was cancelled may still reach the runner after stop_all (seen with both cores busy), which then
+    # refuses it: at most one per thread
     assert len(fake.calls) <= 3 < len(headline) + len(others), (fake.calls, len(others))
+    assert len(fake.late) <= 2, fake.late
 
 
 def test_counts_json_is_assembled_in_the_shape_of_its_schema(tmp_path):
