@@ -64,9 +64,8 @@ from harness.results import OUT, merge_summary, record_stage, write_json
 from harness.stats import spread
 from loadtests.analysis import PAYLOAD_DELTA_WHAT, MIN_PER_CELL, analyse, analyse_payloads, shape_result, windows_for
 from loadtests.locust_run import run_locust
-from loadtests.mount import (FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE, REFERENCE_POOL,
-                             payload_corpus,
-                             payload_entries, payload_target)
+from loadtests.mount import (APPS_PER_TARGET, FLOOR, PLANTED, PLANTED_IDIOM, PLANTED_REFERENCE, PLANTED_US, REFERENCE,
+                             REFERENCE_POOL, payload_corpus, payload_entries, payload_target)
 from loadtests.server import ServerError, serve
 from loadtests.servers import DEFAULT, server_kind
 
@@ -490,7 +489,8 @@ def new_result(cfg: Config, schema: str, **extra) -> dict:
     # locust's version from its metadata: importing locust here would monkey-patch this process with gevent,
     # whose hub prints a traceback for the KeyboardInterrupt that Ctrl-C raises while it runs
     result = {"schema": schema, "status": "incomplete", "mode": cfg.mode, "layout": cfg.layout,
-              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "server": cfg.server, **extra,
+              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "server": cfg.server,
+              "apps_per_target": APPS_PER_TARGET, **extra,
               "config": asdict(cfg), "environment": environment(cfg.mode), "shapes": {}, "warnings": [],
               "locust": {"version": importlib.metadata.version("locust"), "user_class": "FastHttpUser",
                          "workers": cfg.workers, "users": cfg.users}}

@@ -305,11 +305,11 @@ def run_to_the_end(process, timeout_s: float = 150) -> tuple:
 
 def short_run(tmp_path: Path) -> tuple:
     """A whole quick run of two variants, two paced server processes: (its folder, exit code, stdout, stderr).
-    4 s runs (three server processes one after another). Its closed shape (one process: three time windows of
-    ten requests to each of 24 targets and classes) runs beside the per-variant run only (``side_by_side``):
-    ~370 req/s, ~1,800 requests measured (2026-11-27); beside all three others on two cores it got ~130 req/s,
-    ~500 requests, a window short now and then."""
-    process = start(tmp_path, LOAD_SECONDS="4", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
+    6 s runs (three server processes one after another). Its closed shape (one process: three time windows of
+    ten requests to each of 32 targets and classes, 960 in all) runs beside the per-variant run only
+    (``side_by_side``): ~370 req/s (2026-11-27); beside all three others on two cores it got ~130 req/s. With 4 s
+    runs (2 s measured after the warm-up) it failed 1 run in 6 once the reference's two more apps made 24 cells 32."""
+    process = start(tmp_path, LOAD_SECONDS="6", LOAD_PROCESSES="2", VARIANTS="jsonify_tuple,plain_string")
     return (tmp_path, *run_to_the_end(process))
 
 
@@ -359,10 +359,11 @@ def test_a_short_run_records_everything_and_leaves_nothing_running(side_by_side)
 def stop_mid_run(out: Path, how) -> dict:
     """A run of one variant, stopped once its closed shape is done and the paced shape's locust is up: ``how``
     is a signal to the run, or "server" (SIGKILL to its server's master). What it left, once every process
-    it started is gone. 6 s runs: the closed shape must be analysed, with the other runs beside it on a
+    it started is gone. 9 s runs: the closed shape must be analysed, with the other runs beside it on a
     machine that may be busy, so three of its time windows need ten requests to every target and class
-    (600 requests: 5 s runs got 640-700 at ~130 req/s beside the other three runs on two cores, 2026-11-27)."""
-    process = start(out, LOAD_SECONDS="6", VARIANTS="jsonify_tuple")
+    (7 targets x 4 classes: 840 requests; 5 s runs got 640-700 at ~130 req/s beside the other three runs on two
+    cores, 2026-11-27)."""
+    process = start(out, LOAD_SECONDS="9", VARIANTS="jsonify_tuple")
     try:
         wait_for(lambda: closed_done(out), 180, "the closed shape to finish")
         # mid-run: the paced shape's locust is up, so its server has answered (a busy machine is slow to get there),

@@ -146,7 +146,7 @@ def load_json():
     closed = shape | {"bottleneck": {"verdict": "server", "detail": "server busy"}, "files": [],
                       "targets": {n: t | {"rps": 2222.0} for n, t in targets.items()}}
     return {"schema": "flask-json-idioms/load/1", "status": "ok", "mode": "full", "layout": "interleaved",
-            "date": "2026-11-25T10:05:00+00:00", "wall_s": 180.0, "config": {}, "environment": environment(),
+            "apps_per_target": 3, "date": "2026-11-25T10:05:00+00:00", "wall_s": 180.0, "config": {}, "environment": environment(),
             "shapes": {"closed": closed, "paced": shape},
             "gunicorn": {"workers": 1, "worker_class": "sync"},
             "locust": {"version": "2.47.0", "user_class": "FastHttpUser", "workers": 1},
@@ -277,6 +277,7 @@ def test_every_section_is_present_and_filled_from_the_data(full):
     load = section(md, "5. Load over HTTP")
     assert "1,234.5" in load and "LOCUST-AT-97-PERCENT" in load and "287.5" in load and "2,222.0" in load
     assert "ratio to jsonify_tuple [95% CI]" in load
+    assert "by 3 apps each, taking turns a request each" in load
     assert "[load/paced_stats.csv](load/paced_stats.csv)" in load and "`load/paced.html` (not present)" in load
     assert "19.4 µs" in load  # load calibration
     assert "A/A check: jsonify_tuple against a second instance of itself differs by 0.37 µs" in load

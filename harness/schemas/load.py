@@ -184,6 +184,7 @@ class _LoadResultRequired(TypedDict):
 
 class LoadResult(_LoadResultRequired, total=False):
     gunicorn: dict  # the server's settings: server, app, bind, workers, worker_class, cpu, ...
+    apps_per_target: int  # apps behind every mounted name, taking turns a request each (loadtests.mount)
     wall_s: float
     duration_s: float  # the same as wall_s
     primary_shape: Optional[str]  # where the figures reported for each variant come from (None: per-variant)

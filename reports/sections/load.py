@@ -20,8 +20,11 @@ def build(ctx) -> list:
     primary, facts = r.primary_shape()
     names = sorted((n for n in r.names if n in lv), key=lambda n: lv[n].get("rank") or 999)
     server = (run.get("server") or "gunicorn_sync").replace("_", " ")
+    copies = run.get("apps_per_target")
     blocks = [Para(f"One {server} worker serves every idiom (and the floor, a prebuilt werkzeug Response) "
-                   f"and locust drives them, the idioms interleaved request by request. Layout "
+                   + (f"by {copies} apps each, taking turns a request each (an app's cost moves with its place in "
+                      f"memory for the process's life), " if copies and copies > 1 else "")
+                   + f"and locust drives them, the idioms interleaved request by request. Layout "
                    f"{run.get('layout', 'n/a')}, {run.get('mode', 'n/a')} mode, {f_num(run.get('duration_s'), 0)} s"
                    + (f", measured {run['date']}" if run.get("date") else "")
                    + (f"; figures from the **{primary}** shape (the primary one)" if primary else "")
