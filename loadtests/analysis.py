@@ -441,8 +441,8 @@ def calibration(targets: list, mix: np.ndarray, by_window: Units, request_cpu_us
         reference = reference_rows(targets, mix)
         diff = at[REFERENCE] - reference
         aa = by_window.difference(diff, MARGIN_SHARE * request_cpu_us)
-        found["aa"] = {"what": f"one more {PLANTED_IDIOM} app against the reference (the mean of {len(apps)} "
-                               f"app{'s' if len(apps) > 1 else ''} of it)",
+        found["aa"] = {"what": f"{PLANTED_IDIOM} served once more ({NAMES[REFERENCE]}) against the reference (the mean "
+                               f"of {', '.join(NAMES.get(n, n) for n in apps)})",
                        "delta_us": round(aa["estimate"], 2), "ci95": [round(x, 2) for x in aa["ci95"]],
                        "verdict": aa["verdict"], "margin_us": round(aa["margin"], 2),
                        "diff_us": round(aa["estimate"], 2),

@@ -128,8 +128,8 @@ def delta_table(ctx, names: list, primary, facts: dict) -> list:
     rows = [[name_of(n)] + [delta_cell(cells[n].get(c)) for c in classes] for n in names if n in cells]
     aa = delta.get("aa") or {}
     if aa:
-        apps = len(delta.get("reference_apps") or []) or 1
-        rows.append([f"A/A: one more jsonify_tuple app against the reference (the mean of {apps} app{'s' if apps > 1 else ''})"]
+        apps = ", ".join(delta.get("reference_apps") or []) or "jsonify_tuple"
+        rows.append([f"A/A: jsonify_tuple served once more against the reference (the mean of {apps})"]
                      + [delta_cell({**aa[c], "margin": aa[c].get("margin")}) if c in aa else "n/a" for c in classes])
     margins = delta.get("margin_us") or {}
     detectable = delta.get("minimum_detectable_us") or {}
