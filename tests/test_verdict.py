@@ -419,6 +419,24 @@ def test_an_idiom_leads_with_the_difference_its_interval_is_surest_of(tmp_path, 
     assert f"`response_class` -16.5 µs [-24.8, -8.1] on {CLASSES[-1]}" in line  # 8.1 against 3.9: the wide one leads
 
 
+def test_the_contracts_scenarios_lead_before_the_error_paths_classes(tmp_path, conformance_json, monkeypatch):
+    """An error path's class (timed in every third round, heavier tails) leads neither an idiom's line nor the order
+    of the idioms while a scenario of the contract is resolved: jsonify_status_code's +8.6 µs [+3.8, +13.4] on
+    server_error led its line in one full run (-4.0 to +8.6 over 13 runs) before success's +1.0 [+0.7, +1.3]."""
+    assert lines.leading({"server_error": {"ci95": [3.8, 13.4]}, "not_found": {"ci95": [0.9, 1.3]},
+                          "success": {"ci95": [0.7, 1.3]}}, 1) == ["success", "server_error", "not_found"]
+    monkeypatch.setattr(sys.modules[__name__], "CLASSES", [*CLASSES, "server_error"])
+    monkeypatch.setattr(sys.modules[__name__], "MARGIN", {**MARGIN, "server_error": 1.2})
+    dearer = {("jsonify_status_code", "server_error"): (8.6, [3.8, 13.4]), ("jsonify_status_code", "success"): (1.0, [0.7, 1.3]),
+              ("make_response", "admin"): (1.8, [1.5, 2.1]), ("dict_return", "server_error"): (9.9, [6.0, 13.8])}
+    monkeypatch.setattr(sys.modules[__name__], "DEARER", dearer)
+    line = lines.lines(Results(write_results(tmp_path / "out", conformance_json)))[0].replace("−", "-")
+    assert "`jsonify_status_code` +1.00 µs [+0.70, +1.30] on success" in line
+    assert "also +8.60 [+3.80, +13.40] on server_error" in line
+    # the idioms: those with a scenario resolved first (by its assured bound), then those with error classes only
+    assert line.index("`make_response`") < line.index("`jsonify_status_code`") < line.index("`dict_return`")
+
+
 def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, conformance_json, monkeypatch):
     """On the first screen an idiom resolved on more than three classes reads as its largest difference and the
     range of the others (the table below has each class); with two or three, each is listed."""
