@@ -250,6 +250,7 @@ class LoadPayloadsResult(TypedDict, total=False):
     locust: dict
     left_out: dict
     gunicorn: dict  # the server's settings
+    apps_per_target: int  # apps behind every mounted name, taking turns a request each (loadtests.mount)
     wall_s: float
     primary_shape: Optional[str]
     incomplete: List[str]
