@@ -203,7 +203,8 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
     process = data[:, 7].astype(int)
     floor = targets.index(FLOOR)
-    reference_mix = reference_rows(targets, mix) if reference_apps(targets) else mix[floor]
+    served_reference = bool(reference_apps(targets))
+    reference_mix = reference_rows(targets, mix) if served_reference else mix[floor]
     request_cpu_us = sum(r["server_cpu_s"] for r in runs) * 1e6 / len(data)
     stats = locust_counts(runs)
     best = min((cpu_mix[i] for i, n in enumerate(targets) if n in conforming), default=np.nan)
@@ -222,7 +223,7 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
                           "mix": round(float(mix[i].mean()), 2)},
             "server_cpu_us": {"p50": round(float(np.median(cpu[mine])), 2), "mix": round(float(cpu_mix[i]), 2)},
             "ratio_to_floor": by_window.mean(mix[i] / mix[floor]).as_dict(4),
-            "ratio_to_reference": {"reference": PLANTED_IDIOM if reference_apps(targets) else "floor",
+            "ratio_to_reference": {"reference": PLANTED_IDIOM if served_reference else "floor",
                                    **by_window.mean(mix[i] / reference_mix).as_dict(4)},
             "latency_ms": {q: round(float(np.percentile(response[mine], p)), 3)
                            for q, p in (("p50", 50), ("p95", 95), ("p99", 99))},
@@ -415,7 +416,8 @@ def deltas(targets: list, scenarios: list, cells: np.ndarray, by_window: Units, 
         detectable[c] = round(max(values), 2) if values else None
         typical[c] = round(float(np.median(values)), 2) if values else None
     facts = {"reference": DELTA_REFERENCE if ref_name else f"{DELTA_REFERENCE} (its other instances)",
-             "reference_apps": [NAMES.get(n, n) for n in apps], "what": DELTA_WHAT, "classes": list(scenarios), "server_request_cpu_us": round(request_cpu_us, 1),
+             "reference_apps": [NAMES.get(n, n) for n in apps], "what": DELTA_WHAT, "classes": list(scenarios),
+             "server_request_cpu_us": round(request_cpu_us, 1),
              "margin_share_pct": 100 * MARGIN_SHARE, "margin_us": {c: round(m, 3) for c, m in margin.items()},
              "margin_from": {c: f"{100 * MARGIN_SHARE:g}% of the request" for c in scenarios},
              "resolution_us": {c: round(r, 3) for c, r in resolution.items()} or None,
