@@ -27,7 +27,7 @@ their place in memory for the process's whole life (with one app each, the A/A p
 the created class spread by ~2.6 µs), and that spread between processes is what sets every interval; a
 name's time is now the mean over three places. In a full ``make load`` (2026-11-27) the same samples gave a
 median Δ half-width of ±1.09 µs against ±1.46 in the run before with one app per name (both with the
-three-app reference), the widest ±2.86 against ±3.53.
+three-mount reference), the widest ±2.86 against ±3.53.
 
 With ``LOAD_PAYLOADS=size_1kb,size_100kb`` (payload corpus entries, ``payloads.corpus``; your own files' too,
 with ``PAYLOADS=path``) the payload apps are
