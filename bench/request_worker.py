@@ -20,8 +20,12 @@ formatting is kept and the console stays quiet.
 Garbage collection stays on, as in production, and is charged where CPython's own trigger puts it.
 A collection runs when the young generation's count (tracked container objects allocated minus
 freed) passes a threshold, so what a request costs the collector is proportional to what it leaves
-in that count. The worker measures each subject's count per request with the collector paused, each
-subject right after a collection of the young generation (``young_counts`` says why), clocks every
+in that count. The first worker measures each subject's count per request with the collector paused, each
+subject right after a collection of the young generation (``young_counts`` says why). Counted so, a count is
+a property of the code, not of the process: in the 40 workers of a full run (each its own hash seed and
+creation order) every one of the 131 subjects counted the same to the last digit, and the counting took
+1.1 s of each worker's 4.1. So the later workers are given the first one's counts (``young_shared``) and count
+``YOUNG_RECHECKED`` subjects of their own choosing again, a check the stage reports. Every worker clocks every
 collection with a ``gc.callbacks`` hook, and takes the time of a block without
 its collections as the sample (the fastest of ``k`` back-to-back blocks, which drops interrupts);
 the analysis adds the collections back as count per request times the worker's collection time per
@@ -89,6 +93,7 @@ BASE_WAIT_NS = 1000
 CALIBRATION_BLOCKS = 4  # blocks a round of each planted subject, at separate places in the shuffled order (``measure``)
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
+YOUNG_RECHECKED = 8  # subjects a worker given the first worker's counts counts again itself (``shared_young``)
 
 
 def quiet_logging(app) -> None:
@@ -297,8 +302,15 @@ def measure(job: dict) -> dict:
         calls[i] = dispatch_call(apps[keys[i][0]], subject_environ(*keys[i], job["planted_ns"]))
     for i in rng.permutation(len(keys)):
         check(*keys[i], calls[i]())
-    young_passes = young_counts(calls, rng, job.get("young_passes", YOUNG_PASSES))
-    young = np.median(young_passes, axis=0)
+    shared = job.get("young_shared")
+    if shared is None:  # the first worker counts every subject; the others are given its counts (``shared_young``)
+        young_passes = young_counts(calls, rng, job.get("young_passes", YOUNG_PASSES))
+        young, rechecked = np.median(young_passes, axis=0), []
+    else:
+        young, young_passes = np.asarray(shared, dtype=float), []
+        picked = sorted(rng.choice(len(calls), min(YOUNG_RECHECKED, len(calls)), replace=False).tolist())
+        found = np.median(young_counts([calls[i] for i in picked], rng), axis=0)
+        rechecked = [[i, round(float(x), 3)] for i, x in zip(picked, found)]
     gc_on = job["gc"] == "on"
     gc.collect()
     if gc_on:
@@ -356,6 +368,7 @@ def measure(job: dict) -> dict:
             "keys": [list(k) for k in keys], "calls_per_block": blocks, "rounds": rounds,
             "per_call_ns": [[None if np.isnan(x) else x for x in row] for row in np.round(np.asarray(per_call), 1).tolist()],
             "young_count_per_call": np.round(young, 3).tolist(), "young_count_passes": np.round(young_passes, 3).tolist(),
+            "young_rechecked": rechecked,
             "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": (np.asarray(blocks) * timed * job["k"]).tolist(),
             "alloc_expected_ns": round(alloc_expected, 1), "calibration_blocks": calibration_blocks,

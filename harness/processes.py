@@ -37,11 +37,12 @@ def stop_group(process: subprocess.Popen, grace_s: float, signals=(signal.SIGTER
         process.wait(timeout=grace_s)
 
 
-def run_workers(module: str, jobs: list, rng, progress, what: str) -> list:
+def run_workers(module: str, jobs: list, rng, progress, what: str, prepare=None) -> list:
     """Each job (a JSON-able dict) in a worker process of its own, ``python -m module JOB RESULT``, one after
     another (never two at once, so none times against another), each with its own hash seed from ``rng``:
     the processes are the unit a stage's intervals are over. Returns their results in order; a worker that
-    fails is a ResultError naming ``what`` and its number. ``progress`` steps once per worker."""
+    fails is a ResultError naming ``what`` and its number. ``progress`` steps once per worker.
+    ``prepare(job, results)``, if given, makes each job from it and the results of the workers before it."""
     import sys
     import tempfile
     from pathlib import Path
@@ -52,7 +53,7 @@ def run_workers(module: str, jobs: list, rng, progress, what: str) -> list:
     with tempfile.TemporaryDirectory(prefix=f"{module.rsplit('.', 1)[-1]}-") as tmp:
         for index, job in enumerate(jobs):
             job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
-            write_json(job_path, job)
+            write_json(job_path, prepare(job, results) if prepare else job)
             env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
             done = subprocess.run([sys.executable, "-m", module, str(job_path), str(result_path)], env=env)
             if done.returncode != 0:

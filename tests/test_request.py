@@ -145,6 +145,33 @@ def test_one_real_worker_records_exact_counts_and_every_subject():
     assert np.ptp(found["young_count_passes"], axis=0).max() == 0  # and the same in every pass (so one is kept)
 
 
+def test_a_worker_given_the_first_ones_counts_uses_them_and_counts_some_again():
+    """Counts are a property of the code (identical in all 40 workers of a full run), so the later workers are given
+    the first one's; each counts ``YOUNG_RECHECKED`` subjects of its choosing again, with the same procedure."""
+    job = {"names": ["jsonify_tuple", "abort_response"], "index": 0, "seed": 3, "gc": "on", "seconds": 0.05,
+           "block_ms": 0.05, "k": 1, "min_rounds": 3, "planted_ns": 1000}
+    first = worker.measure(job)
+    shared = [x + 1000 for x in first["young_count_per_call"]]  # not what the code counts: the worker must use them
+    later = worker.measure({**job, "index": 1, "seed": 4, "young_shared": shared})
+    assert later["young_count_per_call"] == shared and later["young_count_passes"] == []
+    picked = [i for i, _ in later["young_rechecked"]]
+    assert len(picked) == worker.YOUNG_RECHECKED == len(set(picked))
+    assert all(own == first["young_count_per_call"][i] for i, own in later["young_rechecked"])  # its own count
+    assert later["gc_ns_total"] and later["rounds"] >= 3
+
+
+def test_the_stage_gives_later_workers_the_first_ones_counts_and_reports_recounts_that_differ():
+    first = {"index": 0, "keys": [["a", "success"], ["b", "success"]], "young_count_per_call": [7.0, 58.0]}
+    assert request.shared_young({"index": 0}, []) == {"index": 0}
+    assert request.shared_young({"index": 2}, [first]) == {"index": 2, "young_shared": [7.0, 58.0]}
+    same = {"index": 1, "young_rechecked": [[0, 7.0], [1, 58.0]]}
+    assert request.young_check([first, same]) == {"counted_by": request.young_check([first])["counted_by"],
+                                                   "rechecked": 2, "differ": [], "differ_count": 0}
+    found = request.young_check([first, same, {"index": 2, "young_rechecked": [[1, 57.5]]}])
+    assert found["rechecked"] == 3 and found["differ_count"] == 1
+    assert found["differ"] == [{"worker": 2, "subject": ["b", "success"], "first_worker": 58.0, "own": 57.5}]
+
+
 def test_every_subject_of_a_class_gets_the_same_block_length():
     """A call's time depends on its block's length (the first call pays for the caches another app left), so a
     class's subjects are compared at one length: the median of their own, rounded up, per class."""
@@ -263,6 +290,11 @@ def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatc
     assert set(found) == set(schemas.RequestResult.__annotations__) and found["seed"] == 11
     assert set(found["results"]) == set(schemas.Results.__annotations__)
     assert set(found["results"]["variants"]) == {"jsonify_tuple", "abort_response"}
+    # the second worker was given the first one's young counts, and its recounts agreed with them
+    first, second = found["raw"]["workers"]
+    assert second["young_count_per_call"] == first["young_count_per_call"] and not second["young_count_passes"]
+    assert set(found["young_counts"]) == set(schemas.YoungCheck.__annotations__)
+    assert found["young_counts"]["rechecked"] == worker.YOUNG_RECHECKED and found["young_counts"]["differ_count"] == 0
     cell = found["results"]["variants"]["abort_response"]["unauthorized"]
     assert set(cell) == set(schemas.Cell.__annotations__)
     assert cell["delta_us"]["verdict"] in ("cheaper", "dearer", "equivalent", "unresolved")

@@ -68,6 +68,15 @@ class Results(TypedDict):
     round_noise_pct: Optional[float]  # robust SD (%) of a subject's per-round ratio to the reference
 
 
+class YoungCheck(TypedDict):
+    """The first worker counts what each subject's request adds to the young generation; the later workers are
+    given those counts and count some subjects again (bench.request.young_check)."""
+    counted_by: str
+    rechecked: int  # recounts by later workers
+    differ: List[dict]  # up to 20: {"worker", "subject": [name, class], "first_worker", "own"}
+    differ_count: int
+
+
 class RequestResult(TypedDict):
     schema: str  # "flask-json-idioms/request/1"
     mode: str
@@ -83,7 +92,9 @@ class RequestResult(TypedDict):
     results: Results
     targets: dict
     warnings: List[str]
-    raw: dict  # {"workers": [per worker: keys, calls_per_block, rounds, per_call_ns, young_count_per_call, ...]}
+    young_counts: YoungCheck  # absent from runs before 2026-11-27 17:00
+    raw: dict  # {"workers": [per worker: keys, calls_per_block, rounds, per_call_ns, young_count_per_call,
+    # young_rechecked ([subject index, own count] pairs), ...]}
 
 
 class RequestHeadlineCell(TypedDict):
