@@ -97,12 +97,19 @@ class Config:
     server: str = DEFAULT
 
 
+# Each run's first second after its first answer is left out (warmup_s): every app's first requests (its lazy set-up)
+# fall in it. It was 3 s; in the 12 paced runs of a full make bench (2026-11-27, commit af25a23) an app's median time
+# was flat from the first half second on, and measuring from 0.2-2 s instead of 3 s moved the Δ estimates by +0.07
+# to -0.05 µs on average over the 60 idiom-and-class cells (SD 0.3-0.4, what the added windows bring), none
+# systematically.
 # Quick: 6 + 3 x 7 s (was 7 + 3 x 8: make bench QUICK=1 took 118-120 s of its 120 once three apps served each name);
 # its intervals are set by the 3 processes (Student's t with 2 degrees of freedom), and it says what it cannot resolve
-QUICK = Config("quick", {"closed": 6, "paced": 7}, {"closed": 1, "paced": 3}, 2, 5, 5.0, 25.0, 60, target_delta_us=6.0)
+QUICK = Config("quick", {"closed": 6, "paced": 7}, {"closed": 1, "paced": 3}, 1, 5, 5.0, 25.0, 60, target_delta_us=6.0)
 # Full: the processes are the units of every interval, and most of a Δ's spread is between them (memory layout):
-# 12 short processes, not 6 long ones (the closed run only sets the paced pace, and 20 s does that)
-FULL = Config("full", {"closed": 20, "paced": 12}, {"closed": 1, "paced": 12}, 3, 15, 2.0, 10.0, 240, target_delta_us=2.0)
+# many short processes (the closed run only sets the paced pace, and 14 s does that). 15 x 10 s measure each process
+# for as long as 12 x 12 s did with the 3 s left out (8.5 s), in the same stage time: the Δ intervals ~0.87x as wide
+# (the variance of the per-process values, between processes and within them alike, divides by their number)
+FULL = Config("full", {"closed": 14, "paced": 10}, {"closed": 1, "paced": 15}, 1, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 # The payload mode: the closed shape only, over several fresh server processes (the app's CPU time per request,
 # which it compares, does not depend on how busy the sync worker is kept, and as fast as it goes gives the most
 # samples of the 100 KB bodies); the entries take turns (``phase_lengths``). target_ci_pct: the Δ's CI
@@ -182,6 +189,7 @@ def run_shapes(cfg: Config, variants: str, targets: list, analyse_runs, result: 
                   + (f", {rate * cfg.users:.0f} req/s ({PACED_SHARE:.0%} of closed)" if rate else ", as fast as it goes")
                   + f"; ~{sum(cfg.seconds[s] * cfg.servers[s] for s in shapes[i - 1:]):.0f} s left", flush=True)
             result["shapes"][shape] = {"status": "incomplete"}
+            drop_extra_runs(OUT / folder, shape, servers)
             runs = [measure(cfg, variants, targets, shape if servers == 1 else f"{shape}_{k + 1}", seconds,
                             rate, result, progress, folder, payloads) for k in range(servers)]
             result["shapes"][shape] = shape_result(runs, analyse_runs(runs, windows_for(seconds)),
@@ -190,6 +198,15 @@ def run_shapes(cfg: Config, variants: str, targets: list, analyse_runs, result: 
             brief(shape, result["shapes"][shape])
             if shape == "closed":
                 rate = PACED_SHARE * result["shapes"]["closed"]["rps"] / cfg.users
+
+
+def drop_extra_runs(folder, shape: str, servers: int) -> None:
+    """Remove the files of a shape's numbered runs beyond ``servers`` (``paced_13_stats.csv`` after a run with more
+    server processes), so the folder holds this run's files only; each run replaces its own."""
+    for path in folder.glob(f"{shape}_*"):
+        number = path.name[len(shape) + 1:].split("_", 1)[0].split(".", 1)[0]
+        if number.isdigit() and (servers == 1 or int(number) > servers):
+            path.unlink(missing_ok=True)
 
 
 def interleaved(cfg: Config, names: list, conforming: set, rng, result: dict, save) -> None:

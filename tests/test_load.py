@@ -157,6 +157,19 @@ def test_block_bootstrap_widens_with_drift():
     assert drifting["ci_half_width_pct"] > 3 * steady["ci_half_width_pct"]
 
 
+def test_a_run_with_fewer_server_processes_drops_the_files_of_the_runs_it_has_not(tmp_path):
+    """paced_13's files from a 16-process run would sit beside a 15-process run's; each run replaces its own."""
+    folder = tmp_path
+    names = ["paced_1_stats.csv", "paced_3.html", "paced_13_samples.json", "paced_16.html", "closed_stats.csv",
+             "closed_2_stats.csv", "closed.html"]
+    for name in names:
+        (folder / name).write_text("x")
+    run.drop_extra_runs(folder, "paced", 3)
+    run.drop_extra_runs(folder, "closed", 1)
+    assert sorted(p.name for p in folder.iterdir()) == ["closed.html", "closed_stats.csv", "paced_1_stats.csv",
+                                                         "paced_3.html"]
+
+
 def test_bottleneck_verdicts():
     assert analysis.bottleneck(0.95, 0.5, 0)["verdict"] == "load generator"
     assert analysis.bottleneck(0.5, 0.95, 0)["verdict"] == "server"
