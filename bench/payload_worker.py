@@ -39,6 +39,7 @@ import payloads
 from bench.payload_semantics import environ_for, payload_app
 from bench.request_worker import COLLECTIONS, calls_per_block, same_per_class, time_block, young_count_per_call
 from bench.subjects import dispatch_call
+from bench.young import counted_or_shared
 from harness.environment import process_cpu_seconds
 from harness.measure import create_in_random_order
 from harness.results import read_json, write_json
@@ -120,8 +121,21 @@ def measure(job: dict) -> dict:
             first_ns[i] = time.perf_counter_ns() - start
     # the same work every call, so a few calls give the count; a long call (a large body) gets fewer: 12 calls of a
     # 1 MB body were ~3 s of each worker's set-up, for a count whose collections are < 0.01% of such a request
-    young = [young_count_per_call(call, calls=4) if ns < LONG_CALL_NS else young_count_per_call(call, calls=1, warm_up=1)
-             for call, ns in zip(calls, first_ns)]
+    # (the first worker counts them all, the later ones are given its counts and recount a few: ``bench.young``)
+    young_rng = np.random.default_rng([job["seed"], 2])
+
+    def count(picked: list) -> list:
+        """Two passes in shuffled orders, the first not kept (as ``bench.request_worker.young_counts``): counted in
+        one pass in the order of the subjects, the first one counted 10 in a test's first worker, and 7 every later
+        time, in that process and in others."""
+        found = {}
+        for _ in range(2):
+            for i in young_rng.permutation(picked):
+                found[i] = (young_count_per_call(calls[i], calls=4) if first_ns[i] < LONG_CALL_NS
+                            else young_count_per_call(calls[i], calls=1, warm_up=1))
+        return [found[i] for i in picked]
+
+    young, rechecked = counted_or_shared(job, len(calls), young_rng, count)
     gc.collect()
     gc.callbacks.append(COLLECTIONS)
     try:
@@ -203,7 +217,8 @@ def measure(job: dict) -> dict:
             "reference": job["reference"], "pairing": job.get("pairing", "beside"), "calls_per_block": blocks,
             "repeats": repeats, "warm_before": [int(w) for w in warm], "rounds": len(per_call), "strides": stride,
             "per_call_ns": nulls(per_call), "paired_reference_ns": nulls(paired),
-            "young_count_per_call": np.round(young, 3).tolist(), "gc_ns_total": gc_ns.round(0).tolist(),
+            "young_count_per_call": np.round(young, 3).tolist(), "young_rechecked": rechecked,
+            "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": requests.tolist(), "page_faults": faults.tolist(),
             "t_s": np.round(t_s, 3).tolist(), "process_cpu_s": process_cpu_seconds(os.getpid())}
 

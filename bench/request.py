@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from bench import request_analysis as analysis
+from bench import request_analysis as analysis, young
 from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC,
                                   PLANTED_REFERENCE, REFERENCE)
 from harness import processes
@@ -67,7 +67,7 @@ class Config:
 # abort_response's 401 0.96-1.97 (targets 0.5 and 1): 40 workers (the time make payloads-http left when it became a
 # target of its own) should narrow every interval by sqrt(30/40), ~13%; they gave 0.56-0.57 on created and 1.23-1.83
 # on abort_response's 401 in two runs (164 s). A worker took 4.1 s, 1.1 s of them counting the young generation, which
-# only the first one does now (``shared_young``): the later ones take 0.6 s + their timed seconds, so the same stage
+# only the first one does now (``bench.young``): the later ones take 0.6 s + their timed seconds, so the same stage
 # holds 56 workers x 2.3 s (129 s timed, was 100).
 FULL = Config("full", workers=56, seconds=2.3, block_ms=0.3, k=1, min_rounds=20, error_every=3,
               target_ci_us=(0.5, 1.0), target_planted_pct=20, target_wall_s=200)
@@ -81,23 +81,7 @@ def run_workers(cfg: Config, names: list, gc_mode: str, rng, progress: Progress)
              "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds, "error_every": cfg.error_every,
              "planted_ns": PLANTED_NS}
             for index in range(cfg.workers)]
-    return processes.run_workers("bench.request_worker", jobs, rng, progress, "whole-request", prepare=shared_young)
-
-
-def shared_young(job: dict, done: list) -> dict:
-    """Every worker after the first is given the first one's young-generation counts (``bench.request_worker``
-    says why they are the same in every worker) and checks some of them."""
-    return {**job, "young_shared": done[0]["young_count_per_call"]} if done else job
-
-
-def young_check(workers: list) -> dict:
-    """The later workers' recounts of the first worker's young-generation counts: how many, and which differed."""
-    keys, shared = workers[0]["keys"], workers[0]["young_count_per_call"]
-    rechecked = [(w["index"], i, own) for w in workers[1:] for i, own in w.get("young_rechecked", [])]
-    differ = [{"worker": index, "subject": keys[i], "first_worker": shared[i], "own": own}
-              for index, i, own in rechecked if abs(own - shared[i]) > 1e-6]
-    return {"counted_by": "the first worker; every later one counts some subjects again",
-            "rechecked": len(rechecked), "differ": differ[:20], "differ_count": len(differ)}
+    return processes.run_workers("bench.request_worker", jobs, rng, progress, "whole-request", prepare=young.shared_young)
 
 
 def half_width(x: dict) -> float:
@@ -182,12 +166,8 @@ def main() -> int:
         "planted_alloc": PLANTED_ALLOC, "planted_ns": PLANTED_NS, "base_wait_ns": BASE_WAIT_NS,
         "within_pct": cfg.target_planted_pct})
     targets, warnings = checks(cfg, results, cpu)
-    young = young_check(workers)
-    if young["differ_count"]:
-        warnings.append(f"young-generation counts: {young['differ_count']} of {young['rechecked']} recounts in later "
-                        f"workers differ from the first worker's, which every worker's collections are charged by "
-                        f"(e.g. {young['differ'][0]['subject']}: {young['differ'][0]['first_worker']} against "
-                        f"{young['differ'][0]['own']}); those collection shares are approximate")
+    counts = young.young_check(workers)
+    warnings += young.young_warning(counts)
     wall_s = round(time.monotonic() - started, 1)
     targets["wall_s"].update(value=wall_s, met=wall_s <= cfg.target_wall_s)
     env = environment(cfg.mode)
@@ -200,7 +180,7 @@ def main() -> int:
                 "iterable closed), interleaved in shuffled rounds; per worker process the median over rounds of the "
                 "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request",
         "config": {**asdict(cfg), "planted_ns": PLANTED_NS, "variants": names},
-        "results": results, "targets": targets, "warnings": warnings, "young_counts": young,
+        "results": results, "targets": targets, "warnings": warnings, "young_counts": counts,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "rounds", "per_call_ns",
                                                 "young_count_per_call", "young_count_passes", "gc_ns_total",
                                                 "young_rechecked", "collections", "requests", "alloc_expected_ns",

@@ -24,8 +24,8 @@ in that count. The first worker measures each subject's count per request with t
 subject right after a collection of the young generation (``young_counts`` says why). Counted so, a count is
 a property of the code, not of the process: in the 40 workers of a full run (each its own hash seed and
 creation order) every one of the 131 subjects counted the same to the last digit, and the counting took
-1.1 s of each worker's 4.1. So the later workers are given the first one's counts (``young_shared``) and count
-``YOUNG_RECHECKED`` subjects of their own choosing again, a check the stage reports. Every worker clocks every
+1.1 s of each worker's 4.1. So the later workers are given the first one's counts and count a few subjects of
+their own choosing again, a check the stage reports (``bench.young``). Every worker clocks every
 collection with a ``gc.callbacks`` hook, and takes the time of a block without
 its collections as the sample (the fastest of ``k`` back-to-back blocks, which drops interrupts);
 the analysis adds the collections back as count per request times the worker's collection time per
@@ -74,6 +74,7 @@ import numpy as np
 from flask import request
 
 from bench.subjects import dispatch_call, prepared_environ
+from bench.young import counted_or_shared
 from harness.environment import process_cpu_seconds
 from harness.measure import PLANTED_IDIOM, busy_wait, create_in_random_order
 from harness.results import read_json, write_json
@@ -93,7 +94,6 @@ BASE_WAIT_NS = 1000
 CALIBRATION_BLOCKS = 4  # blocks a round of each planted subject, at separate places in the shuffled order (``measure``)
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
-YOUNG_RECHECKED = 8  # subjects a worker given the first worker's counts counts again itself (``shared_young``)
 
 
 def quiet_logging(app) -> None:
@@ -302,15 +302,15 @@ def measure(job: dict) -> dict:
         calls[i] = dispatch_call(apps[keys[i][0]], subject_environ(*keys[i], job["planted_ns"]))
     for i in rng.permutation(len(keys)):
         check(*keys[i], calls[i]())
-    shared = job.get("young_shared")
-    if shared is None:  # the first worker counts every subject; the others are given its counts (``shared_young``)
-        young_passes = young_counts(calls, rng, job.get("young_passes", YOUNG_PASSES))
-        young, rechecked = np.median(young_passes, axis=0), []
-    else:
-        young, young_passes = np.asarray(shared, dtype=float), []
-        picked = sorted(rng.choice(len(calls), min(YOUNG_RECHECKED, len(calls)), replace=False).tolist())
-        found = np.median(young_counts([calls[i] for i in picked], rng), axis=0)
-        rechecked = [[i, round(float(x), 3)] for i, x in zip(picked, found)]
+    young_passes = []  # the first worker's passes over every subject (``bench.young``: the later ones are given them)
+
+    def count(picked: list) -> np.ndarray:
+        passes = young_counts([calls[i] for i in picked], rng, job.get("young_passes", YOUNG_PASSES))
+        if len(picked) == len(calls):
+            young_passes[:] = passes.tolist()
+        return np.median(passes, axis=0)
+
+    young, rechecked = counted_or_shared(job, len(calls), rng, count)
     gc_on = job["gc"] == "on"
     gc.collect()
     if gc_on:

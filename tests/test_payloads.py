@@ -349,6 +349,26 @@ def test_a_worker_times_each_subject_through_the_payload_route(tmp_path):
     assert found["calls_per_block"][0] == found["calls_per_block"][1]
 
 
+def test_a_payload_worker_given_the_first_ones_counts_uses_them_and_counts_some_again():
+    """As make request's workers (``bench.young``): the later workers take the first one's young counts and recount
+    a few subjects, drawn at random, by the first one's procedure."""
+    from bench import payload_worker
+    from bench.young import YOUNG_RECHECKED
+
+    subjects = [[name, entry] for name in ("jsonify_tuple", "orjson_response", "abort_response")
+                for entry in ("size_100b", "size_1kb", "size_10kb")]
+    job = {"subjects": subjects, "index": 0, "seed": 7, "seconds": 0.02, "block_ms": 0.1, "k": 1, "min_rounds": 2,
+           "user_path": None, "reference": "jsonify_tuple", "pairing": "shuffled"}
+    first = payload_worker.measure(job)
+    assert first["young_rechecked"] == []
+    shared = [x + 1000 for x in first["young_count_per_call"]]  # not what the code counts: the worker must use them
+    later = payload_worker.measure({**job, "index": 1, "seed": 8, "young_shared": shared})
+    assert later["young_count_per_call"] == shared
+    picked = [i for i, _ in later["young_rechecked"]]
+    assert len(picked) == YOUNG_RECHECKED == len(set(picked))
+    assert all(own == first["young_count_per_call"][i] for i, own in later["young_rechecked"])
+
+
 def test_shuffled_rounds_time_each_subject_once_against_the_reference_in_the_same_round_with_an_aa_app():
     """pairing="shuffled", k=1: the reference beside each subject is the reference's own block of that round; the A/A
     subject is a second app of the reference (not the same objects), timed like an idiom."""

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bench import request, request_analysis as analysis, request_worker as worker
+from bench.young import YOUNG_RECHECKED, shared_young, young_check
 from harness.results import ROOT, read_json
 from harness.schemas import request as schemas
 from bench.subjects import dispatch_call, prepared_environ
@@ -155,19 +156,19 @@ def test_a_worker_given_the_first_ones_counts_uses_them_and_counts_some_again():
     later = worker.measure({**job, "index": 1, "seed": 4, "young_shared": shared})
     assert later["young_count_per_call"] == shared and later["young_count_passes"] == []
     picked = [i for i, _ in later["young_rechecked"]]
-    assert len(picked) == worker.YOUNG_RECHECKED == len(set(picked))
+    assert len(picked) == YOUNG_RECHECKED == len(set(picked))
     assert all(own == first["young_count_per_call"][i] for i, own in later["young_rechecked"])  # its own count
     assert later["gc_ns_total"] and later["rounds"] >= 3
 
 
 def test_the_stage_gives_later_workers_the_first_ones_counts_and_reports_recounts_that_differ():
     first = {"index": 0, "keys": [["a", "success"], ["b", "success"]], "young_count_per_call": [7.0, 58.0]}
-    assert request.shared_young({"index": 0}, []) == {"index": 0}
-    assert request.shared_young({"index": 2}, [first]) == {"index": 2, "young_shared": [7.0, 58.0]}
+    assert shared_young({"index": 0}, []) == {"index": 0}
+    assert shared_young({"index": 2}, [first]) == {"index": 2, "young_shared": [7.0, 58.0]}
     same = {"index": 1, "young_rechecked": [[0, 7.0], [1, 58.0]]}
-    assert request.young_check([first, same]) == {"counted_by": request.young_check([first])["counted_by"],
+    assert young_check([first, same]) == {"counted_by": young_check([first])["counted_by"],
                                                    "rechecked": 2, "differ": [], "differ_count": 0}
-    found = request.young_check([first, same, {"index": 2, "young_rechecked": [[1, 57.5]]}])
+    found = young_check([first, same, {"index": 2, "young_rechecked": [[1, 57.5]]}])
     assert found["rechecked"] == 3 and found["differ_count"] == 1
     assert found["differ"] == [{"worker": 2, "subject": ["b", "success"], "first_worker": 58.0, "own": 57.5}]
 
@@ -294,7 +295,7 @@ def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatc
     first, second = found["raw"]["workers"]
     assert second["young_count_per_call"] == first["young_count_per_call"] and not second["young_count_passes"]
     assert set(found["young_counts"]) == set(schemas.YoungCheck.__annotations__)
-    assert found["young_counts"]["rechecked"] == worker.YOUNG_RECHECKED and found["young_counts"]["differ_count"] == 0
+    assert found["young_counts"]["rechecked"] == YOUNG_RECHECKED and found["young_counts"]["differ_count"] == 0
     cell = found["results"]["variants"]["abort_response"]["unauthorized"]
     assert set(cell) == set(schemas.Cell.__annotations__)
     assert cell["delta_us"]["verdict"] in ("cheaper", "dearer", "equivalent", "unresolved")

@@ -100,6 +100,7 @@ class PayloadsResult(TypedDict, total=False):
     config: dict
     targets: dict
     warnings: List[str]
-    raw: dict  # {"workers": [index, keys, calls_per_block, rounds, per_call_ns, t_s]}
+    young_counts: dict  # harness.schemas.request.YoungCheck: the later workers' recounts (absent before 2026-11-27 17:30)
+    raw: dict  # {"workers": [index, keys, calls_per_block, rounds, per_call_ns, young_rechecked, t_s, ...]}
     http: dict  # make payloads-http's run (bench.payload_cost.merge_http): status, error, file, method, config,
     #             request_us, margin_us, aa, targets, warnings
