@@ -167,7 +167,7 @@ class Results:
                 "margin_definition": res.get("margin_definition"), "resolution_us": res.get("resolution_us") or {},
                 "minimum_detectable_us": res.get("minimum_detectable_us") or {},
                 "gc_per_1000": res.get("gc_per_1000") or {}, "round_noise_pct": res.get("round_noise_pct"),
-                "targets": raw.get("targets") or {},
+                "young_counts": raw.get("young_counts") or {}, "targets": raw.get("targets") or {},
                 "warnings": raw.get("warnings") or [], "environment": raw.get("environment") or {},
                 "config": raw.get("config") or {}}
 

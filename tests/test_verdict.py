@@ -77,7 +77,8 @@ def request_json(mode="full"):
                         "margin_us": MARGIN, "margin_definition": "MARGIN-DEFINITION",
                         "resolution_us": {c: 0.5 for c in CLASSES}, "minimum_detectable_us": {c: 0.7 for c in CLASSES},
                         "gc_per_1000": gc},
-            "targets": {}, "warnings": []}
+            "targets": {}, "warnings": [],
+            "young_counts": {"counted_by": "the first worker", "rechecked": 440, "differ": [], "differ_count": 0}}
 
 
 def micro_json():
@@ -285,6 +286,22 @@ def test_the_whole_request_calibration_says_what_the_planted_wait_follows(render
     _, md = rendered
     (note,) = [x for x in md.splitlines() if "Whole-request calibration: a planted 1,000 ns" in x]
     assert "after a 1,000 ns wait the reference makes too" in note and "measured as 1,012 ns [950, 1,070]" in note
+
+
+def test_the_caveats_say_how_the_young_counts_were_checked(rendered, tmp_path, conformance_json):
+    _, md = rendered
+    (note,) = [x for x in md.splitlines() if "counted by the first worker" in x]
+    assert "recounted 440 subjects of their choosing: all agreed" in note
+    folder = write_results(tmp_path, conformance_json)
+    request = read_json(folder / "request.json")
+    request["young_counts"] = {"counted_by": "the first worker", "rechecked": 440, "differ_count": 2,
+                               "differ": [{"worker": 3, "subject": ["a", "success"], "first_worker": 7.0, "own": 8.0}] * 2}
+    write_json(folder / "request.json", request)
+    md = render(folder, charts=False)["markdown"].read_text()
+    assert "recounted 440 subjects of their choosing: 2 differed" in md
+    del request["young_counts"]  # a run from before the counts were shared: nothing said
+    write_json(folder / "request.json", request)
+    assert "counted by the first worker" not in render(folder, charts=False)["markdown"].read_text()
 
 
 def test_one_full_run_says_the_spread_is_not_yet_measured(rendered):

@@ -73,6 +73,13 @@ def request_caveats(r) -> list:
         notes.append(f"Whole request: one round's sample of an idiom against jsonify_tuple varies by about "
                      f"±{q['round_noise_pct']:g}% (a robust standard deviation of the per-round ratio, over subjects and "
                      f"workers) on this machine; intervals narrow only with the square root of the timed time.")
+    young = q.get("young_counts") or {}
+    if young.get("rechecked"):
+        agreed = ("all agreed" if not young.get("differ_count")
+                  else f"{young['differ_count']} differed (those subjects' collection shares are approximate)")
+        notes.append(f"Whole request: collections are charged by the young-generation count each request adds, "
+                     f"counted by the first worker; the later workers recounted {young['rechecked']:,} subjects "
+                     f"of their choosing: {agreed}.")
     notes += [f"Whole request: {w}" for w in q.get("warnings") or []]
     return notes
 
