@@ -82,3 +82,13 @@ def plain(text: str) -> str:
 
     text = re.sub(r"\[([^\]]+)\]\([^)\s]+\)", r"\1", text)
     return text.replace("**", "").replace("`", "")
+
+
+def young_counts_note(young: dict) -> str:
+    """How a stage's shared young-generation counts were checked (``bench.young``), or "" where it did not say."""
+    if not (young or {}).get("rechecked"):
+        return ""
+    agreed = ("all agreed" if not young.get("differ_count")
+              else f"{young['differ_count']} differed (those subjects' collection shares are approximate)")
+    return (f"collections are charged by the young-generation count each request adds, counted by the first worker; "
+            f"the later workers recounted {young['rechecked']:,} subjects of their choosing: {agreed}.")

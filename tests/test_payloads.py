@@ -468,6 +468,16 @@ def render_section(folder: Path, charts: bool = True) -> str:
     return to_markdown(section.build(ctx))
 
 
+def test_the_section_says_how_the_shared_young_counts_were_checked(tmp_path):
+    from harness.results import write_json
+
+    write_json(tmp_path / "payloads.json", fake_payloads())  # a run from before they were shared: nothing said
+    assert "counted by the first worker" not in render_section(tmp_path, charts=False)
+    write_json(tmp_path / "payloads.json", {**fake_payloads(), "young_counts": {
+        "counted_by": "the first worker", "rechecked": 128, "differ_count": 0, "differ": []}})
+    assert "the later workers recounted 128 subjects of their choosing: all agreed." in render_section(tmp_path, charts=False)
+
+
 def test_the_section_shows_the_type_table_the_cost_the_verdicts_and_your_payloads(tmp_path):
     from harness.results import write_json
 

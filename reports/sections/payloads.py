@@ -6,7 +6,7 @@ from __future__ import annotations
 from reports import charts
 from reports.data import REFERENCE
 from reports.document import Bullets, Details, Figure, Heading, Note, Para, Table, code_span
-from reports.format import f_ci, f_num, f_signed, name_of, names_of, plural
+from reports.format import f_ci, f_num, f_signed, name_of, names_of, plural, young_counts_note
 
 TITLE = "Payloads by type and size"
 FILE = "payloads.json"
@@ -216,6 +216,8 @@ def cost(ctx, p: dict, names: list) -> list:
                            "this run resolves): "
                            + ", ".join(f"{code_span(e)} {f_signed(x['estimate'], 1)}% {f_ci(x['ci95'], 1)}"
                                        for e, x in aa if x) + "."))
+    if young_counts_note(p.get("young_counts")):
+        blocks.append(Para(f"Collections: {young_counts_note(p.get('young_counts'))}"))
     if ci:
         blocks.append(Para(f"Resolution: the widest Δ interval is ±{f_num(ci.get('worst'), 1)}% of the idiom's own request "
                            f"({ci.get('where')}); target ±{ci.get('target')}% in a {targets.get('mode')} run: "

@@ -1,7 +1,7 @@
 """What limits the verdict: the run's mode, each stage's calibration and warnings, bottlenecks, the machine."""
 from __future__ import annotations
 
-from reports.format import f_ci, f_delta, f_num, f_pct, f_share, names_of
+from reports.format import f_ci, f_delta, f_num, f_pct, f_share, names_of, young_counts_note
 from reports.sections import load as load_section
 
 
@@ -73,13 +73,8 @@ def request_caveats(r) -> list:
         notes.append(f"Whole request: one round's sample of an idiom against jsonify_tuple varies by about "
                      f"±{q['round_noise_pct']:g}% (a robust standard deviation of the per-round ratio, over subjects and "
                      f"workers) on this machine; intervals narrow only with the square root of the timed time.")
-    young = q.get("young_counts") or {}
-    if young.get("rechecked"):
-        agreed = ("all agreed" if not young.get("differ_count")
-                  else f"{young['differ_count']} differed (those subjects' collection shares are approximate)")
-        notes.append(f"Whole request: collections are charged by the young-generation count each request adds, "
-                     f"counted by the first worker; the later workers recounted {young['rechecked']:,} subjects "
-                     f"of their choosing: {agreed}.")
+    if young_counts_note(q.get("young_counts")):
+        notes.append(f"Whole request: {young_counts_note(q.get('young_counts'))}")
     notes += [f"Whole request: {w}" for w in q.get("warnings") or []]
     return notes
 
