@@ -9,6 +9,12 @@ with several server processes, ``harness.stats.over_units`` of the per-process v
 layout a process gets moves an app's time for its whole life, so windows of one process are not
 independent draws); with one process, a block bootstrap over its windows.
 
+Before any of that, each request's app time is divided by the server's relative speed at the time it was
+served (``relative_speed``: the median, over the ``SPEED_BIN_REQUESTS`` requests of the process around
+it, of each one's time over its target and class's median): this machine's speed moves by tens of
+percent within a window, and every target's medians in a window otherwise carry the part of that
+movement their own requests happened to meet. Times are then at the process's typical speed.
+
 The differences a team decides on are in µs against the default idiom, ``jsonify_tuple``, per status
 class: in each window, a variant's median app time on that class less ``jsonify_tuple``'s on the same
 class in the same window (so a drift shared by the window cancels), averaged over each process's
@@ -39,7 +45,9 @@ PAYLOAD_DELTA_WHAT = ("app thread CPU time per request in the server (Server-Tim
                       "0.1 s window (where both were answered), the mean over each server process's windows; its 95% "
                       "CI Student's t over the server processes")
 DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the WSGI call until the app starts "
-              "its response), the variant's median on the class less jsonify_tuple's in the same time window "
+              "its response), divided by the server's relative speed at the time (the median time-to-typical ratio "
+              "of the process's 64 requests around it), the variant's median on the class less jsonify_tuple's in "
+              "the same time window "
               "(the mean of the medians of its apps: the variant's own and two more), the mean over each server "
               "process's windows; its 95% CI Student's t over the server processes")
 
@@ -57,6 +65,43 @@ def reference_apps(targets: list) -> list:
 def reference_rows(targets: list, rows: np.ndarray) -> np.ndarray:
     """The reference's row of ``rows`` (indexed by target first): the mean over ``reference_apps``."""
     return np.mean([rows[targets.index(n)] for n in reference_apps(targets)], axis=0)
+
+
+SPEED_BIN_REQUESTS = 64  # consecutive requests of one server process that share a speed estimate
+
+
+def group_medians(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each element, the median of ``values`` over the elements of its group (``groups``: ints)."""
+    keys, inverse = np.unique(groups, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(len(keys)))
+    medians = np.array([np.median(g) for g in np.split(values[order], starts[1:])])
+    return medians[inverse]
+
+
+def relative_speed(t, cell, app, process, per_bin: int = SPEED_BIN_REQUESTS) -> np.ndarray:
+    """Each request's slowdown factor: how much slower than usual its server process ran while serving it.
+
+    Within one process, its requests in time order are cut into bins of ``per_bin``; a request's factor is
+    the median, over its bin, of each request's app time over the median of its cell (target and class:
+    ``cell``) in that process. The cell medians are then taken again of the times divided by the factors,
+    and the factors once more from them (the first pass's cell medians still carry the drift of the
+    windows their requests fell in). All targets share a bin, so its factor comes from ~``per_bin``
+    requests whatever the mix, and a target's own difference moves its factor by 1/``per_bin`` at most.
+    The model is that of a CPU running slower or faster: every request's time scales (a window-shared
+    offset in µs would not); a process with fewer than ``per_bin`` requests is one bin."""
+    t, app = np.asarray(t, dtype=float), np.asarray(app, dtype=float)
+    cell, process = np.asarray(cell).astype(int), np.asarray(process).astype(int)
+    factor = np.ones(len(app))
+    for k in np.unique(process):
+        mine = np.flatnonzero(process == k)
+        mine = mine[np.argsort(t[mine], kind="stable")]
+        bins = np.minimum(np.arange(len(mine)) // per_bin, max(len(mine) // per_bin, 1) - 1)
+        x, f = app[mine], np.ones(len(mine))
+        for _ in range(2):
+            f = group_medians(bins, x / group_medians(cell[mine], x / f))
+        factor[mine] = f
+    return factor
 
 
 MIN_PER_CELL = 10  # requests expected per target and status class in one window (Poisson: a cell left empty ~1 in 20,000)
@@ -183,8 +228,13 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     _, target, scenario, app, cpu, response, window, _ = data.T
     window = window.astype(int)
     windows *= len(runs)
-    # cells[target, scenario, window]: the median app time; a target's mix is the mean over the scenarios
-    cells = cell_medians(target, scenario, window, app, (len(targets), len(scenarios), windows))
+    # cells[target, scenario, window]: the median app time at the process's usual speed; a target's mix is
+    # the mean over the scenarios (window_mix_us: of the times as measured, which show the drift)
+    process = data[:, 7].astype(int)
+    cell = target.astype(int) * len(scenarios) + scenario.astype(int)
+    factor = relative_speed(data[:, 0], cell, app, process, SPEED_BIN_REQUESTS)
+    cells = cell_medians(target, scenario, window, app / factor, (len(targets), len(scenarios), windows))
+    measured_mix = cell_medians(target, scenario, window, app, cells.shape).mean(axis=1)
     cpu_mix = np.full(len(targets), np.nan)
     for i in range(len(targets)):
         mine = target == i
@@ -199,9 +249,8 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
                           f"{len(runs)} server processes) saw every target and status class ({len(data)} requests "
                           f"measured for {len(targets)} targets x {len(scenarios)} classes); a longer run "
                           f"(LOAD_SECONDS) or a less busy machine gives more")
-    mix, cells = mix[:, complete], cells[:, :, complete]
+    mix, cells, measured_mix = mix[:, complete], cells[:, :, complete], measured_mix[:, complete]
     by_window = Units(np.arange(windows)[complete] // (windows // len(runs)), len(runs), rng)
-    process = data[:, 7].astype(int)
     floor = targets.index(FLOOR)
     served_reference = bool(reference_apps(targets))
     reference_mix = reference_rows(targets, mix) if served_reference else mix[floor]
@@ -240,7 +289,9 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
             "delta": delta, "windows_used": int(complete.sum()), "windows_planned": planned * len(runs),
             "servers": len(runs), "requests_measured": len(data), "server_request_cpu_us": round(request_cpu_us, 1),
             "rss": max((rss_growth(r["rss_bytes"]) for r in runs), key=lambda g: g["growth_pct"] or 0),
-            "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in mix[i]] for i, n in enumerate(targets)}}
+            "speed": {"requests_per_bin": SPEED_BIN_REQUESTS,
+                      **{f"p{q}": round(float(np.percentile(factor, q)), 3) for q in (5, 50, 95)}},
+            "window_mix_us": {NAMES.get(n, n): [round(float(x), 2) for x in measured_mix[i]] for i, n in enumerate(targets)}}
 
 
 PAIR_WINDOW_S = 0.1  # the payload mode's time windows: about one 100 KB request of each target in each
@@ -491,4 +542,4 @@ def shape_result(runs: list, analysis: dict, users: int, workers: int, rate: flo
             "server_request_cpu_us": analysis["server_request_cpu_us"], "rss": analysis["rss"],
             "windows_used": analysis["windows_used"], "windows_planned": analysis["windows_planned"], "files": [f for r in runs for f in r["files"]],
             "targets": analysis["targets"], "calibration": analysis["calibration"], "delta": analysis["delta"],
-            "window_mix_us": analysis["window_mix_us"]}
+            "window_mix_us": analysis["window_mix_us"], **({"speed": analysis["speed"]} if "speed" in analysis else {})}

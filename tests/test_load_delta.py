@@ -19,13 +19,14 @@ SECONDS, PER_CELL = 10.0, 800  # per server process: requests per target and cla
 
 
 def synthetic_run(seed: int, *, request_cpu_us: float = 300.0, noise_us: float = 5.0, layout_us: float = 0.5,
-                  shift_us=None, windows: int = 10, targets=TARGETS, extra=None, per_cell: int = PER_CELL,
-                  shuffled: bool = False) -> dict:
+                  speed=None, targets=TARGETS, extra=None, per_cell: int = PER_CELL, shuffled: bool = False,
+                  **_) -> dict:
     """One server process's samples as the locustfile writes them. Every target and class is requested
     in turn; app time = the class's base (the floor a tenth of it) + the target's planted difference +
-    this process's layout offset for the target (normal, sd ``layout_us``) + noise. ``shift_us(w)``
-    adds the same µs to every request in time window w (drift shared by the window); ``shuffled``: the
-    requests in a random order, as locust's users send them, so a short window may miss a cell."""
+    this process's layout offset for the target (normal, sd ``layout_us``) + noise. ``speed(t)``
+    (an array of request times in s) multiplies every request's time: the machine running slower or
+    faster; ``shuffled``: the requests in a random order, as locust's users send them, so a short window
+    may miss a cell."""
     rng = np.random.default_rng(seed)
     extra = {**PLANTED, **(extra or {})}
     cycle = [(i, k) for i in range(len(targets)) for k in range(len(CLASSES))]
@@ -40,9 +41,8 @@ def synthetic_run(seed: int, *, request_cpu_us: float = 300.0, noise_us: float =
     plus += np.where(np.array(targets)[target] == mount.PLANTED, mount.PLANTED_US, 0.0)
     app = np.where(np.array(targets)[target] == mount.FLOOR, base / 10, base + plus) + layout[target]
     app += rng.normal(0, noise_us, size=n)
-    if shift_us is not None:
-        window = np.minimum((t / SECONDS * windows).astype(int), windows - 1)
-        app += np.array([shift_us(w) for w in range(windows)])[window]
+    if speed is not None:
+        app *= speed(t)
     samples = np.column_stack([t, target, scenario, app, 0.9 * app, np.ones(n)])
     stats = {f"{name} {c}": {"requests": per_cell, "failures": 0, "rps": per_cell / SECONDS, "p50_ms": 1, "p95_ms": 2,
                              "p99_ms": 3} for name in targets for c in CLASSES}
@@ -116,18 +116,79 @@ def test_equal_targets_are_never_called_cheaper_or_dearer_at_a_wide_margin(seed)
         assert found["targets"]["dear_401"]["delta_us"][c]["verdict"] not in ("cheaper",)
 
 
-def test_drift_shared_by_a_window_cancels():
-    """A shift of every request in a window (up to ±200 µs, far more than any difference) leaves every Δ
-    and its interval unchanged: each window's Δ is taken within the window, and a median moves with a shift."""
+# The machine's speed in each of the ten 1 s windows: from 0.6x to 1.6x the usual, its median 1
+WINDOW_SPEED = np.array([1.0, 0.6, 1.6, 1.0, 0.7, 1.4, 1.0, 0.8, 1.3, 1.0])
+
+
+def test_a_speed_shared_by_a_window_is_taken_out():
+    """Every request of a window 0.6x to 1.6x as fast as usual (this machine's speed moves 2-3x over tens of
+    seconds): every Δ comes back as at the usual speed, with the steady machine's verdict and interval. Taken
+    within each window alone, a Δ would carry its window's speed: their mean is 1.04x the usual."""
     steady = analysed(seeds=(1, 2, 3))
-    drifting = analysed(seeds=(1, 2, 3), shift_us=lambda w: 200.0 * np.sin(w))
+    drifting = analysed(seeds=(1, 2, 3), speed=lambda t: WINDOW_SPEED[np.minimum(t.astype(int), 9)])
     for name in PLANTED:
         for c in CLASSES:
             a, b = steady["targets"][name]["delta_us"][c], drifting["targets"][name]["delta_us"][c]
-            assert b["estimate"] == pytest.approx(a["estimate"], abs=2e-3) and b["verdict"] == a["verdict"]
-            assert b["ci95"] == pytest.approx(a["ci95"], abs=2e-3)
-    # the absolute server time moves with the drift, as it should (it is not what the Δ is taken from)
-    assert drifting["targets"]["same"]["server_us"]["p90"] > steady["targets"]["same"]["server_us"]["p90"] + 50
+            assert b["estimate"] == pytest.approx(a["estimate"], abs=0.2) and b["verdict"] == a["verdict"], (name, c)
+            assert np.diff(b["ci95"])[0] == pytest.approx(np.diff(a["ci95"])[0], rel=0.25, abs=0.1), (name, c)
+    # the absolute server time moves with the drift, as it should (it is not what the Δ is taken from), and
+    # the speeds found span the planted ones
+    assert drifting["targets"]["same"]["server_us"]["p90"] > steady["targets"]["same"]["server_us"]["p90"] + 20
+    assert drifting["speed"]["p5"] < 0.75 and drifting["speed"]["p95"] > 1.45
+    assert steady["speed"]["p5"] > 0.98 and steady["speed"]["p95"] < 1.02
+
+
+def jumpy(seed: int):
+    """A speed that jumps every 0.1 s, as this machine's does within a window (sd ~25%)."""
+    jumps = np.random.default_rng(seed).lognormal(0.0, 0.25, size=int(SECONDS / 0.1) + 1)
+    return lambda t: jumps[(t / 0.1).astype(int)]
+
+
+def test_a_speed_that_moves_inside_the_windows_is_taken_out_and_narrows_every_interval(monkeypatch):
+    """With the speed jumping every 0.1 s, each window's medians carry the jumps their own requests met; the
+    speed per 64 requests takes them out. The planted differences still come back (within 1.5 µs: the four
+    processes' layouts move them too), with intervals less than half as wide as without the correction (one
+    speed for the whole process)."""
+    kwargs = dict(seeds=(1, 2, 3, 4), windows=5, per_cell=200, shuffled=True)
+    runs = {s: jumpy(s) for s in (1, 2, 3, 4)}
+
+    def found():
+        return analysis.analyse([synthetic_run(s, speed=runs[s], **{k: v for k, v in kwargs.items() if k != "seeds"})
+                                 for s in kwargs["seeds"]], 5, np.random.default_rng(0), conforming=set(PLANTED))
+
+    corrected = found()
+    monkeypatch.setattr(analysis, "SPEED_BIN_REQUESTS", 10 ** 9)
+    uncorrected = found()
+    widths = {label: [] for label in ("corrected", "uncorrected")}
+    for name, planted in PLANTED.items():
+        if name == REF:
+            continue
+        for c in CLASSES:
+            d = corrected["targets"][name]["delta_us"][c]
+            assert d["estimate"] == pytest.approx(planted.get(c, 0.0), abs=1.5), (name, c, d)
+            widths["corrected"].append(np.diff(d["ci95"])[0])
+            widths["uncorrected"].append(np.diff(uncorrected["targets"][name]["delta_us"][c]["ci95"])[0])
+    assert np.sqrt(np.mean(np.square(widths["corrected"]))) < 0.5 * np.sqrt(np.mean(np.square(widths["uncorrected"])))
+    assert abs(corrected["calibration"]["measured_us"] - mount.PLANTED_US) < 1.5
+
+
+def test_the_speed_of_a_request_is_its_bins_median_ratio_to_the_usual():
+    """relative_speed on a process whose speed is 1 for its first half and 2 for the second, and a second
+    process at 1.5 throughout: each request gets its own half's speed (over the process's usual: the
+    median), whatever its target's size."""
+    rng = np.random.default_rng(0)
+    n = 6400
+    t = np.sort(rng.uniform(0, 10, n))
+    cell = rng.integers(0, 20, n)
+    base = 50.0 + 10.0 * cell
+    first = np.where(t < 5, 1.0, 2.0) * base * rng.lognormal(0, 0.05, n)
+    second = 1.5 * base * rng.lognormal(0, 0.05, n)
+    factor = analysis.relative_speed(np.r_[t, t], np.r_[cell, cell], np.r_[first, second], np.r_[np.zeros(n), np.ones(n)])
+    one, two = factor[:n], factor[n:]
+    ratio = np.median(one[t >= 5.1]) / np.median(one[t < 4.9])
+    assert ratio == pytest.approx(2.0, rel=0.03)
+    assert np.all(np.abs(two - 1) < 0.05)  # one speed throughout: nothing to take out
+    assert analysis.relative_speed([0.0, 1.0], [0, 0], [5.0, 5.0], [0, 0]).tolist() == [1.0, 1.0]  # one bin
 
 
 def test_one_process_keeps_the_block_bootstrap_and_still_judges():
@@ -242,7 +303,8 @@ def test_the_reference_is_the_mean_of_its_apps_and_the_aa_twin_is_judged_as_a_va
     found = analysis.analyse(runs, 10, np.random.default_rng(0), conforming=set(PLANTED))
     assert found["delta"]["reference_apps"] == [REF] + [analysis.NAMES[n] for n in mount.REFERENCE_POOL]
     data = analysis.measured_samples(runs, 10)
-    cells = analysis.cell_medians(data[:, 1], data[:, 2], data[:, 6].astype(int), data[:, 3],
+    speed = analysis.relative_speed(data[:, 0], data[:, 1] * len(CLASSES) + data[:, 2], data[:, 3], data[:, 7])
+    cells = analysis.cell_medians(data[:, 1], data[:, 2], data[:, 6].astype(int), data[:, 3] / speed,
                                   (len(TARGETS), len(CLASSES), 30))
     reference = np.mean([cells[TARGETS.index(n)] for n in (REF, *mount.REFERENCE_POOL)], axis=0)
     k = CLASSES.index("unauthorized")

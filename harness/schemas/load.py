@@ -18,7 +18,7 @@ class LoadServerUs(TypedDict):
     p99: float
     ci95: Interval  # several processes: Student's t over them; one: block bootstrap over its time windows
     ci_half_width_pct: float  # what the ci95_half_width_pct target checks
-    mix: float  # mean over windows of the mean over scenarios of the median app time
+    mix: float  # mean over windows of the mean over scenarios of the median app time (at the usual speed)
 
 
 class LoadRatio(TypedDict, total=False):
@@ -117,6 +117,13 @@ class LoadRss(TypedDict):
     growth_pct: Optional[float]  # the worst server process's
 
 
+class LoadSpeed(TypedDict):
+    requests_per_bin: int  # consecutive requests of a process that share one speed estimate
+    p5: float  # the requests' slowdown factors (time over the process's usual): how far the speed moved
+    p50: float
+    p95: float
+
+
 class LoadBottleneck(TypedDict):
     verdict: str  # "neither" | "server" | "load generator" | "both"
     detail: str
@@ -147,7 +154,9 @@ class LoadShape(_LoadShapeRequired, total=False):
     targets: Dict[str, LoadTarget]
     calibration: Optional[LoadCalibration]  # None in the per-variant layout (no planted pair)
     delta: Optional[LoadDeltaFacts]  # None where jsonify_tuple was not served beside the variants (per-variant layout)
-    window_mix_us: Dict[str, List[float]]  # target -> its mix per used window
+    window_mix_us: Dict[str, List[float]]  # target -> its mix per used window, as measured (every other figure
+    # is of the times divided by the speed factors: loadtests.analysis.relative_speed)
+    speed: LoadSpeed  # the interleaved shapes (not the payload mode)
 
 
 class LoadTargetCheck(TypedDict, total=False):

@@ -222,6 +222,15 @@ def how_it_ran(load: dict) -> list:
                          f"{f_ci(aa.get('ci95'), 2)} ({aa.get('pct', 0):+.2f}%"
                          + (f"; {aa['verdict']} within ±{f_num(aa.get('margin_us'), 1)} µs" if aa.get("verdict") else "")
                          + "): differences between idioms smaller than its interval are not resolved.")
+    speeds = {shape: sh["speed"] for shape, sh in (run.get("shapes") or {}).items() if isinstance(sh.get("speed"), dict)}
+    if speeds:
+        per_bin = next(iter(speeds.values())).get("requests_per_bin")
+        notes.append(f"Speed: every request's app time is divided by how much slower than usual its server process ran "
+                     f"at the time (the median ratio to their target and class's usual time of the {per_bin} requests "
+                     f"around it; `loadtests.analysis.relative_speed`), so the ratios, every Δ and the planted pair are "
+                     f"at the process's usual speed (app µs percentiles, CPU and latency: as measured). The factors, p5 to p95: "
+                     + "; ".join(f"{shape} {f_num(v.get('p5'), 2)} to {f_num(v.get('p95'), 2)}" for shape, v in speeds.items())
+                     + " (how far the machine's speed moved within the runs).")
     if run.get("gunicorn"):
         notes.append("gunicorn: " + ", ".join(f"{k}={v}" for k, v in run["gunicorn"].items()) + ".")
     if run.get("locust"):
