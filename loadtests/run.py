@@ -21,7 +21,7 @@ Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
   LOAD_SERVER=name    an entry of ``loadtests.servers.SERVERS`` (default gunicorn_sync)
   LOAD_SECONDS=N      seconds of every locust run (each shape's, each server's, each variant's in the
                       per-variant layout), instead of the mode's
-  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 3 quick, 12 full)
+  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 5 quick, 15 full)
   LOAD_USERS=N        locust users (default 16)
   LOCUST_WORKERS=N    N locust worker processes on 127.0.0.1 under a master (locust's distributed mode)
   LOAD_PORT=N         the server's port (default: a free one)
@@ -102,9 +102,14 @@ class Config:
 # was flat from the first half second on, and measuring from 0.2-2 s instead of 3 s moved the Δ estimates by +0.07
 # to -0.05 µs on average over the 60 idiom-and-class cells (SD 0.3-0.4, what the added windows bring), none
 # systematically.
-# Quick: 6 + 3 x 7 s (was 7 + 3 x 8: make bench QUICK=1 took 118-120 s of its 120 once three apps served each name);
-# its intervals are set by the 3 processes (Student's t with 2 degrees of freedom), and it says what it cannot resolve
-QUICK = Config("quick", {"closed": 6, "paced": 7}, {"closed": 1, "paced": 3}, 1, 5, 5.0, 25.0, 60, target_delta_us=6.0)
+# Quick: 6 + 5 x 4 s (was 6 + 3 x 7 s; before that 7 + 3 x 8: make bench QUICK=1 took 118-120 s of its 120 once
+# three apps served each name). Its intervals are set by its few processes: with 3, Student's t has 2 degrees of
+# freedom (t 4.30), with 5 it has 4 (t 2.78), and each process measures ~2 s instead of ~5 s. Six quick make load
+# runs of each, alternating (2026-11-27, commit 50ed314): widest Δ half-width ±12.5, 9.2, 10.3, 25.6, 13.7, 18.8 µs
+# with 3 x 7 s, ±6.5, 5.8, 8.8, 8.3, 9.3, 9.2 with 5 x 4 s (narrower in all six pairs; medians ±2.7-7.2 and
+# ±1.8-4.2), 34-37 s a run either way (4 x 5 s, three runs: ±7.4-13.5).
+# It says what it cannot resolve.
+QUICK = Config("quick", {"closed": 6, "paced": 4}, {"closed": 1, "paced": 5}, 1, 5, 5.0, 25.0, 60, target_delta_us=6.0)
 # Full: the processes are the units of every interval, and most of a Δ's spread is between them (memory layout):
 # many short processes (the closed run only sets the paced pace, and 14 s does that). 15 x 10 s measure each process
 # for as long as 12 x 12 s did with the 3 s left out (8.5 s), in the same stage time: the Δ intervals ~0.87x as wide
