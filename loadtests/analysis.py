@@ -40,14 +40,15 @@ NAMES = {FLOOR: "floor", PLANTED: "planted", PLANTED_REFERENCE: "planted_referen
 SATURATED = 0.9  # a process using this share of its core or more is the bottleneck
 DELTA_REFERENCE = PLANTED_IDIOM  # the default idiom: every Δ is against it (issue 12)
 MARGIN_SHARE = 0.01  # the equivalence margin: 1% of the request's server CPU
+SPEED_BIN_REQUESTS = 64  # consecutive requests of one server process that share a speed estimate
 PAYLOAD_DELTA_WHAT = ("app thread CPU time per request in the server (Server-Timing cpu: from the WSGI call until the "
                       "app starts its response), the variant's median on the entry less jsonify_tuple's in the same "
                       "0.1 s window (where both were answered), the mean over each server process's windows; its 95% "
                       "CI Student's t over the server processes")
 DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the WSGI call until the app starts "
               "its response), divided by the server's relative speed at the time (the median time-to-typical ratio "
-              "of the process's 64 requests around it), the variant's median on the class less jsonify_tuple's in "
-              "the same time window "
+              f"of the process's {SPEED_BIN_REQUESTS} requests around it), the variant's median on the class less "
+              "jsonify_tuple's in the same time window "
               "(the mean of the medians of its apps: the variant's own and two more), the mean over each server "
               "process's windows; its 95% CI Student's t over the server processes")
 
@@ -67,15 +68,17 @@ def reference_rows(targets: list, rows: np.ndarray) -> np.ndarray:
     return np.mean([rows[targets.index(n)] for n in reference_apps(targets)], axis=0)
 
 
-SPEED_BIN_REQUESTS = 64  # consecutive requests of one server process that share a speed estimate
-
-
-def group_medians(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For each element, the median of ``values`` over the elements of its group (``groups``: ints)."""
-    keys, inverse = np.unique(groups, return_inverse=True)
+def medians_by_group(groups, values) -> tuple:
+    """(the distinct ``groups`` (ints), the median of ``values`` in each, each element's index into them)."""
+    keys, inverse = np.unique(np.asarray(groups).astype(int), return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     starts = np.searchsorted(inverse[order], np.arange(len(keys)))
-    medians = np.array([np.median(g) for g in np.split(values[order], starts[1:])])
+    return keys, np.array([np.median(g) for g in np.split(np.asarray(values)[order], starts[1:])]), inverse
+
+
+def group_medians(groups, values) -> np.ndarray:
+    """For each element, the median of ``values`` over the elements of its group."""
+    _, medians, inverse = medians_by_group(groups, values)
     return medians[inverse]
 
 
@@ -196,11 +199,8 @@ def cell_medians(target, scenario, window, app, shape: tuple) -> np.ndarray:
     """cells[target, scenario, window]: the median app time of the requests of each (NaN: none)."""
     cells = np.full(shape, np.nan)
     target, scenario, window = (np.asarray(x).astype(int) for x in (target, scenario, window))
-    key = (target * shape[1] + scenario) * shape[2] + window
-    order = np.argsort(key, kind="stable")
-    keys, starts = np.unique(key[order], return_index=True)
-    for k, group in zip(keys, np.split(np.asarray(app)[order], starts[1:])):
-        cells.flat[k] = np.median(group)
+    keys, medians, _ = medians_by_group((target * shape[1] + scenario) * shape[2] + window, app)
+    cells.flat[keys] = medians
     return cells
 
 
