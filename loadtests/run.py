@@ -21,7 +21,7 @@ Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
   LOAD_SERVER=name    an entry of ``loadtests.servers.SERVERS`` (default gunicorn_sync)
   LOAD_SECONDS=N      seconds of every locust run (each shape's, each server's, each variant's in the
                       per-variant layout), instead of the mode's
-  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 5 quick, 15 full)
+  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 6 quick, 24 full)
   LOAD_USERS=N        locust users (default 16)
   LOCUST_WORKERS=N    N locust worker processes on 127.0.0.1 under a master (locust's distributed mode)
   LOAD_PORT=N         the server's port (default: a free one)
@@ -97,24 +97,25 @@ class Config:
     server: str = DEFAULT
 
 
-# Each run's first second after its first answer is left out (warmup_s): every app's first requests (its lazy set-up)
-# fall in it. It was 3 s; in the 12 paced runs of a full make bench (2026-11-27, commit af25a23) an app's median time
-# was flat from the first half second on, and measuring from 0.2-2 s instead of 3 s moved the Δ estimates by +0.07
-# to -0.05 µs on average over the 60 idiom-and-class cells (SD 0.3-0.4, what the added windows bring), none
-# systematically.
-# Quick: 6 + 5 x 4 s (was 6 + 3 x 7 s; before that 7 + 3 x 8: make bench QUICK=1 took 118-120 s of its 120 once
-# three apps served each name). Its intervals are set by its few processes: with 3, Student's t has 2 degrees of
-# freedom (t 4.30), with 5 it has 4 (t 2.78), and each process measures ~2 s instead of ~5 s. Six quick make load
-# runs of each, alternating (2026-11-27, commit 50ed314): widest Δ half-width ±12.5, 9.2, 10.3, 25.6, 13.7, 18.8 µs
-# with 3 x 7 s, ±6.5, 5.8, 8.8, 8.3, 9.3, 9.2 with 5 x 4 s (narrower in all six pairs; medians ±2.7-7.2 and
-# ±1.8-4.2), 34-37 s a run either way (4 x 5 s, three runs: ±7.4-13.5).
-# It says what it cannot resolve.
-QUICK = Config("quick", {"closed": 6, "paced": 4}, {"closed": 1, "paced": 5}, 1, 5, 5.0, 25.0, 60, target_delta_us=6.0)
-# Full: the processes are the units of every interval, and most of a Δ's spread is between them (memory layout):
-# many short processes (the closed run only sets the paced pace, and 14 s does that). 15 x 10 s measure each process
-# for as long as 12 x 12 s did with the 3 s left out (8.5 s), in the same stage time: the Δ intervals ~0.87x as wide
-# (the variance of the per-process values, between processes and within them alike, divides by their number)
-FULL = Config("full", {"closed": 14, "paced": 10}, {"closed": 1, "paced": 15}, 1, 15, 2.0, 10.0, 240, target_delta_us=2.0)
+# Each run's first half second after its first answer is left out (warmup_s): every app's first requests (its lazy
+# set-up) fall in it. It was 3 s, then 1 s; in the 12 paced runs of a full make bench (2026-11-27, commit af25a23) an
+# app's median time was flat from the first half second on, and measuring from 0.2-2 s instead of 3 s moved the Δ
+# estimates by +0.07 to -0.05 µs on average over the 60 idiom-and-class cells (SD 0.3-0.4, what the added windows
+# bring), none systematically.
+# The processes are the units of every interval, and most of a Δ's spread is between them: on the samples of five
+# full runs (75 processes), abort_response's 401 has a between-process variance of 6-12 µs² against 4-7 within one
+# measured for 8 s, so more, shorter processes narrow the intervals, as far as each one's fixed cost allows (start,
+# warm-up, tail, stop: ``loadtests.locust_run.POLL_S``; 3.6 s a process until 2026-11-27, 2.15 s since).
+# Designs drawn from those 75 processes (``analyse`` on n of them, each cut to its first T s, six draws each):
+# widest Δ half-width 15 x 8 s (the design before) ±1.85-2.66, mean 2.18; 24 x 5 s ±1.53-2.24, mean 1.82;
+# 26 x 5 s mean 1.70; 39 x 3 s mean 1.58; quick: 5 x 2 s (before) mean 9.2, 5 x 3.25 s 8.3, 6 x 3.25 s 6.9.
+# Full: 24 x 6 s (5.1 s measured each), 7.2 s a process: the time 15 x 10 s took. Five alternating pairs of full
+# make load runs (2026-11-27): widest ±2.03, 1.39, 2.11, 2.17, 2.10 µs against ±2.05, 2.12, 2.72, 2.18, 2.78 with
+# 15 x 10 s at the same fixed cost (191 s against 182 s a stage).
+# Quick: 4 + 6 x 4 s (3.25 s measured each; the closed run only sets the pace): 38 s, 2 s more than 6 + 5 x 4 s
+# took before. It says what it cannot resolve.
+QUICK = Config("quick", {"closed": 4, "paced": 4}, {"closed": 1, "paced": 6}, 0.5, 5, 5.0, 25.0, 60, target_delta_us=6.0)
+FULL = Config("full", {"closed": 14, "paced": 6}, {"closed": 1, "paced": 24}, 0.5, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 # The payload mode: the closed shape only, over several fresh server processes (the app's CPU time per request,
 # which it compares, does not depend on how busy the sync worker is kept, and as fast as it goes gives the most
 # samples of the 100 KB bodies); the entries take turns (``phase_lengths``). target_ci_pct: the Δ's CI
