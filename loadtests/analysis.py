@@ -11,9 +11,10 @@ independent draws); with one process, a block bootstrap over its windows.
 
 Before any of that, each request's app time is divided by the server's relative speed at the time it was
 served (``relative_speed``: the median, over the ``SPEED_BIN_REQUESTS`` requests of the process around
-it, of each one's time over its target and class's median): this machine's speed moves by tens of
-percent within a window, and every target's medians in a window otherwise carry the part of that
-movement their own requests happened to meet. Times are then at the process's typical speed.
+it, of each one's time over its target and class's median in the whole run): this machine's speed moves by
+tens of percent within a window, and every target's medians in a window otherwise carry the part of that
+movement their own requests happened to meet; a process measured for a few seconds also meets a speed of its
+own, which scales every Δ it gives. Times are then at the run's typical speed.
 
 The differences a team decides on are in µs against the default idiom, ``jsonify_tuple``, per status
 class: in each window, a variant's median app time on that class less ``jsonify_tuple``'s on the same
@@ -46,8 +47,9 @@ PAYLOAD_DELTA_WHAT = ("app thread CPU time per request in the server (Server-Tim
                       "0.1 s window (where both were answered), the mean over each server process's windows; its 95% "
                       "CI Student's t over the server processes")
 DELTA_WHAT = ("app wall time per request in the server (Server-Timing: from the WSGI call until the app starts "
-              "its response), divided by the server's relative speed at the time (the median time-to-typical ratio "
-              f"of the process's {SPEED_BIN_REQUESTS} requests around it), the variant's median on the class less "
+              "its response), divided by the server's relative speed at the time (the median ratio of time to the "
+              f"run's typical for the same target and class over the process's {SPEED_BIN_REQUESTS} requests around "
+              "it), the variant's median on the class less "
               "jsonify_tuple's in the same time window "
               "(the mean of the medians of its apps: the variant's own and two more), the mean over each server "
               "process's windows; its 95% CI Student's t over the server processes")
@@ -83,27 +85,35 @@ def group_medians(groups, values) -> np.ndarray:
 
 
 def relative_speed(t, cell, app, process, per_bin: int = SPEED_BIN_REQUESTS) -> np.ndarray:
-    """Each request's slowdown factor: how much slower than usual its server process ran while serving it.
+    """Each request's slowdown factor: how much slower than the run's usual its server process ran while serving it.
 
-    Within one process, its requests in time order are cut into bins of ``per_bin``; a request's factor is
-    the median, over its bin, of each request's app time over the median of its cell (target and class:
-    ``cell``) in that process. The cell medians are then taken again of the times divided by the factors,
-    and the factors once more from them (the first pass's cell medians still carry the drift of the
-    windows their requests fell in). All targets share a bin, so its factor comes from ~``per_bin``
-    requests whatever the mix, and a target's own difference moves its factor by 1/``per_bin`` at most.
+    Each process's requests in time order are cut into bins of ``per_bin``; a request's factor is the median,
+    over its bin, of each request's app time over the median of its cell (target and class: ``cell``) in the
+    whole run, every process's requests together. The cell medians are then taken again of the times divided by
+    the factors, and the factors once more from them (the first pass's cell medians still carry the drift of
+    the windows their requests fell in). All targets share a bin, so its factor comes from ~``per_bin``
+    requests whatever the mix, and a target's own difference moves its factor by 1/``per_bin`` at most; a
+    process's layout moves a target's time for its whole life, but only that target's, so it stays in the Δs.
     The model is that of a CPU running slower or faster: every request's time scales (a window-shared
-    offset in µs would not); a process with fewer than ``per_bin`` requests is one bin."""
+    offset in µs would not); a process with fewer than ``per_bin`` requests is one bin.
+
+    The usual is the run's, not each process's own, since 2026-11-27: the processes are measured for ~5 s each,
+    and one that met a slow spell for all of them was slow for every target (on 6 full runs of 24 processes the
+    reference's 401 time had a CV of 4-12% over processes, and abort_response's Δ on it a correlation of +0.2 to
+    +0.7 with it). Taken against the run's usual, the widest Δ half-width on those runs' samples went from ±3.07,
+    2.08, 1.45, 2.12, 1.77, 2.12 to ±2.24, 1.93, 1.31, 1.78, 1.49, 1.46 µs (every median over cells narrower too;
+    the estimates moved by -1.5 to +0.1 µs, the planted 20 µs by -0.45 to +0.2; A/A intervals covered 0 in 22 of
+    24 class intervals, 24 before), and on 10 runs of 15 x 10 s narrower in 8, the medians in all 10."""
     t, app = np.asarray(t, dtype=float), np.asarray(app, dtype=float)
     cell, process = np.asarray(cell).astype(int), np.asarray(process).astype(int)
-    factor = np.ones(len(app))
+    bins = np.zeros(len(app), dtype=int)  # numbered across processes: a bin never spans two
     for k in np.unique(process):
         mine = np.flatnonzero(process == k)
         mine = mine[np.argsort(t[mine], kind="stable")]
-        bins = np.minimum(np.arange(len(mine)) // per_bin, max(len(mine) // per_bin, 1) - 1)
-        x, f = app[mine], np.ones(len(mine))
-        for _ in range(2):
-            f = group_medians(bins, x / group_medians(cell[mine], x / f))
-        factor[mine] = f
+        bins[mine] = bins.max() + 1 + np.minimum(np.arange(len(mine)) // per_bin, max(len(mine) // per_bin, 1) - 1)
+    factor = np.ones(len(app))
+    for _ in range(2):
+        factor = group_medians(bins, app / group_medians(cell, app / factor))
     return factor
 
 
@@ -228,7 +238,7 @@ def analyse(runs: list, windows: int, rng, conforming: set) -> dict:
     _, target, scenario, app, cpu, response, window, _ = data.T
     window = window.astype(int)
     windows *= len(runs)
-    # cells[target, scenario, window]: the median app time at the process's usual speed; a target's mix is
+    # cells[target, scenario, window]: the median app time at the run's usual speed; a target's mix is
     # the mean over the scenarios (window_mix_us: of the times as measured, which show the drift)
     process = data[:, 7].astype(int)
     cell = target.astype(int) * len(scenarios) + scenario.astype(int)

@@ -172,10 +172,10 @@ def test_a_speed_that_moves_inside_the_windows_is_taken_out_and_narrows_every_in
     assert abs(corrected["calibration"]["measured_us"] - mount.PLANTED_US) < 1.5
 
 
-def test_the_speed_of_a_request_is_its_bins_median_ratio_to_the_usual():
+def test_the_speed_of_a_request_is_its_bins_median_ratio_to_the_runs_usual():
     """relative_speed on a process whose speed is 1 for its first half and 2 for the second, and a second
-    process at 1.5 throughout: each request gets its own half's speed (over the process's usual: the
-    median), whatever its target's size."""
+    process at 1.5 throughout: each request gets its own half's speed over the run's usual (the median over both
+    processes, 1.5), whatever its target's size."""
     rng = np.random.default_rng(0)
     n = 6400
     t = np.sort(rng.uniform(0, 10, n))
@@ -185,10 +185,27 @@ def test_the_speed_of_a_request_is_its_bins_median_ratio_to_the_usual():
     second = 1.5 * base * rng.lognormal(0, 0.05, n)
     factor = analysis.relative_speed(np.r_[t, t], np.r_[cell, cell], np.r_[first, second], np.r_[np.zeros(n), np.ones(n)])
     one, two = factor[:n], factor[n:]
-    ratio = np.median(one[t >= 5.1]) / np.median(one[t < 4.9])
-    assert ratio == pytest.approx(2.0, rel=0.03)
-    assert np.all(np.abs(two - 1) < 0.05)  # one speed throughout: nothing to take out
+    assert np.median(one[t < 4.9]) == pytest.approx(1 / 1.5, rel=0.03)
+    assert np.median(one[t >= 5.1]) == pytest.approx(2 / 1.5, rel=0.03)
+    assert np.all(np.abs(two - 1) < 0.05)  # the run's usual speed throughout
     assert analysis.relative_speed([0.0, 1.0], [0, 0], [5.0, 5.0], [0, 0]).tolist() == [1.0, 1.0]  # one bin
+
+
+def test_a_process_that_ran_slower_throughout_gives_the_others_differences():
+    """Four processes at 0.7x, 1.0x, 1.0x and 1.4x the usual speed for their whole life (a process measured for a
+    few seconds meets a speed of its own): the planted differences come back as at the usual speed, with the
+    steady machine's intervals. Taken against each process's own usual, the 15 µs on the 401 would be 10.5 to 21
+    µs from process to process, and its interval several times as wide."""
+    steady = analysed(seeds=(1, 2, 3, 4))
+    level = {1: 0.7, 2: 1.0, 3: 1.0, 4: 1.4}
+    runs = [synthetic_run(s, speed=lambda t, x=level[s]: np.full(len(t), x)) for s in level]
+    moved = analysis.analyse(runs, 10, np.random.default_rng(0), conforming=set(PLANTED))
+    for name in PLANTED:
+        for c in CLASSES:
+            a, b = steady["targets"][name]["delta_us"][c], moved["targets"][name]["delta_us"][c]
+            assert b["estimate"] == pytest.approx(a["estimate"], abs=0.3) and b["verdict"] == a["verdict"], (name, c)
+            assert np.diff(b["ci95"])[0] == pytest.approx(np.diff(a["ci95"])[0], rel=0.3, abs=0.1), (name, c)
+    assert moved["speed"]["p5"] < 0.75 and moved["speed"]["p95"] > 1.35
 
 
 def test_one_process_keeps_the_block_bootstrap_and_still_judges():

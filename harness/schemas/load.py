@@ -119,7 +119,7 @@ class LoadRss(TypedDict):
 
 class LoadSpeed(TypedDict):
     requests_per_bin: int  # consecutive requests of a process that share one speed estimate
-    p5: float  # the requests' slowdown factors (time over the process's usual): how far the speed moved
+    p5: float  # the requests' slowdown factors (time over the run's usual): how far the speed moved
     p50: float
     p95: float
 

@@ -226,9 +226,9 @@ def how_it_ran(load: dict) -> list:
     if speeds:
         per_bin = next(iter(speeds.values())).get("requests_per_bin")
         notes.append(f"Speed: every request's app time is divided by how much slower than usual its server process ran "
-                     f"at the time (the median ratio to their target and class's usual time of the {per_bin} requests "
-                     f"around it; `loadtests.analysis.relative_speed`), so the ratios, every Δ and the planted pair are "
-                     f"at the process's usual speed (app µs percentiles, CPU and latency: as measured). The factors, p5 to p95: "
+                     f"at the time (the median ratio to their target and class's usual time in the run of the {per_bin} "
+                     f"requests around it; `loadtests.analysis.relative_speed`), so the ratios, every Δ and the planted pair "
+                     f"are at the run's usual speed (app µs percentiles, CPU and latency: as measured). The factors, p5 to p95: "
                      + "; ".join(f"{shape} {f_num(v.get('p5'), 2)} to {f_num(v.get('p95'), 2)}" for shape, v in speeds.items())
                      + " (how far the machine's speed moved within the runs).")
     if run.get("gunicorn"):
