@@ -5,9 +5,10 @@ out), plus its share of the collections: what the request adds to the young gene
 the worker's collection time per unit of count (``bench/request_worker.py`` says why). A variant's
 difference from ``jsonify_tuple`` on a class, in one worker, is the median over rounds of the
 per-round ratio of the two (the machine's speed drift cancels), less one, times the reference's
-median time, plus the difference of their collection times. The worker is the unit that repeats
-(its hash seed, memory layout and app creation order move costs for its whole life), so the
-estimate and its interval are over workers (``harness.stats.verdict``, trimmed mean with
+median time, plus the difference of their collection times; all of it over the worker's speed level
+(``speed_levels``: a worker that ran slower for its whole life gives every difference in its slower µs). The
+worker is the unit that repeats (its hash seed, memory layout and app creation order move costs for its whole
+life), so the estimate and its interval are over workers (``harness.stats.verdict``, trimmed mean with
 Tukey-McLaughlin's interval).
 
 Verdicts are by equivalence: the margin is ``MARGIN_PCT`` of the reference's whole request on that
@@ -49,6 +50,23 @@ def delta_ns(figures: dict, subject: tuple, reference: tuple) -> float:
     return (ratio - 1) * ref_own + collected - ref_collected
 
 
+def speed_levels(figures: list) -> np.ndarray:
+    """How much slower than the run's typical each worker ran, for all of its life: the median over every subject
+    of its time in the worker over its median over the workers (1 with one worker). A difference taken as a ratio
+    within each round is free of the drift inside a worker, but (ratio - 1) times the reference's time is in that
+    worker's µs, and a worker meets a speed of its own for its ~3 s: on a full run's raw workers (2026-11-27,
+    levels p5-p95 0.975-1.036) abort_response's 401, +61 µs, had its interval go from ±1.42 to ±1.16 µs divided by
+    them, the other classes' widest within ±0.01 (another run: ±0.77 -> 0.67). The same idea as the HTTP stage's
+    ``loadtests.analysis.relative_speed``, whose processes are the units there."""
+    keys = [k for k in figures[0] if all(k in f for f in figures)]
+    own = np.array([[f[k][0] for k in keys] for f in figures], dtype=float)  # workers x subjects
+    typical = np.nanmedian(own, axis=0)
+    usable = np.isfinite(typical) & (typical > 0)
+    if len(figures) < 2 or not usable.any():
+        return np.ones(len(figures))
+    return np.nanmedian(own[:, usable] / typical[usable], axis=1)
+
+
 def _index(worker: dict, name: str, cls: str) -> int:
     return [tuple(k) for k in worker["keys"]].index((name, cls))
 
@@ -76,9 +94,10 @@ def analyse(workers: list, names: list, classes: list, reference: str, aa: str, 
     """Every figure of the stage. ``calibration``: the names of the planted subjects and the planted ns,
     {"class", "planted", "planted_reference", "planted_alloc", "planted_ns", "within_pct"}."""
     figures = [worker_figures(w) for w in workers]
+    levels = speed_levels(figures)
 
     def per_worker_delta_us(name: str, cls: str, against: str = reference) -> list:
-        return [delta_ns(f, (name, cls), (against, cls)) / 1e3 for f in figures]
+        return [delta_ns(f, (name, cls), (against, cls)) / level / 1e3 for f, level in zip(figures, levels)]
 
     reference_us = {cls: interval([request_ns(f, (reference, cls)) / 1e3 for f in figures]) for cls in classes}
     margin = {cls: MARGIN_PCT / 100 * reference_us[cls]["estimate"] for cls in classes}
@@ -109,15 +128,17 @@ def analyse(workers: list, names: list, classes: list, reference: str, aa: str, 
                 "per_worker_delta_us": [round(x, 3) for x in values]}
 
     cls = calibration["class"]
-    planted = [delta_ns(f, (calibration["planted"], cls), (calibration["planted_reference"], cls)) for f in figures]
+    planted = [delta_ns(f, (calibration["planted"], cls), (calibration["planted_reference"], cls)) / level
+               for f, level in zip(figures, levels)]
     found_planted = interval(planted, 1)
-    alloc = [delta_ns(f, (calibration["planted_alloc"], cls), (calibration["planted_reference"], cls)) for f in figures]
+    alloc = [delta_ns(f, (calibration["planted_alloc"], cls), (calibration["planted_reference"], cls)) / level
+             for f, level in zip(figures, levels)]
     found_alloc = interval(alloc, 1)
     # the allocation's own cost (timed alone) plus its collections' share, as the analysis attributes them
     extra_count = [w["young_count_per_call"][_index(w, calibration["planted_alloc"], cls)]
                    - w["young_count_per_call"][_index(w, calibration["planted_reference"], cls)] for w in workers]
-    expected_alloc = float(np.mean([w["alloc_expected_ns"] + extra * collection_ns_per_count(w)
-                                    for w, extra in zip(workers, extra_count)]))
+    expected_alloc = float(np.mean([(w["alloc_expected_ns"] + extra * collection_ns_per_count(w)) / level
+                                    for w, extra, level in zip(workers, extra_count, levels)]))
     aa_headline = aa_found[cls]
     return {
         "variants": variants,
@@ -142,6 +163,7 @@ def analyse(workers: list, names: list, classes: list, reference: str, aa: str, 
         "minimum_detectable_us": detectable,
         "gc_per_1000": gc_per_1000(workers, names + [aa], classes),
         "round_noise_pct": round_noise_pct(workers, names + [aa], classes, reference),
+        "speed_levels": {f"p{q}": round(float(np.percentile(levels, q)), 3) for q in (5, 50, 95)},
     }
 
 

@@ -21,17 +21,19 @@ CALIBRATION = {"class": "success", "planted": worker.PLANTED, "planted_reference
 
 
 def synthetic_workers(cost: dict, young: dict, workers=8, rounds=60, gc_ns_per_count=100.0, noise=0.002, seed=5,
-                      process_bias=0.0, fixed=None):
+                      process_bias=0.0, fixed=None, levels=None):
     """Worker results shaped like ``request_worker.measure``'s: ``cost[(name, cls)]`` ns of a request's own
     time, times a drift shared by the round (the CPU's speed), plus ``fixed[(name, cls)]`` ns that do not
     drift (a busy-wait is wall time); ``young[(name, cls)]`` its young-generation count, and collections
-    that took ``gc_ns_per_count`` per unit of count."""
+    that took ``gc_ns_per_count`` per unit of count. ``levels``: per worker, a speed for all of its life that
+    multiplies its times and its collections."""
     fixed = fixed or {}
     rng = np.random.default_rng(seed)
     keys = list(cost)
     found = []
     for index in range(workers):
-        drift = rng.uniform(1, 2.5, rounds)[:, None]
+        level = 1.0 if levels is None else levels[index]
+        drift = level * rng.uniform(1, 2.5, rounds)[:, None]
         bias = 1 + process_bias * rng.normal(size=len(keys))  # a process's layout moves each app a little
         times = drift * np.array([cost[k] for k in keys]) * bias * rng.lognormal(0, noise, (rounds, len(keys)))
         times += np.array([fixed.get(k, 0.0) for k in keys])
@@ -39,7 +41,7 @@ def synthetic_workers(cost: dict, young: dict, workers=8, rounds=60, gc_ns_per_c
         counts = np.array([young.get(k, 8.0) for k in keys])
         found.append({"index": index, "keys": [list(k) for k in keys], "per_call_ns": times.tolist(),
                       "young_count_per_call": counts.tolist(), "requests": requests.tolist(),
-                      "gc_ns_total": (counts * requests * gc_ns_per_count).tolist(),
+                      "gc_ns_total": (counts * requests * gc_ns_per_count * level).tolist(),
                       "collections": [[1, 0, 0]] * len(keys), "alloc_expected_ns": 600.0, "rounds": rounds})
     return found
 
@@ -76,6 +78,27 @@ def test_planted_differences_are_recovered_with_their_verdicts():
     # the allocating subject: its own 600 ns plus 20 counts x 100 ns of collections, both expected and measured
     assert cal["alloc"]["expected_ns"] == pytest.approx(2600, rel=0.01)
     assert cal["alloc"]["measured_ns"] == pytest.approx(2600, rel=0.05)
+
+
+def test_a_worker_that_ran_slower_throughout_gives_the_others_differences():
+    """Eight workers at 0.7x to 1.4x the typical speed for their whole life: every difference comes back as at the
+    run's typical speed, with the interval of workers that all ran alike. Each worker's own µs would make the
+    5% on the 401 (5 µs) 3.5 to 7 µs from worker to worker."""
+    cost = costs({("dear", "unauthorized"): 105_000.0, ("cheap", "success"): 98_000.0})
+    young = {("dear", "unauthorized"): 28.0}
+    levels = [0.7, 1.0, 1.4, 0.85, 1.15, 1.0, 1.25, 0.8]
+    names = ["jsonify_tuple", "dear", "cheap", "same"]
+    steady = analysis.analyse(synthetic_workers(cost, young), names, CLASSES, "jsonify_tuple", worker.AA, CALIBRATION)
+    moved = analysis.analyse(synthetic_workers(cost, young, levels=levels), names, CLASSES, "jsonify_tuple", worker.AA,
+                             CALIBRATION)
+    for name, cls in (("dear", "unauthorized"), ("cheap", "success"), ("same", "admin")):
+        a, b = steady["variants"][name][cls]["delta_us"], moved["variants"][name][cls]["delta_us"]
+        assert b["estimate"] == pytest.approx(a["estimate"], rel=0.05, abs=0.05) and b["verdict"] == a["verdict"]
+        assert np.diff(b["ci95"])[0] == pytest.approx(np.diff(a["ci95"])[0], rel=0.5, abs=0.05), (name, cls)
+    assert np.diff(moved["variants"]["dear"]["unauthorized"]["delta_us"]["ci95"])[0] < 0.5
+    # the levels found span the planted ones (the steady workers' own differ by their rounds' drift, 1-2.5x)
+    assert moved["speed_levels"]["p5"] < 0.8 and moved["speed_levels"]["p95"] > 1.2
+    assert steady["speed_levels"]["p5"] > 0.9 and steady["speed_levels"]["p95"] < 1.1
 
 
 def test_collections_are_charged_by_the_count_a_request_adds():

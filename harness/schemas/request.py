@@ -66,6 +66,7 @@ class Results(TypedDict):
     minimum_detectable_us: Dict[str, Optional[float]]  # 80% power, from the A/A pair's spread over workers
     gc_per_1000: Dict[str, Dict[str, GcCell]]
     round_noise_pct: Optional[float]  # robust SD (%) of a subject's per-round ratio to the reference
+    speed_levels: Dict[str, float]  # p5, p50, p95 of the workers' speed levels (bench.request_analysis.speed_levels)
 
 
 class YoungCheck(TypedDict):
