@@ -178,7 +178,8 @@ def main() -> int:
         "wall_s": wall_s, "environment": env, "reference": REFERENCE, "classes": classes, "gc": gc_mode,
         "what": "the whole request in process: each app's WSGI callable (a prepared environ, the body read, the "
                 "iterable closed), interleaved in shuffled rounds; per worker process the median over rounds of the "
-                "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request",
+                "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request, "
+                "over the worker's speed level (at the run's typical speed)",
         "config": {**asdict(cfg), "planted_ns": PLANTED_NS, "variants": names},
         "results": results, "targets": targets, "warnings": warnings, "young_counts": counts,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "rounds", "per_call_ns",
