@@ -215,12 +215,13 @@ def test_the_first_screen_is_at_most_five_lines_and_one_chart_without_ratios_to_
 def test_the_lines_name_the_planted_dearer_idiom_with_its_us_ci_class_share_payload_and_cpu(rendered):
     _, md = rendered
     dearer = line_of(first_screen(md), "**Dearer than `jsonify_tuple`**")
-    assert "`abort_response` +45.6 µs [+43.1, +48.0] on unauthorized (9.1% of a request over HTTP)" in dearer
-    assert "`response_class` +3.00 µs [+2.20, +3.80] on success (0.6% of a request over HTTP)" in dearer
-    assert dearer.index("`abort_response`") < dearer.index("`response_class`")  # the largest first
+    assert "`abort_response` +45.6 µs [+43.1, +48.0] on unauthorized (9.1% of a request)" in dearer
+    # a difference whose whole interval is under 1% of a request's server CPU (3.8 of 500 µs): named, not detailed
+    assert dearer.endswith("; by under 1% of a request (µs): `response_class` +3.00 on success.")
     assert CPU in dearer and "tiny contract bodies of 17–37 bytes" in dearer and "whole request in process" in dearer
     cheaper = line_of(first_screen(md), "**Cheaper**")
-    assert "`orjson_response` -2.10 µs [-2.60, -1.60] on success (-0.4% of a request over HTTP)" in cheaper
+    assert cheaper == "**Cheaper**: by under 1% of a request (µs): `orjson_response` -2.10 on success."
+    assert "% of a request: of the server's CPU per request over HTTP, 500 µs" in line_of(first_screen(md), "Caveats:")
 
 
 def test_equivalent_idioms_are_said_to_be_equivalent(rendered):
@@ -232,8 +233,8 @@ def test_equivalent_idioms_are_said_to_be_equivalent(rendered):
         assert f"`{name}`" in every
     for name in ("abort_response", "orjson_response", "json_provider", "jsonify_tuple", MISSING):
         assert f"`{name}`" not in every
-    assert "`abort_response` on success, created, admin" in equivalent.split("on some: ")[1]
-    unresolved = line_of(first_screen(md), "**Not resolved**")  # a count per class; the table has each cell
+    assert "`abort_response` (3 of 4)" in equivalent.split("on some: ")[1]
+    unresolved = equivalent.split("**Not resolved**")[1]  # a count per class; the table has each cell
     assert "1 of 52 idiom-and-class cells (created 1; each in the decision table)" in unresolved
     (row,) = [x for x in section(md, 1).splitlines() if x.startswith("| `json_provider` |")]
     assert "unresolved" in row
@@ -242,7 +243,7 @@ def test_equivalent_idioms_are_said_to_be_equivalent(rendered):
 def test_an_idiom_missing_from_request_json_is_not_measured_not_invented(rendered):
     _, md = rendered
     found = first_screen(md)
-    assert f"**Not measured**: `{MISSING}` (not in request.json)" in line_of(found, "**Not resolved**")
+    assert f"**Not measured**: `{MISSING}` (not in request.json)" in line_of(found, "**Equivalent**")
     assert sum(f"`{MISSING}`" in x for x in found) == 1
     (row,) = [x for x in section(md, 1).splitlines() if x.startswith(f"| `{MISSING}` |")]
     assert row.count("not measured") == len(CLASSES)
@@ -315,7 +316,7 @@ def test_with_several_full_runs_each_headline_shows_its_spread_beside_its_ci(tmp
     folder = write_results(tmp_path, conformance_json, full_runs=3)
     md = render(folder, charts=False)["markdown"].read_text()  # text is what this reads
     dearer = line_of(first_screen(md), "**Dearer than `jsonify_tuple`**")
-    assert "+45.6 µs [+43.1, +48.0] on unauthorized (9.1% of a request over HTTP; 3 full runs +44.0..+47.0 µs, SD 1.50)" in dearer
+    assert "+45.6 µs [+43.1, +48.0] on unauthorized (9.1% of a request; 3 full runs +44.0..+47.0 µs)" in dearer
     (row,) = [x for x in section(md, 1).splitlines() if x.startswith("| `abort_response` | unauthorized |")]
     assert "+44.0..+47.0" in row and "1.50" in row and CPU in row
     assert "not yet measured" not in md
@@ -381,7 +382,15 @@ def test_make_bench_ends_with_the_reports_verdict_lines_and_its_path(tmp_path, c
     assert done.returncode == 0, done.stderr
     out = done.stdout.splitlines()
     at = out.index("verdict:")
-    printed = [x[2:] for x in out[at + 1:] if x.startswith("  ")][:5]
+    wrapped = [x[2:] for x in out[at + 1:out.index(f"report: {folder / 'REPORT.md'}")] if x.startswith("  ")]
+    assert all(len(x) <= lines.WIDTH for x in wrapped)  # each line an item ("- ") wrapped to the width
+    printed = []
+    for x in wrapped:
+        if x.startswith("- "):
+            printed.append(x[2:])
+        else:
+            assert x.startswith("  ") and printed
+            printed[-1] += " " + x[2:]
     report = (folder / "REPORT.md").read_text()
     assert printed == [plain(x) for x in first_screen(report)]
     assert "abort_response +45.6 µs [+43.1, +48.0] on unauthorized" in printed[0]
@@ -431,7 +440,7 @@ def test_an_idiom_leads_with_the_difference_its_interval_is_surest_of(tmp_path, 
     monkeypatch.setattr(sys.modules[__name__], "CHEAPER", cheaper)
     line = lines.lines(Results(write_results(tmp_path / "out", conformance_json)))[1].replace("−", "-")
     assert f"`orjson_provider` -12.2 µs [-12.6, -11.7] on {CLASSES[1]}" in line
-    assert f"also -17.3 [-28.0, -6.5] on {CLASSES[-1]}" in line
+    assert f"also on {CLASSES[-1]} (-17.3 µs)" in line
     assert line.index("`orjson_provider`") < line.index("`response_class`")  # sure of 11.7 against 8.1
     assert f"`response_class` -16.5 µs [-24.8, -8.1] on {CLASSES[-1]}" in line  # 8.1 against 3.9: the wide one leads
 
@@ -447,9 +456,10 @@ def test_the_contracts_scenarios_lead_before_the_error_paths_classes(tmp_path, c
     dearer = {("jsonify_status_code", "server_error"): (8.6, [3.8, 13.4]), ("jsonify_status_code", "success"): (1.0, [0.7, 1.3]),
               ("make_response", "admin"): (1.8, [1.5, 2.1]), ("dict_return", "server_error"): (9.9, [6.0, 13.8])}
     monkeypatch.setattr(sys.modules[__name__], "DEARER", dearer)
+    monkeypatch.setattr(lines, "SMALL_PCT", 0.0)  # every one detailed: the order is what this checks
     line = lines.lines(Results(write_results(tmp_path / "out", conformance_json)))[0].replace("−", "-")
     assert "`jsonify_status_code` +1.00 µs [+0.70, +1.30] on success" in line
-    assert "also +8.60 [+3.80, +13.40] on server_error" in line
+    assert "also on server_error (+8.6 µs)" in line
     # the idioms: those with a scenario resolved first (by its assured bound), then those with error classes only
     assert line.index("`make_response`") < line.index("`jsonify_status_code`") < line.index("`dict_return`")
 
@@ -459,13 +469,14 @@ def test_an_idiom_cheaper_on_many_classes_gets_one_range_not_a_list(tmp_path, co
     range of the others (the table below has each class); with two or three, each is listed."""
     many = {("orjson_response", c): (-2.1 - i, [-2.6 - i, -1.6 - i]) for i, c in enumerate(CLASSES[:4])}
     monkeypatch.setattr(sys.modules[__name__], "CHEAPER", many)
+    monkeypatch.setattr(lines, "SMALL_PCT", 0.0)  # detailed, as a difference of over 1% of a request is
     r = Results(write_results(tmp_path / "out", conformance_json))
     cheaper = lines.lines(r)[1]
     assert f"`orjson_response` -5.10 µs [-5.60, -4.60] on {CLASSES[3]}" in cheaper
     assert "also on 3 other classes (-4.1 to -2.1 µs)" in cheaper and f"on {CLASSES[0]}" not in cheaper
     monkeypatch.setattr(sys.modules[__name__], "CHEAPER", dict(list(many.items())[:2]))
     r = Results(write_results(tmp_path / "two", conformance_json))
-    assert f"also -2.10 [-2.60, -1.60] on {CLASSES[0]}" in lines.lines(r)[1].replace("−", "-")
+    assert f"also on {CLASSES[0]} (-2.1 µs)" in lines.lines(r)[1].replace("−", "-")
 
 
 def test_the_spread_keeps_to_the_newest_runs_python_once_there_are_two_and_says_when_pythons_mix(tmp_path, conformance_json):
@@ -515,3 +526,57 @@ def test_the_spread_is_also_a_share_of_each_runs_own_reference_request(tmp_path,
     del full[0]["reference_us"]  # a run without it: no share rather than a share of some runs
     write_json(folder / "request_history.json", data)
     assert lines.run_spread(Results(folder), "abort_response", "unauthorized")["pct_min"] is None
+
+
+def test_a_difference_is_small_only_when_its_whole_interval_is_under_one_percent_of_a_request():
+    assert lines.small({"ci95": [2.0, 4.9]}, 500.0) and lines.small({"ci95": [-4.9, -2.0]}, 500.0)
+    assert not lines.small({"ci95": [2.0, 5.1]}, 500.0)  # the estimate (3.55) is under 5 µs, the interval is not
+    assert not lines.small({"ci95": [0.1, 0.2]}, None)  # without a request's server CPU every difference is detailed
+
+
+def payloads_json(sizes_kb: dict, ref_us: dict, pct: dict) -> dict:
+    """payloads.json's cost block for the verdict's larger-bodies line: ``pct`` = {variant: {entry: (Δ %, half-width,
+    verdict)}}, the reference's request ``ref_us`` per entry."""
+    cost = {"jsonify_tuple": {e: {"us": {"estimate": us, "ci95": [us, us]},
+                                  "delta_us": {"estimate": 0.0, "ci95": [0.0, 0.0], "verdict": "reference"},
+                                  "delta_pct": {"estimate": 0.0, "ci95": [0.0, 0.0]}} for e, us in ref_us.items()}}
+    for name, by in pct.items():
+        cost[name] = {e: {"us": {"estimate": ref_us[e] * (1 + p / 100), "ci95": [0, 0]},
+                          "delta_us": {"estimate": ref_us[e] * p / 100, "ci95": [0, 0], "verdict": v},
+                          "delta_pct": {"estimate": p, "ci95": [p - h, p + h]}} for e, (p, h, v) in by.items()}
+    return {"schema": "flask-json-idioms/payloads/1", "mode": "full", "started": STARTED, "corpus": {}, "cells": {},
+            "config": {"sizes_kb": sizes_kb}, "cost": cost}
+
+
+def test_larger_bodies_get_a_line_of_their_own_from_the_payload_sweep(tmp_path, conformance_json):
+    folder = write_results(tmp_path, conformance_json)
+    assert not any(x.startswith("**Larger bodies**") for x in lines.lines(Results(folder)))  # no sweep, no line
+    kb = {"size_100b": 0.1, "size_1kb": 0.9, "size_10kb": 9.9, "size_100kb": 99.9, "size_1mb": 1000.0}
+    ref_us = {"size_100b": 95.0, "size_1kb": 110.0, "size_10kb": 250.0, "size_100kb": 1600.0, "size_1mb": 15000.0}
+    every = {e: (0.2, 0.5, "equivalent") for e in kb}
+    pct = {"orjson_response": {**every, "size_10kb": (-58.4, 0.5, "cheaper"), "size_1mb": (-92.6, 0.3, "cheaper")},
+           "dumps_headers": {**every, "size_10kb": (-17.0, 0.4, "cheaper"), "size_1mb": (-28.6, 0.9, "cheaper")},
+           "make_response": {**every, "size_10kb": (1.2, 0.4, "dearer"), "size_1mb": (0.3, 1.6, "equivalent")},
+           "dict_return": every}
+    write_json(folder / "payloads.json", payloads_json(kb, ref_us, pct))
+    found = lines.lines(Results(folder))
+    assert len(found) == 5 and found[3].startswith("**Larger bodies**") and found[4].startswith("Caveats:")
+    line = found[3]
+    # the size timed nearest 10 KB and the largest; resolved at the largest: named, cheapest first, with the widest CI
+    assert "`jsonify_tuple`'s request takes 250 µs at 9.9 KB and 15.0 ms at 1,000 KB" in line
+    assert "against it `orjson_response` -58% and -93%, `dumps_headers` -17% and -29% (95% CIs ±0.9 points at most)" in line
+    # the rest by the widest bound of their intervals at both sizes (make_response's +0.3 ± 1.6 at 1 MB)
+    assert "the other 2 within ±1.9% at both (95% CI)" in line
+    quick = {e: kb[e] for e in ("size_100b", "size_1kb", "size_10kb", "size_100kb")}  # quick mode: 100 KB is the largest
+    write_json(folder / "payloads.json", payloads_json(quick, {e: ref_us[e] for e in quick},
+                                                       {"dict_return": {e: every[e] for e in quick}}))
+    line = lines.lines(Results(folder))[3]
+    assert "takes 250 µs at 9.9 KB and 1.6 ms at 100 KB; every idiom within ±0.7% of it at both (95% CI)" in line
+
+
+def test_the_terminal_wraps_each_line_as_an_item_without_losing_a_word(rendered):
+    folder, md = rendered
+    printed = lines.terminal(folder, width=60)
+    assert all(len(x) <= 60 or " " not in x.strip() for x in printed)
+    assert sum(x.startswith("- ") for x in printed) == len(first_screen(md))
+    assert " ".join(x[2:] for x in printed).split() == " ".join(plain(x) for x in first_screen(md)).split()

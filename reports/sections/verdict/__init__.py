@@ -1,6 +1,6 @@
 """The verdict: the report's first screen, then the detail.
 
-First, at most five lines (``lines``: dearer, cheaper, equivalent, not resolved, caveats) and one chart:
+First, at most five lines (``lines``: dearer, cheaper, equivalent and not resolved, larger bodies, caveats) and one chart:
 each idiom's Δ µs against ``jsonify_tuple`` per status class with its 95% interval, the equivalence
 margin drawn as a band. Then the decision table (``decision``: Δ per class beside each idiom's
 divergences and pitfalls), the run-to-run spread of the headline differences (``spread``), and the

@@ -2,21 +2,26 @@
 
 Each line is computed from the results: which idioms are dearer or cheaper than ``jsonify_tuple``, by
 how many µs [95% CI] on which status class, and what that is as a share of the request's server CPU
-over HTTP; which are equivalent within the margin; what is not resolved or not measured; and, in one
-line, what limits all of it. The verdicts are the whole-request stage's (``request.json``), by
+over HTTP (those surely under ``SMALL_PCT`` of it named with their estimate only); which are equivalent
+within the margin, and what is not resolved or not measured; what larger bodies change (``bodies``, from
+the payload sweep, when it ran); and, in one line, what limits all of it. The verdicts are the whole-request stage's (``request.json``), by
 equivalence against a stated margin; without that stage, the load stage's own differences over HTTP,
 said to be so. No p-values, no groups "within noise", no ratios to a floor. ``harness.pipeline`` prints
 the same lines (``terminal``) at the end of ``make bench``.
 """
 from __future__ import annotations
 
+import math
 import statistics
+import textwrap
 
 from reports.data import REFERENCE, Results
 from reports.format import f_delta, f_num, f_signed, name_of, plain, plural
 from variants.contract import SCENARIOS
 
 MAX_LINES = 5
+WIDTH = 100  # the terminal's columns for the closing verdict
+SMALL_PCT = 1.0  # of a request's server CPU over HTTP: differences surely under it are named, not detailed
 
 
 def label(r, name: str) -> str:
@@ -80,15 +85,24 @@ def f_spread(s: dict) -> str:
             + (f", on Pythons {' and '.join(s['pythons'])}" if len(s.get("pythons") or ()) > 1 else ""))
 
 
+def f_spread_short(s: dict) -> str:
+    """The spread as the first screen gives it: the range over the full runs (the table below has the SD and the
+    share of each run's reference); a mix of CPUs or Pythons is said."""
+    return (f"{s['n']} full runs {f_signed(s['min'])}..{f_signed(s['max'])} µs"
+            + (f" on {len(s['cpus'])} CPUs" if len(s["cpus"]) > 1 else "")
+            + (f", Pythons {' and '.join(s['pythons'])}" if len(s.get("pythons") or ()) > 1 else ""))
+
+
 def figure(r, name: str, cls: str, d: dict, server_us) -> str:
-    """One difference as the lines state it: Δ [CI] on the class, % of a request over HTTP, run-to-run spread."""
+    """One difference as the lines state it: Δ [CI] on the class, % of a request (of its server CPU over HTTP, as the
+    caveats line says), run-to-run range."""
     text = f"{f_delta(d)} on {cls}"
     extras = []
     if server_us:
-        extras.append(f"{100 * d['estimate'] / server_us:.1f}% of a request over HTTP")
+        extras.append(f"{100 * d['estimate'] / server_us:.1f}% of a request")
     spread = run_spread(r, name, cls)
     if spread:
-        extras.append(f_spread(spread))
+        extras.append(f_spread_short(spread))
     return text + (f" ({'; '.join(extras)})" if extras else "")
 
 
@@ -110,12 +124,30 @@ def leading(by_class: dict, sign: int) -> tuple:
     return sorted(by_class, key=lambda c: (c not in SCENARIOS, -assured(by_class[c], sign)))
 
 
+def also(by_class: dict, classes: list) -> str:
+    """The other classes an idiom shows the same difference on: named with the range of their estimates (two at
+    most), else counted; the decision table below has each one with its interval."""
+    if not classes:
+        return ""
+    values = sorted(by_class[c]["estimate"] for c in classes)
+    span = f"{values[0]:+.1f} µs" if len(values) == 1 else f"{values[0]:+.1f} to {values[-1]:+.1f} µs"
+    where = ", ".join(classes) if len(classes) <= 2 else f"{len(classes)} other classes"
+    return f", also on {where} ({span})"
+
+
+def small(d: dict, server_us) -> bool:
+    """A difference the run is sure is under ``SMALL_PCT`` of a request's server CPU over HTTP: its whole 95% interval
+    is. Such idioms are named with their estimate only, after the ones that matter."""
+    return bool(server_us) and 100 * max(abs(x) for x in d["ci95"]) / server_us < SMALL_PCT
+
+
 def differences(r, found: dict, verdict: str, server_us) -> str:
-    """The idioms with a difference of one sign, each with every class it shows on, the largest first by the bound of
-    its interval nearest zero (what the run is sure of), the contract's scenarios before the error paths' classes
-    (``leading``): a class timed on few requests, with a wide interval (server_error), does not lead an idiom's line
-    for an estimate the next run will not repeat (jsonify_status_code's +8.6 µs [+3.8, +13.4] on server_error did
-    in one full run, -4.0 to +8.6 over 13)."""
+    """The idioms with a difference of one sign, the largest first by the bound of its interval nearest zero (what
+    the run is sure of), the contract's scenarios before the error paths' classes (``leading``): a class timed on
+    few requests, with a wide interval (server_error), does not lead an idiom's line for an estimate the next run
+    will not repeat (jsonify_status_code's +8.6 µs [+3.8, +13.4] on server_error did in one full run, -4.0 to +8.6
+    over 13). An idiom whose leading difference is surely under ``SMALL_PCT`` of a request over HTTP is named with
+    its estimate only, at the end: a first screen is read for what matters, the decision table has the rest."""
     chosen = by_verdict(found, verdict)
     sign = 1 if verdict == "dearer" else -1
 
@@ -123,18 +155,18 @@ def differences(r, found: dict, verdict: str, server_us) -> str:
         c = leading(chosen[n], sign)[0]
         return (c not in SCENARIOS, -assured(chosen[n][c], sign))
 
-    order = sorted(chosen, key=first)
-    parts = []
-    for n in order:
+    parts, minor = [], []
+    for n in sorted(chosen, key=first):
         classes = leading(chosen[n], sign)
-        text = f"{label(r, n)} {figure(r, n, classes[0], chosen[n][classes[0]], server_us)}"
-        others = classes[1:]
-        if len(others) > 2:  # a first screen, not a table: the range, the table below has each class
-            values = sorted(chosen[n][c]["estimate"] for c in others)
-            text += f", also on {len(others)} other classes ({values[0]:+.1f} to {values[-1]:+.1f} µs)"
-        elif others:
-            text += ", also " + ", ".join(f"{f_delta(chosen[n][c], '')} on {c}" for c in others)
-        parts.append(text)
+        d = chosen[n][classes[0]]
+        if small(d, server_us):
+            more = len(classes) - 1
+            minor.append(f"{label(r, n)} {f_signed(d['estimate'])} on {classes[0]}"
+                         + (f" and {plural(more, 'other class', 'other classes')}" if more else ""))
+        else:
+            parts.append(f"{label(r, n)} {figure(r, n, classes[0], d, server_us)}{also(chosen[n], classes[1:])}")
+    if minor:
+        parts.append(f"by under {SMALL_PCT:g}% of a request (µs): " + ", ".join(minor))
     return "; ".join(parts) if parts else "none resolved"
 
 
@@ -161,6 +193,7 @@ def margins_text(margins: dict, classes: list) -> str:
 
 
 def equivalence(r, found: dict, margins: dict, source: str) -> str:
+    """The idioms equivalent on every class by name; those equivalent on some, with how many (most first)."""
     classes = r.classes()
     every, some = [], []
     for n, by in found.items():
@@ -170,7 +203,7 @@ def equivalence(r, found: dict, margins: dict, source: str) -> str:
         if eq and len(eq) == len(by) == len(classes):
             every.append(n)
         elif eq:
-            some.append(f"{label(r, n)} on {', '.join(eq)}")
+            some.append((len(eq), len(by), n))
     what = ("1% of jsonify_tuple's request" if source == "request" else
             "1% of a request's server CPU, or the A/A interval where wider")
     text = f"**Equivalent** to {name_of(REFERENCE)} within the margin ({margins_text(margins, classes)}, {what})"
@@ -180,8 +213,60 @@ def equivalence(r, found: dict, margins: dict, source: str) -> str:
     if every:
         parts.append("on every class: " + ", ".join(label(r, n) for n in every))
     if some:
-        parts.append("on some: " + "; ".join(some))
+        parts.append("on some: " + ", ".join(f"{name_of(n)} ({k} of {of})"
+                                             for k, of, n in sorted(some, key=lambda x: (-x[0], r.names.index(x[2])
+                                                                                          if x[2] in r.names else 0))))
     return text + " " + "; ".join(parts) + "."
+
+
+def bodies(r) -> str | None:
+    """Larger bodies in one line, from the payload sweep (``payloads.json``; None without it): the reference's
+    request at a typical size (the one timed nearest 10 KB) and at the largest, and against it, in % of its request,
+    each idiom resolved at the largest size (with its 95% interval at the typical size); the others as the widest
+    bound of their intervals at both."""
+    from reports.sections.payloads import payloads_data
+
+    p = payloads_data(r)
+    cost = (p or {}).get("cost") or {}
+    kb = ((p or {}).get("config") or {}).get("sizes_kb") or {}
+    sizes = sorted((e for e in kb if e in (cost.get(REFERENCE) or {})), key=kb.get)
+    if len(sizes) < 2:
+        return None
+    large = sizes[-1]
+    typical = min(sizes[:-1], key=lambda e: abs(math.log(max(kb[e], 1e-3) / 10.0)))
+    at = (typical, large)
+
+    def pct(name, e):
+        return ((cost.get(name) or {}).get(e) or {}).get("delta_pct") or {}
+
+    def verdict(name, e):
+        return (((cost.get(name) or {}).get(e) or {}).get("delta_us") or {}).get("verdict")
+
+    names = [n for n in r.names if n in cost and n != REFERENCE] + [n for n in cost if n not in r.names and n != REFERENCE]
+    names = [n for n in names if all(pct(n, e).get("estimate") is not None for e in at)]
+    resolved = sorted((n for n in names if verdict(n, large) in ("cheaper", "dearer")),
+                      key=lambda n: (round(pct(n, large)["estimate"]), pct(n, typical)["estimate"]))
+    rest = [n for n in names if n not in resolved]
+    ref = [cost[REFERENCE][e]["us"]["estimate"] for e in at]
+
+    def f_time(us):
+        return f"{f_num(us / 1000, 1)} ms" if us >= 1000 else f"{f_num(us, 0)} µs"
+
+    def f_size(e):
+        return f"{f_num(kb[e], 0 if kb[e] >= 10 else 1)} KB"
+
+    text = (f"**Larger bodies** (the same whole request, payload sweep): {name_of(REFERENCE)}'s request takes "
+            f"{f_time(ref[0])} at {f_size(typical)} and {f_time(ref[1])} at {f_size(large)}")
+    if resolved:
+        widest = max((pct(n, e)["ci95"][1] - pct(n, e)["ci95"][0]) / 2 for n in resolved for e in at)
+        text += ("; against it " + ", ".join(f"{label(r, n)} {f_signed(pct(n, typical)['estimate'], 0)}% and "
+                                              f"{f_signed(pct(n, large)['estimate'], 0)}%" for n in resolved)
+                 + f" (95% CIs ±{widest:.1f} points at most)")
+    if rest:
+        bound = max(abs(x) for n in rest for e in at for x in (pct(n, e).get("ci95") or [0.0]))
+        text += (f"; the other {len(rest)} within ±{bound:.1f}% at both (95% CI)" if resolved else
+                 f"; every idiom within ±{bound:.1f}% of it at both (95% CI)")
+    return text + " (which types each one serialises: the decision table)."
 
 
 def unresolved(r, found: dict, source: str) -> str:
@@ -285,12 +370,18 @@ def lines(r: Results) -> list:
         return out + [caveat_line(r, None, server_us)]
     out = [f"**Dearer than {name_of(REFERENCE)}** ({setting(r, source)}): {differences(r, found, 'dearer', server_us)}.",
            f"**Cheaper**: {differences(r, found, 'cheaper', server_us)}.",
-           equivalence(r, found, margins, source),
-           unresolved(r, found, source),
+           equivalence(r, found, margins, source) + " " + unresolved(r, found, source),
+           bodies(r),
            caveat_line(r, source, server_us)]
+    out = [x for x in out if x]
     return out[:MAX_LINES]
 
 
-def terminal(folder) -> list:
-    """The same lines as plain text, for the end of ``make bench``."""
-    return [plain(line) for line in lines(Results(folder))]
+def terminal(folder, width: int = WIDTH) -> list:
+    """The same lines as plain text, for the end of ``make bench``: each a "- " item wrapped to ``width`` columns,
+    its continuation indented by two."""
+    out = []
+    for line in lines(Results(folder)):
+        out += textwrap.wrap(plain(line), width=width, initial_indent="- ", subsequent_indent="  ",
+                             break_long_words=False, break_on_hyphens=False)
+    return out
