@@ -37,30 +37,75 @@ def stop_group(process: subprocess.Popen, grace_s: float, signals=(signal.SIGTER
         process.wait(timeout=grace_s)
 
 
-def run_workers(module: str, jobs: list, rng, progress, what: str, prepare=None) -> list:
-    """Each job (a JSON-able dict) in a worker process of its own, ``python -m module JOB RESULT``, one after
-    another (never two at once, so none times against another), each with its own hash seed from ``rng``:
-    the processes are the unit a stage's intervals are over. Returns their results in order; a worker that
-    fails is a ResultError naming ``what`` and its number. ``progress`` steps once per worker.
-    ``prepare(job, results)``, if given, makes each job from it and the results of the workers before it."""
+def usable_cpus() -> list:
+    """The CPUs this process may run on (``os.sched_getaffinity``), in order; [] where the platform cannot say."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+
+
+def run_workers(module: str, jobs: list, rng, progress, what: str, prepare=None, parallel: int = 1) -> list:
+    """Each job (a JSON-able dict) in a worker process of its own, ``python -m module JOB RESULT``, each with its own
+    hash seed from ``rng`` (drawn in the jobs' order): the processes are the unit a stage's intervals are over.
+    Returns their results in the jobs' order; a worker that fails is a ResultError naming ``what`` and its number,
+    and stops the others. ``progress`` steps once per worker.
+
+    ``parallel`` = 1: one after another, never two at once. ``parallel`` = n > 1: the first worker alone, then up
+    to n at a time, each pinned to a CPU of its own (of ``usable_cpus``; as many at a time as there are, one after
+    another on a single CPU). A worker's figures are ratios within its own rounds, milliseconds apart, so another
+    worker on the other core moves both sides of each ratio; the request stage measured what it moves
+    (``bench.request``). ``prepare(job, results)``, if given, makes each job from it and the results of the
+    workers finished before it starts, in the jobs' order (the first one's always: it runs alone)."""
     import sys
     import tempfile
     from pathlib import Path
 
     from harness.results import ResultError, read_json, write_json
 
-    results = []
+    cpus = usable_cpus()[:parallel] if parallel > 1 else []
+    seeds = [str(int(rng.integers(1, 2**32 - 1))) for _ in jobs]
+    results: list = [None] * len(jobs)
+    running: dict = {}  # index -> (process, cpu or None)
     with tempfile.TemporaryDirectory(prefix=f"{module.rsplit('.', 1)[-1]}-") as tmp:
-        for index, job in enumerate(jobs):
+        def start(index: int, cpu) -> None:
             job_path, result_path = Path(tmp, f"job-{index}.json"), Path(tmp, f"result-{index}.json")
-            write_json(job_path, prepare(job, results) if prepare else job)
-            env = {**os.environ, "PYTHONHASHSEED": str(int(rng.integers(1, 2**32 - 1)))}
-            done = subprocess.run([sys.executable, "-m", module, str(job_path), str(result_path)], env=env)
-            if done.returncode != 0:
-                raise ResultError(f"{what} worker {index + 1}/{len(jobs)} failed (exit code {done.returncode})")
-            result = read_json(result_path)
-            results.append(result)
-            progress.step(note=f"worker {index + 1}: {rounds_note(result)}")
+            done = [r for r in results if r is not None]
+            write_json(job_path, prepare(jobs[index], done) if prepare else jobs[index])
+            env = {**os.environ, "PYTHONHASHSEED": seeds[index]}
+            pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+            running[index] = (subprocess.Popen([sys.executable, "-m", module, str(job_path), str(result_path)],
+                                               env=env, preexec_fn=pin), cpu)
+
+        def finish(index: int) -> None:
+            process, _ = running.pop(index)
+            if process.returncode != 0:
+                raise ResultError(f"{what} worker {index + 1}/{len(jobs)} failed (exit code {process.returncode})")
+            results[index] = read_json(Path(tmp, f"result-{index}.json"))
+            progress.step(note=f"worker {index + 1}: {rounds_note(results[index])}")
+
+        try:
+            queue = list(range(len(jobs)))
+            while queue or running:
+                # until the first worker has finished, one slot; then one per CPU (or one, unpinned, without them)
+                slots = cpus if cpus and results[0] is not None else [None]
+                used = {cpu for _, cpu in running.values()}
+                while queue and len(running) < len(slots):
+                    cpu = next(c for c in slots if c not in used)
+                    start(queue.pop(0), cpu)
+                    used.add(cpu)
+                ended = []
+                while not ended:
+                    ended = [i for i, (process, _) in running.items() if process.poll() is not None]
+                    if not ended:
+                        time.sleep(0.01)
+                for index in sorted(ended):
+                    finish(index)
+        finally:
+            for process, _ in running.values():  # a failure or an interrupt: stop the workers still running
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                process.wait()
     return results
 
 

@@ -290,6 +290,64 @@ def test_run_workers_runs_each_job_in_its_own_process_and_names_a_failed_one():
         run_workers("no_such_module_here", [{"index": 0}], np.random.default_rng(0), _Steps(), "echo")
 
 
+PARALLEL_WORKER = """
+import json, os, sys, time
+job = json.load(open(sys.argv[1]))
+start = time.monotonic()
+if job.get("fail"):
+    time.sleep(0.3)
+    sys.exit(3)
+time.sleep(job["sleep"])
+json.dump({**job, "cpus": sorted(os.sched_getaffinity(0)), "start": start, "end": time.monotonic(),
+           "seen": job.get("seen", 0)}, open(sys.argv[2], "w"))
+"""
+
+
+def test_parallel_workers_run_the_first_alone_then_one_per_cpu_pinned_in_the_jobs_order(tmp_path, monkeypatch):
+    import numpy as np
+
+    from harness import processes
+
+    (tmp_path / "parallel_worker.py").write_text(PARALLEL_WORKER)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    jobs = [{"index": i, "sleep": 0.4} for i in range(5)]
+    found = processes.run_workers("parallel_worker", jobs, np.random.default_rng(0), _Steps(), "sleep", parallel=2,
+                                  prepare=lambda job, done: {**job, "seen": len(done)})
+    assert [r["index"] for r in found] == list(range(5))  # the jobs' order, whatever finished first
+    first, rest = found[0], found[1:]
+    assert first["seen"] == 0 and all(r["seen"] >= 1 for r in rest)  # the later jobs are made from the first's result
+    assert all(first["end"] <= r["start"] for r in rest)  # the first ran alone
+    if len(cpus) < 2:
+        pytest.skip("one usable CPU: the workers run one after another")
+    assert all(len(r["cpus"]) == 1 and r["cpus"][0] in cpus for r in rest)  # each pinned to one CPU of its own
+    for a, b in zip(rest, rest[1:]):
+        if a["start"] < b["end"] and b["start"] < a["end"]:  # two at once: never on the same CPU
+            assert a["cpus"] != b["cpus"]
+    at_once = max(sum(r["start"] <= t < r["end"] for r in found) for t in [r["start"] for r in found])
+    assert at_once == 2
+    # and the same run one at a time: no overlap, nothing pinned
+    found = processes.run_workers("parallel_worker", jobs[:3], np.random.default_rng(0), _Steps(), "sleep")
+    assert all(a["end"] <= b["start"] for a, b in zip(found, found[1:]))
+    assert all(r["cpus"] == sorted(os.sched_getaffinity(0)) for r in found)
+
+
+def test_a_failed_parallel_worker_stops_the_others_and_is_named(tmp_path, monkeypatch):
+    import numpy as np
+
+    from harness import processes
+
+    (tmp_path / "parallel_worker.py").write_text(PARALLEL_WORKER)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    if len(processes.usable_cpus()) < 2:
+        pytest.skip("one usable CPU: the workers run one after another")
+    jobs = [{"index": 0, "sleep": 0.0}, {"index": 1, "sleep": 60.0}, {"index": 2, "fail": True}]
+    started = time.monotonic()
+    with pytest.raises(ResultError, match=r"^sleep worker 3/3 failed \(exit code 3\)$"):
+        processes.run_workers("parallel_worker", jobs, np.random.default_rng(0), _Steps(), "sleep", parallel=2)
+    assert time.monotonic() - started < 50  # the 60 s worker was stopped, not waited for
+
+
 def test_a_workers_progress_note_gives_its_rounds_also_per_kind():
     from harness.processes import rounds_note
 
