@@ -8,7 +8,7 @@ Two parts, one result file (``reports/out/payloads.json``, schema ``harness.sche
 2. **Cost against size**: the whole request (``GET /api/payload/<entry>``, the WSGI callable end to end,
    ``bench/payload_worker.py``) of every variant on every size entry (and user entry) it serves, against
    ``jsonify_tuple`` on the same entry, by ``make request``'s method: shuffled interleaved rounds inside
-   worker processes run one after another, each with its own hash seed and app creation order, every
+   worker processes (the first alone, then two at a time, each on a core of its own), each with its own hash seed and app creation order, every
    subject timed once a round (k = 1); per worker the median over rounds of the ratio of each subject's
    block to the reference's block on the same entry in the same round, times the reference's time,
    collections added as ``bench.request_analysis`` adds them. (Pairing each block with a reference block
@@ -73,7 +73,8 @@ PAYLOAD_CLASSES = {"tiny": ("size_100b",), "typical": ("size_1kb", "size_10kb"),
 class Config:
     mode: str
     sizes: tuple  # the size entries timed
-    workers: int  # processes, one after another
+    workers: int  # processes
+    parallel: int  # processes at a time after the first, each pinned to a CPU of its own (harness.processes.run_workers)
     seconds: float  # timed rounds per worker
     block_ms: float  # one block of calls lasts about this long (at least one call)
     k: int  # blocks per subject and round, back to back; the fastest counts
@@ -87,9 +88,13 @@ class Config:
 # min_rounds binds the strided entries (100 KB, 1 MB): 8 rounds of them a worker (orjson_provider on 1 MB: ±1.18% of
 # its cost in one full sweep, 151 s; with 6 rounds ±1.9-3.1% in three, 120 s; README "Large bodies"). 17 workers since
 # only the first one counts the young generation (``bench.young``: 0.7 s of every worker's set-up); 16 before.
-FULL = Config("full", tuple(payloads.SIZE_KB), workers=17, seconds=5.0, block_ms=1.0, k=1, min_rounds=8,
+# Two at a time since 2026-11-28, each on a core of its own (``bench.request`` measured what that moves): in two
+# alternating pairs of full sweeps, 34 workers gave the widest interval at 1 MB ±1.17, 1.34% of the idiom's cost (at
+# 100 KB ±1.26, 1.21) in 163-164 s against ±1.58, 2.24 (±1.46, 1.63) from 17 one after another in 153-155 s; over the
+# 70 idiom-and-size cells the two methods differed by +0.13 combined SEs on average (SD 0.99): no shift.
+FULL = Config("full", tuple(payloads.SIZE_KB), workers=34, parallel=2, seconds=5.0, block_ms=1.0, k=1, min_rounds=8,
               pairing="shuffled", target_ci_pct=2.0, target_wall_s=180)
-QUICK = Config("quick", ("size_100b", "size_1kb", "size_10kb", "size_100kb"), workers=3, seconds=2.5, block_ms=0.5, k=1, min_rounds=5,
+QUICK = Config("quick", ("size_100b", "size_1kb", "size_10kb", "size_100kb"), workers=5, parallel=2, seconds=2.5, block_ms=0.5, k=1, min_rounds=5,
                pairing="shuffled", target_ci_pct=5.0, target_wall_s=25)
 AA = REFERENCE + AA_SUFFIX  # a second, separate app of the reference, timed as any idiom is: the A/A check
 
@@ -284,13 +289,14 @@ def _signed(estimate: dict, sign: int) -> dict:
 # --- the run --------------------------------------------------------------------------------------
 
 def run_workers(cfg: Config, subjects: list, user_path, rng, progress: Progress) -> list:
-    """The worker processes, one after another (never two at once), each with its own hash seed."""
+    """The worker processes, ``cfg.parallel`` at a time after the first, each with its own hash seed."""
     jobs = [{"subjects": [list(s) for s in subjects], "index": index, "seed": int(rng.integers(2**32)),
              "seconds": cfg.seconds, "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds,
              "pairing": cfg.pairing,
              "reference": REFERENCE, "user_path": str(user_path) if user_path else None}
             for index in range(cfg.workers)]
-    return processes.run_workers("bench.payload_worker", jobs, rng, progress, "payload", prepare=young.shared_young)
+    return processes.run_workers("bench.payload_worker", jobs, rng, progress, "payload", prepare=young.shared_young,
+                                 parallel=cfg.parallel)
 
 
 def timed_subjects(cells: dict, entries: dict, cfg: Config) -> tuple:

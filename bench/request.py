@@ -6,16 +6,17 @@ second WSGI round trip). So this stage times every variant's WSGI callable end t
 per status class of ``variants.contract.SCENARIOS`` and of its error paths (``ERROR_SCENARIOS``: a malformed
 JSON body's 400, an unknown path's 404, a wrong method's 405, an exception's 500, whose log output the
 workers discard; ``bench.request_worker.CLASSES``), interleaved with the reference in shuffled
-rounds (the error classes in every third), garbage collection on as in production (``bench/request_worker.py``), in worker processes run
-one after another, each with its own hash seed and app creation order: the process is the unit that
-repeats and the intervals are over processes (``bench/request_analysis.py``).
+rounds (the error classes in every third), garbage collection on as in production (``bench/request_worker.py``), in worker processes
+(the first alone, then two at a time, each pinned to a core of its own: ``Config.parallel``), each with its own hash seed
+and app creation order: the process is the unit that repeats and the intervals are over processes
+(``bench/request_analysis.py``).
 
 Each run carries its own checks: an A/A pair (a second ``jsonify_tuple`` app) whose interval is the
 stage's resolution, a planted busy-wait of ``PLANTED_NS`` and a planted cost that allocates cyclic
 garbage, both to be recovered within the mode's target.
 
 Options, from the environment: ``QUICK=1``, ``REQUEST_WORKERS=N`` and ``REQUEST_SECONDS=S`` (worker processes and
-timed seconds per worker, in place of the mode's), ``VARIANTS=a,b`` (``jsonify_tuple`` is always timed: it is
+timed seconds per worker, in place of the mode's), ``REQUEST_PARALLEL=N`` (workers at a time; 1: one after another), ``VARIANTS=a,b`` (``jsonify_tuple`` is always timed: it is
 the reference), ``REQUEST_GC=off`` (collector disabled in the timed rounds: a labelled variant of the
 method, not the default), ``REQUEST_SEED``. Writes ``request.json``, the headline in ``summary.json``
 and a record in ``request_history.json`` (run-to-run spread of the headline differences).
@@ -46,7 +47,8 @@ PLANTED_NS = 1000  # sized like the differences claimed: one microsecond of CPU-
 @dataclass(frozen=True)
 class Config:
     mode: str
-    workers: int  # processes, one after another
+    workers: int  # processes
+    parallel: int  # processes at a time after the first, each pinned to a CPU of its own (harness.processes.run_workers)
     seconds: float  # timed rounds per worker
     block_ms: float  # one block of calls lasts about this long
     k: int  # blocks per subject and round, back to back; the fastest counts
@@ -69,19 +71,28 @@ class Config:
 # on abort_response's 401 in two runs (164 s). A worker took 4.1 s, 1.1 s of them counting the young generation, which
 # only the first one does now (``bench.young``): the later ones take 0.6 s + their timed seconds, so the same stage
 # holds 56 workers x 2.3 s (129 s timed, was 100).
-FULL = Config("full", workers=56, seconds=2.3, block_ms=0.3, k=1, min_rounds=20, error_every=3,
+# Two at a time, each on a core of its own, twice the workers in the same wall time (2026-11-28, two alternating pairs
+# of full stages, 170 s each): 110 workers two at a time gave widest half-widths of success ±0.20, 0.21, created
+# ±0.38, 0.41, the 401 ±0.54, 0.62 (abort_response), admin ±0.31, 0.33 µs, against ±0.30, 0.36, ±0.69, 0.78,
+# ±0.70, 0.98 and ±0.46, 0.48 from 56 one after another; planted 1 µs 986 [824, 1,148] and 1,078 [869, 1,288] ns
+# against 886 [612, 1,160] and 1,190 [927, 1,453]. What the other core's worker moves: over 70 idiom-and-class cells
+# the mean shift was -0.27 of a combined SE (SD 1.21); the raise paths came out lower, abort_response's 401 by 2.4 µs
+# (66.0, 68.2 against 69.0, 70.0 µs; -3.4%) and abort_errorhandler's by 0.8 (-2.8%): within their run-to-run range
+# (+55.5..+65.0 µs over 26 full runs), and a server's workers share the machine so too.
+FULL = Config("full", workers=110, parallel=2, seconds=2.3, block_ms=0.3, k=1, min_rounds=20, error_every=3,
               target_ci_us=(0.5, 1.0), target_planted_pct=20, target_wall_s=200)
-QUICK = Config("quick", workers=7, seconds=1.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
+QUICK = Config("quick", workers=13, parallel=2, seconds=1.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
                target_ci_us=(1.5, 3.0), target_planted_pct=30, target_wall_s=35)
 
 
 def run_workers(cfg: Config, names: list, gc_mode: str, rng, progress: Progress) -> list:
-    """The worker processes, one after another (never two at once), each with its own hash seed."""
+    """The worker processes, ``cfg.parallel`` at a time after the first, each with its own hash seed."""
     jobs = [{"names": names, "index": index, "seed": int(rng.integers(2**32)), "gc": gc_mode, "seconds": cfg.seconds,
              "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds, "error_every": cfg.error_every,
              "planted_ns": PLANTED_NS}
             for index in range(cfg.workers)]
-    return processes.run_workers("bench.request_worker", jobs, rng, progress, "whole-request", prepare=young.shared_young)
+    return processes.run_workers("bench.request_worker", jobs, rng, progress, "whole-request", prepare=young.shared_young,
+                                 parallel=cfg.parallel)
 
 
 def half_width(x: dict) -> float:
@@ -141,8 +152,9 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
 @entry_point
 def main() -> int:
     cfg = QUICK if flag("QUICK") else FULL
-    cfg = replace(cfg, workers=number("REQUEST_WORKERS", int, 2, 100) or cfg.workers,
-                  seconds=number("REQUEST_SECONDS", float, 0.5, 600) or cfg.seconds)
+    cfg = replace(cfg, workers=number("REQUEST_WORKERS", int, 2, 250) or cfg.workers,
+                  seconds=number("REQUEST_SECONDS", float, 0.5, 600) or cfg.seconds,
+                  parallel=number("REQUEST_PARALLEL", int, 1, 64) or cfg.parallel)
     names = [v.name for v in selected_variants()]
     if REFERENCE not in names:
         names.insert(0, REFERENCE)
@@ -158,7 +170,7 @@ def main() -> int:
     started, wall_start, first = time.monotonic(), datetime.now(timezone.utc), CpuSnapshot.now()
     print(f"make request: {cfg.mode} run, the whole request of {len(names)} variants x {len(classes)} status classes "
           f"against {REFERENCE}, with an A/A pair and planted costs; GC {gc_mode}; {cfg.workers} worker processes "
-          f"x {cfg.seconds:g} s; seed {seed}", flush=True)
+          f"x {cfg.seconds:g} s, {cfg.parallel} at a time after the first; seed {seed}", flush=True)
     workers = run_workers(cfg, names, gc_mode, rng, Progress("request: workers", cfg.workers))
     cpu = CpuSnapshot.now().since(first)
     results = analysis.analyse(workers, names, classes, REFERENCE, AA, {
@@ -177,7 +189,9 @@ def main() -> int:
         "schema": SCHEMA, "mode": cfg.mode, "seed": seed, "started": wall_start.isoformat(timespec="seconds"),
         "wall_s": wall_s, "environment": env, "reference": REFERENCE, "classes": classes, "gc": gc_mode,
         "what": "the whole request in process: each app's WSGI callable (a prepared environ, the body read, the "
-                "iterable closed), interleaved in shuffled rounds; per worker process the median over rounds of the "
+                "iterable closed), interleaved in shuffled rounds; worker processes "
+                + (f"{cfg.parallel} at a time after the first, each pinned to a core of its own" if cfg.parallel > 1
+                   else "one after another") + "; per worker process the median over rounds of the "
                 "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request, "
                 "over the worker's speed level (at the run's typical speed)",
         "config": {**asdict(cfg), "planted_ns": PLANTED_NS, "variants": names},
@@ -214,7 +228,8 @@ def history_record(found: dict) -> dict:
     return {"started": found["started"], "mode": found["mode"], "gc": found["gc"], "git_commit": env.get("git_commit"),
             # how the rounds were timed: runs of another method are not the next run (full_runs in the report keeps
             # the newest's); "blocks-per-class" since the block length stopped varying within a class (same_per_class)
-            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}-blocks-per-class",
+            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}-blocks-per-class"
+                      + (f"-parallel-{cfg['parallel']}" if cfg.get("parallel", 1) > 1 else ""),
             "cpu_model": env.get("cpu_model"), "python": env.get("python"),
             "delta_us": {name: {cls: cell["delta_us"]["estimate"] for cls, cell in by_class.items()}
                          for name, by_class in found["results"]["variants"].items()},

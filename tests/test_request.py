@@ -335,7 +335,8 @@ def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatc
 
 @pytest.mark.parametrize("env, message", [({"VARIANTS": "nope"}, "nope"), ({"REQUEST_GC": "maybe"}, "REQUEST_GC"),
                                           ({"REQUEST_SEED": "x"}, "REQUEST_SEED"),
-                                          ({"REQUEST_WORKERS": "1"}, "REQUEST_WORKERS='1': expected 2 to 100"),
+                                          ({"REQUEST_WORKERS": "1"}, "REQUEST_WORKERS='1': expected 2 to 250"),
+                                          ({"REQUEST_PARALLEL": "0"}, "REQUEST_PARALLEL='0': expected 1 to 64"),
                                           ({"REQUEST_SECONDS": "lots"}, "REQUEST_SECONDS='lots': expected a float")])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, env, message):
     done = subprocess.run([sys.executable, "-m", "bench.request"], capture_output=True, text=True, timeout=60, cwd=ROOT,
