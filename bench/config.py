@@ -13,7 +13,8 @@ class Config:
     k: int  # blocks per subject per round; the fastest counts
     dispatch_k: int
     sequential_s: float  # per subject and pass, for the pytest-benchmark-style medians
-    workers: int  # processes, one after another, each with its own share of the rounds
+    workers: int  # processes, each with its own share of the rounds
+    parallel: int = 1  # processes at a time after the first, each pinned to a CPU of its own (harness.processes.run_workers)
     min_rounds: int = 30
     # the targets this stage checks (runs_spread across back-to-back runs: python -m bench.stability)
     target_wall_s: float = 0
@@ -22,7 +23,7 @@ class Config:
     target_planted_pct: float = 0
 
 
-QUICK = Config("quick", construct_s=3.0, dispatch_s=0.8, block_us=120, k=2, dispatch_k=1, sequential_s=0.02, workers=3,
+QUICK = Config("quick", construct_s=3.0, dispatch_s=0.8, block_us=120, k=2, dispatch_k=1, sequential_s=0.02, workers=3, parallel=2,
                target_wall_s=30, target_ci_pct=3, target_runs_spread=1.05, target_planted_pct=20)
-FULL = Config("full", construct_s=48.0, dispatch_s=12.0, block_us=200, k=3, dispatch_k=2, sequential_s=0.04, workers=20,
+FULL = Config("full", construct_s=48.0, dispatch_s=12.0, block_us=200, k=3, dispatch_k=2, sequential_s=0.04, workers=20, parallel=2,
               target_wall_s=180, target_ci_pct=1, target_runs_spread=1.03, target_planted_pct=10)

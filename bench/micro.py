@@ -3,7 +3,8 @@
 Here a sequence of pytest-benchmark medians moves 2-3x between runs as the CPU drifts, while the ratio
 of two subjects timed a few milliseconds apart barely moves. So every subject (``bench/subjects.py``)
 runs one calibrated block per round, in a new shuffled order each round, and its sample is its time
-over the floor's in the same round (``bench/timing.py``). Worker processes run one after another,
+over the floor's in the same round (``bench/timing.py``). Worker processes run two at a time after the
+first, each pinned to a core of its own (``Config.parallel``; README, "Microbenchmarks", says what that moved),
 each with its own hash seed and a random app creation order, because a process's memory layout
 shifts some costs for its whole life: the process is the unit that repeats, and the intervals are
 over processes (``bench/analysis.py``, ``harness.stats``). A planted 2000 ns busy-wait must be
@@ -41,12 +42,12 @@ SCHEMA = "flask-json-idioms/micro/1"
 
 
 def run_workers(cfg: Config, names: list, blocks: dict, rng, progress: Progress) -> list:
-    """The worker processes, one after another (never two at once), each with its own hash seed."""
+    """The worker processes, ``cfg.parallel`` at a time after the first, each with its own hash seed."""
     jobs = [{"config": asdict(cfg), "names": names, "blocks": blocks, "index": index, "workers": cfg.workers,
              "seed": int(rng.integers(2**32)),
              # the familiar method in the first, middle and last process: early, midway, late in the run
              "sequential": index in (0, cfg.workers // 2, cfg.workers - 1)} for index in range(cfg.workers)]
-    results = processes.run_workers("bench.timing", jobs, rng, progress, "microbenchmark")
+    results = processes.run_workers("bench.timing", jobs, rng, progress, "microbenchmark", parallel=cfg.parallel)
     for result in results:
         result["times"] = {kind: np.asarray(result["times"][kind]) for kind in KINDS}
     return results

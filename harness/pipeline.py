@@ -75,7 +75,7 @@ class Stage:
 
 STAGES = (
     Stage("verify", "harness.conformance", "conformance of every variant to the contract", (5, 5), gate=True),
-    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (12, 90)),
+    Stage("micro", "bench.micro", "microbenchmarks: interleaved ratios to the floor", (10, 55)),
     Stage("request", "bench.request", "the whole request in process, per status class, against jsonify_tuple",
           (25, 170), lengthened_by=("REQUEST_SECONDS", "REQUEST_WORKERS", "REQUEST_PARALLEL")),
     Stage("payloads", "bench.payload_cost", "payloads: what each idiom makes of the corpus, and its cost from 100 B to 1 MB",
