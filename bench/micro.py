@@ -34,7 +34,7 @@ from bench.subjects import BASELINES, FLOOR, KINDS, PLANTED_NS, SCENARIOS, creat
 from bench.timing import block_sizes
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, selected_variants
-from harness.environment import CpuSnapshot, environment, one_core_warnings
+from harness.environment import CpuSnapshot, environment, other_work_warnings
 from harness.progress import Progress
 from harness.results import OUT, append_history, record_stage
 
@@ -53,7 +53,8 @@ def run_workers(cfg: Config, names: list, blocks: dict, rng, progress: Progress)
     return results
 
 
-def checks(cfg: Config, cpu: dict, construct: dict, calibration: dict, names: list) -> tuple[dict, list]:
+def checks(cfg: Config, cpu: dict, construct: dict, calibration: dict, names: list,
+           own_cpu_s: float = 0.0) -> tuple[dict, list]:
     """The targets one run can check, and warnings about a noisy run."""
     ci = {n: construct["names"][n]["ratio_to_floor"]["ci_half_width_pct"] or 0.0 for n in names}
     worst_ci = max(ci.values())
@@ -64,7 +65,7 @@ def checks(cfg: Config, cpu: dict, construct: dict, calibration: dict, names: li
                "planted_within_pct": {"target": cfg.target_planted_pct, "error_pct": calibration["error_pct"], "met": planted_ok},
                "runs_max_over_min": {"target": cfg.target_runs_spread,
                                      "how": "across back-to-back runs: python -m bench.stability (micro_stability.json)"}}
-    warnings = one_core_warnings(cpu)
+    warnings = other_work_warnings(cpu, own_cpu_s)
     if worst_ci > cfg.target_ci_pct:
         wide = [n for n in names if ci[n] > cfg.target_ci_pct]
         warnings.append(f"CI95 half-width above {cfg.target_ci_pct}% for {', '.join(wide)} (worst {worst_ci:.2f}%)")
@@ -107,7 +108,7 @@ def main() -> int:
     calibration = analysis.calibration(construct, cfg.target_planted_pct)
     variant_results, baseline_results = analysis.by_name(construct, dispatch, names)
     sequential = [(f"worker {w['index'] + 1}", w["sequential"]) for w in workers if w["sequential"]]
-    targets, warnings = checks(cfg, cpu, construct, calibration, names)
+    targets, warnings = checks(cfg, cpu, construct, calibration, names, sum(w.get("process_cpu_s") or 0.0 for w in workers))
 
     env = environment(cfg.mode)
     env.update({"cpu": cpu, "phases": phases,

@@ -36,7 +36,7 @@ from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CLASSES, 
                                   PLANTED_REFERENCE, REFERENCE)
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, number, selected_variants
-from harness.environment import CpuSnapshot, environment, one_core_warnings
+from harness.environment import CpuSnapshot, environment, other_work_warnings
 from harness.progress import Progress
 from harness.results import OUT, append_history, record_stage
 
@@ -110,7 +110,7 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
-def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
+def checks(cfg: Config, results: dict, cpu: dict, own_cpu_s: float = 0.0) -> tuple[dict, list]:
     """The targets one run can check, on the figures it reports, and what it could not resolve."""
     widest = {}
     for name, by_class in results["variants"].items():
@@ -145,7 +145,7 @@ def checks(cfg: Config, results: dict, cpu: dict) -> tuple[dict, list]:
         off = [cls for cls, ok in aa_covers.items() if not ok]
         warnings.append(f"A/A: two instances of jsonify_tuple differ on {', '.join(off)}: the interval is too narrow "
                         f"or the instances differ (a memory-layout effect); read small differences with care")
-    warnings += one_core_warnings(cpu)
+    warnings += other_work_warnings(cpu, own_cpu_s)
     return targets, warnings
 
 
@@ -177,7 +177,7 @@ def main() -> int:
         "class": CALIBRATION_CLASS, "planted": PLANTED, "planted_reference": PLANTED_REFERENCE,
         "planted_alloc": PLANTED_ALLOC, "planted_ns": PLANTED_NS, "base_wait_ns": BASE_WAIT_NS,
         "within_pct": cfg.target_planted_pct})
-    targets, warnings = checks(cfg, results, cpu)
+    targets, warnings = checks(cfg, results, cpu, sum(w.get("process_cpu_s") or 0.0 for w in workers))
     counts = young.young_check(workers)
     warnings += young.young_warning(counts)
     wall_s = round(time.monotonic() - started, 1)
@@ -228,8 +228,10 @@ def history_record(found: dict) -> dict:
     return {"started": found["started"], "mode": found["mode"], "gc": found["gc"], "git_commit": env.get("git_commit"),
             # how the rounds were timed: runs of another method are not the next run (full_runs in the report keeps
             # the newest's); "blocks-per-class" since the block length stopped varying within a class (same_per_class)
-            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}-blocks-per-class"
-                      + (f"-parallel-{cfg['parallel']}" if cfg.get("parallel", 1) > 1 else ""),
+            "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}-blocks-per-class",
+            # not part of the method: what a round measures is the same, and two at a time moved the differences by
+            # -0.27 combined SEs on average (the raise paths ~3% lower, inside their run-to-run range; FULL's note)
+            "workers_at_once": cfg.get("parallel", 1),
             "cpu_model": env.get("cpu_model"), "python": env.get("python"),
             "delta_us": {name: {cls: cell["delta_us"]["estimate"] for cls, cell in by_class.items()}
                          for name, by_class in found["results"]["variants"].items()},

@@ -124,15 +124,22 @@ class CpuSnapshot:
                 "busy_fraction": round(1 - (self.idle - earlier.idle) / total, 4)}
 
 
-def one_core_warnings(cpu: dict) -> list:
-    """What a ``CpuSnapshot.since`` says about a run that used one core: the hypervisor took the CPU, or
-    other work ran alongside."""
+OTHER_WORK_CORES = 0.25  # busy CPU beyond a run's own processes that says other work ran alongside
+
+
+def other_work_warnings(cpu: dict, own_cpu_s: float) -> list:
+    """What a ``CpuSnapshot.since`` says about a run whose own processes used ``own_cpu_s`` CPU seconds in it (one
+    core or several): the hypervisor took the CPU, or other work ran alongside (the busy CPU time beyond its own
+    came to more than ``OTHER_WORK_CORES`` of a core on average)."""
     found = []
     if cpu["steal_fraction"] > 0.02:
         found.append(f"steal time was {100 * cpu['steal_fraction']:.1f}% of CPU time: the hypervisor took the CPU")
-    if cpu["busy_fraction"] > 1.15 / (os.cpu_count() or 1):
-        found.append(f"the machine was {100 * cpu['busy_fraction']:.0f}% busy while this run used one core: "
-                     f"other work ran alongside")
+    cores = os.cpu_count() or 1
+    seconds = max(cpu["seconds"], 1e-9)
+    other = (cpu["busy_fraction"] * cores * seconds - own_cpu_s) / seconds
+    if other > OTHER_WORK_CORES:
+        found.append(f"the machine was {100 * cpu['busy_fraction']:.0f}% busy, {other:.2f} of its {cores} cores beyond "
+                     f"this run's own processes: other work ran alongside")
     return found
 
 

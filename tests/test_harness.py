@@ -354,3 +354,16 @@ def test_a_workers_progress_note_gives_its_rounds_also_per_kind():
     assert rounds_note({"rounds": 220}) == "220 rounds"
     assert rounds_note({"t_s": {"construct": [0.1] * 30, "dispatch": [0.2] * 12}}) == "30 construct, 12 dispatch rounds"
     assert rounds_note({}) == "done"
+
+
+def test_other_work_is_busy_cpu_beyond_the_runs_own_processes_on_however_many_cores_they_used(monkeypatch):
+    from harness import environment
+
+    monkeypatch.setattr(environment.os, "cpu_count", lambda: 2)
+    cpu = {"seconds": 100.0, "steal_fraction": 0.0, "busy_fraction": 0.95}  # 190 CPU seconds busy in 100 s
+    assert environment.other_work_warnings(cpu, own_cpu_s=180.0) == []  # two workers at a time: their own
+    (found,) = environment.other_work_warnings(cpu, own_cpu_s=95.0)  # one at a time: nearly a core of something else
+    assert "95% busy, 0.95 of its 2 cores beyond this run's own processes: other work ran alongside" in found
+    assert environment.other_work_warnings({**cpu, "busy_fraction": 0.59}, own_cpu_s=95.0) == []  # 0.23 cores: not yet
+    (found,) = environment.other_work_warnings({**cpu, "steal_fraction": 0.05}, own_cpu_s=190.0)
+    assert found.startswith("steal time was 5.0% of CPU time")

@@ -117,6 +117,7 @@ class RequestHistoryRecord(TypedDict):
     gc: str
     git_commit: Optional[str]
     method: str  # how the rounds were timed: "k<blocks per subject and round>-errors-every-<n>"
+    workers_at_once: int  # worker processes at a time after the first (absent before 2026-11-28: one)
     cpu_model: Optional[str]
     python: Optional[str]
     delta_us: Dict[str, Dict[str, float]]  # <name> -> <class> -> estimate
