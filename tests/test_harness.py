@@ -311,7 +311,7 @@ def test_parallel_workers_run_the_first_alone_then_one_per_cpu_pinned_in_the_job
     (tmp_path / "parallel_worker.py").write_text(PARALLEL_WORKER)
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     cpus = sorted(os.sched_getaffinity(0))[:2]
-    jobs = [{"index": i, "sleep": 0.4} for i in range(5)]
+    jobs = [{"index": i, "sleep": 1.0} for i in range(5)]  # long beside a busy machine's start-up jitter
     found = processes.run_workers("parallel_worker", jobs, np.random.default_rng(0), _Steps(), "sleep", parallel=2,
                                   prepare=lambda job, done: {**job, "seen": len(done)})
     assert [r["index"] for r in found] == list(range(5))  # the jobs' order, whatever finished first

@@ -213,17 +213,16 @@ def equivalence(r, found: dict, margins: dict, source: str) -> str:
     if every:
         parts.append("on every class: " + ", ".join(label(r, n) for n in every))
     if some:
-        parts.append("on some: " + ", ".join(f"{name_of(n)} ({k} of {of})"
-                                             for k, of, n in sorted(some, key=lambda x: (-x[0], r.names.index(x[2])
-                                                                                          if x[2] in r.names else 0))))
+        some.sort(key=lambda x: -x[0])  # most classes first; stable: the report's order among equals
+        parts.append("on some: " + ", ".join(f"{name_of(n)} ({k} of {of})" for k, of, n in some))
     return text + " " + "; ".join(parts) + "."
 
 
 def bodies(r) -> str | None:
     """Larger bodies in one line, from the payload sweep (``payloads.json``; None without it): the reference's
     request at a typical size (the one timed nearest 10 KB) and at the largest, and against it, in % of its request,
-    each idiom resolved at the largest size (with its 95% interval at the typical size); the others as the widest
-    bound of their intervals at both."""
+    each idiom resolved at the largest size, with the widest half-width of their 95% intervals; the others as the
+    widest bound of their intervals at both sizes."""
     from reports.sections.payloads import payloads_data
 
     p = payloads_data(r)
