@@ -82,7 +82,7 @@ STAGES = (
           (12, 165), lengthened_by=("PAYLOADS",)),
     Stage("pytest-benchmark", "bench.pytest_benchmark_run", "plain pytest-benchmark, one after another, for comparison",
           (5, 20)),
-    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 190),
+    Stage("load", "loadtests.run", "HTTP load: locust against gunicorn", (40, 225),
           lengthened_by=("LOAD_SECONDS", "LOAD_PROCESSES")),
     # payloads over HTTP (``make payloads-http``, ~3 min) is a target of its own, as deploy and matrix are: the size
     # sweep adds at most 3 min to make bench (#14); the payloads stage copies an earlier HTTP run's Δ into payloads.json

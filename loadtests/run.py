@@ -21,7 +21,7 @@ Options (environment, as ``make load QUICK=1 VARIANTS=a,b``):
   LOAD_SERVER=name    an entry of ``loadtests.servers.SERVERS`` (default gunicorn_sync)
   LOAD_SECONDS=N      seconds of every locust run (each shape's, each server's, each variant's in the
                       per-variant layout), instead of the mode's
-  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 6 quick, 24 full)
+  LOAD_PROCESSES=N    fresh server processes of the paced shape, one run each (default 6 quick, 28 full)
   LOAD_USERS=N        locust users (default 16)
   LOCUST_WORKERS=N    N locust worker processes on 127.0.0.1 under a master (locust's distributed mode)
   LOAD_PORT=N         the server's port (default: a free one)
@@ -114,8 +114,11 @@ class Config:
 # 15 x 10 s at the same fixed cost (191 s against 182 s a stage).
 # Quick: 4 + 6 x 4 s (3.25 s measured each; the closed run only sets the pace): 38 s, 2 s more than 6 + 5 x 4 s
 # took before. It says what it cannot resolve.
+# Full: 28 x 6 s since 2026-11-28, the ~33 s the microbenchmarks gave back (two workers at a time) spent on four more
+# processes (by the draws above, ~7% narrower: 24 x 6 s gave ±2.25 and ±2.23 in the two full make bench runs of that
+# day, both in busy phases of the machine); make bench's stages but payloads and count stay within 8 minutes.
 QUICK = Config("quick", {"closed": 4, "paced": 4}, {"closed": 1, "paced": 6}, 0.5, 5, 5.0, 25.0, 60, target_delta_us=6.0)
-FULL = Config("full", {"closed": 14, "paced": 6}, {"closed": 1, "paced": 24}, 0.5, 15, 2.0, 10.0, 240, target_delta_us=2.0)
+FULL = Config("full", {"closed": 14, "paced": 6}, {"closed": 1, "paced": 28}, 0.5, 15, 2.0, 10.0, 240, target_delta_us=2.0)
 # The payload mode: the closed shape only, over several fresh server processes (the app's CPU time per request,
 # which it compares, does not depend on how busy the sync worker is kept, and as fast as it goes gives the most
 # samples of the 100 KB bodies); the entries take turns (``phase_lengths``). target_ci_pct: the Δ's CI
