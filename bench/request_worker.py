@@ -44,9 +44,9 @@ The subjects, created in a random order (``harness.measure.create_in_random_orde
   separate apps also differed by their memory layout, a per-process effect of ~0.9 µs (SD over workers) that
   the A/A pair is there to show, and that put the planted 1 µs at 605 ns [268, 942] in a 30-worker run. The
   worker also times the lists alone, collections excluded, so their expected cost is known. Each of the three
-  is timed ``CALIBRATION_BLOCKS`` times a round at separate places in the shuffled order, and the mean of those
-  blocks is its figure for the round: with no layout to average, only the round's noise moves the planted pair,
-  and more blocks average it. The reference waits too because a spin's first few hundred ns cost the
+  is timed several times a round (``CALIBRATION_BLOCKS``) at separate places in the shuffled order, and the mean of
+  those blocks is its figure for the round: with no layout to average, only the round's noise moves the planted
+  pair, and more blocks average it. The reference waits too because a spin's first few hundred ns cost the
   request less than their wall time (what the request left in flight completes meanwhile): in one process, the
   planted app's single calls, each after one of the same call (2026-11-27, ``taskset -c 0``, medians over ~14,000
   calls each, 2 seeds), cost this much more than with no wait: 1 ns: -10, 0; 200 ns: +110, +100; 1,000 ns: +861,
@@ -91,7 +91,17 @@ CLASSES = {**SCENARIOS, **ERROR_SCENARIOS}  # the status classes timed, in this 
 # Every planted subject waits this long before its own share (``subject_environ``): the first few hundred ns of a spin
 # in a request cost less than their wall time (see the module's docstring), the ns after them what they last
 BASE_WAIT_NS = 1000
-CALIBRATION_BLOCKS = 4  # blocks a round of each planted subject, at separate places in the shuffled order (``measure``)
+# Blocks a round of each planted subject, at separate places in the shuffled order (``measure``). A block of ~3 calls
+# varies by ~9% of a request (~9 µs), whatever its neighbours: the planted pair's blocks side by side in the round
+# differed as much as apart (per-round SD of the difference 7.1, 6.7 µs against 8.9, 6.6; 30-worker runs, 2026-11-28),
+# so only more blocks narrow it. The planted pair's SD over workers was 1,014 and 892 ns with 4 blocks, 758 and 552 with
+# 12 (30 workers), for 18% fewer rounds at 12 for all three: 12 for the pair, whose ±20% target needs it, 4 for the
+# allocating subject, which has no such target. Four full stages (110 workers, three two at a time, one one at a time):
+# planted 1,104 [968, 1,240], 1,066 [939, 1,192], 1,154 [1,033, 1,274], 1,062 [945, 1,178] ns, SD over workers 533-737
+# (874-1,045 with 4 blocks), 52 rounds a worker instead of 59-60, widest created ±0.47, 0.37, 0.41, 0.38 µs and 401
+# ±0.66, 0.47, 0.73, 0.69 (±0.38-0.41 and ±0.54-0.62 with 4). The four runs scatter as their intervals say (SD 43 ns),
+# around a planted cost that comes back ~10% over its wall time (five runs with 4 blocks: 926-1,217, SD 112).
+CALIBRATION_BLOCKS = {PLANTED: 12, PLANTED_REFERENCE: 12, PLANTED_ALLOC: 4}
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
 
@@ -327,10 +337,11 @@ def measure(job: dict) -> dict:
         # the planted subjects share one app, so no layout lottery moves their difference, only each round's noise:
         # timed several times a round (their mean the round's figure), the planted cost gets a narrower interval for
         # a few blocks more a round (full runs of 2026-11-27: ±313 ns on 1,000 with one block a round, ±210-258 ns
-        # with four in three runs)
-        calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)
-        times_a_round = [calibration_blocks if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC) else 1
-                         for name, _ in keys]
+        # with four in three runs; 2026-11-28, 110 workers: ±154-210 with four, ±116-136 with twelve)
+        calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)  # a number: the same for all three
+        if not isinstance(calibration_blocks, dict):
+            calibration_blocks = dict.fromkeys(CALIBRATION_BLOCKS, calibration_blocks)
+        times_a_round = [calibration_blocks.get(name, 1) for name, _ in keys]
         order = np.repeat(np.arange(len(calls)), times_a_round)
         per_call, gc_ns, counts, t_s = [], np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), []
         timed = np.zeros(len(calls), dtype=int)  # kept blocks of each subject (a planted one has several a round)
