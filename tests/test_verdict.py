@@ -406,6 +406,11 @@ def test_the_aa_rate_counts_intervals_that_leave_out_zero():
     assert spread.aa_rate(history) == {"runs": 3, "cells": 6, "different": 2, "runs_different": 2}
     assert "called different in 2 of 6 status-class intervals over 3 recorded runs" in spread.aa_sentence(history)
     assert spread.aa_rate([{"mode": "quick"}]) is None and spread.aa_sentence([]) == ""
+    # over the full runs timed as the newest, and over everything when that is more
+    both = spread.aa_sentence(history, history[1:3])
+    assert "called different in 1 of 4 status-class intervals over the 2 full runs timed as this one (25.0%" in both
+    assert "and in 2 of 6 over all 3 recorded runs" in both and "(33.3%)" in both
+    assert spread.aa_sentence(history, history[:3]) == spread.aa_sentence(history)
 
 
 def test_the_planted_record_follows_the_full_runs_that_measured_it():

@@ -20,14 +20,25 @@ def aa_rate(history: list):
             "runs_different": sum(any(not lo <= 0 <= hi for lo, hi in run.values()) for run in per_run)}
 
 
-def aa_sentence(history: list) -> str:
-    found = aa_rate(history)
-    if not found:
+def aa_sentence(history: list, runs: list | None = None) -> str:
+    """The A/A rate over ``runs`` (the full runs timed as the newest, ``lines.full_runs``), and over every recorded run
+    when those are more (quick runs and earlier designs). Without ``runs``: over every recorded run."""
+    everything = aa_rate(history)
+    found = aa_rate(runs) if runs else None
+    if not everything:
         return ""
+    rate = lambda f: f"{100 * f['different'] / f['cells']:.1f}%"
+    if not found or found["runs"] == everything["runs"]:
+        found = everything
+        return (f" The A/A pair (a second `jsonify_tuple` app) was called different in {found['different']} of "
+                f"{found['cells']} status-class intervals over {plural(found['runs'], 'recorded run')} "
+                f"({rate(found)}; about 5% is what 95% intervals allow; "
+                f"{found['runs_different']} of those runs had at least one).")
     return (f" The A/A pair (a second `jsonify_tuple` app) was called different in {found['different']} of "
-            f"{found['cells']} status-class intervals over {plural(found['runs'], 'recorded run')} "
-            f"({100 * found['different'] / found['cells']:.0f}%; about 5% is what 95% intervals allow; "
-            f"{found['runs_different']} of those runs had at least one).")
+            f"{found['cells']} status-class intervals over the {plural(found['runs'], 'full run')} timed as this one "
+            f"({rate(found)}; about 5% is what 95% intervals allow; {found['runs_different']} of those runs had at least "
+            f"one), and in {everything['different']} of {everything['cells']} over all "
+            f"{plural(everything['runs'], 'recorded run')}, quick runs and earlier designs included ({rate(everything)}).")
 
 
 def planted_record(history: list):
@@ -69,7 +80,7 @@ def blocks(r) -> list:
         return []
     runs = lines.full_runs(r)
     head = [Heading(3, "Run to run")]
-    aa = aa_sentence(r.request_history) + planted_sentence(r.request_history)
+    aa = aa_sentence(r.request_history, lines.full_runs(r)) + planted_sentence(r.request_history)
     quick = len(r.request_history) - len(runs)
     if len(runs) < 2:
         return head + [Para(f"{NOT_YET[0].upper() + NOT_YET[1:]}: `request_history.json` holds "
