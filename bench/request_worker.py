@@ -95,13 +95,16 @@ BASE_WAIT_NS = 1000
 # varies by ~9% of a request (~9 µs), whatever its neighbours: the planted pair's blocks side by side in the round
 # differed as much as apart (per-round SD of the difference 7.1, 6.7 µs against 8.9, 6.6; 30-worker runs, 2026-11-28),
 # so only more blocks narrow it. The planted pair's SD over workers was 1,014 and 892 ns with 4 blocks, 758 and 552 with
-# 12 (30 workers), for 18% fewer rounds at 12 for all three: 12 for the pair, whose ±20% target needs it, 4 for the
-# allocating subject, which has no such target. Four full stages (110 workers, three two at a time, one one at a time):
-# planted 1,104 [968, 1,240], 1,066 [939, 1,192], 1,154 [1,033, 1,274], 1,062 [945, 1,178] ns, SD over workers 533-737
-# (874-1,045 with 4 blocks), 52 rounds a worker instead of 59-60, widest created ±0.47, 0.37, 0.41, 0.38 µs and 401
-# ±0.66, 0.47, 0.73, 0.69 (±0.38-0.41 and ±0.54-0.62 with 4). The four runs scatter as their intervals say (SD 43 ns),
-# around a planted cost that comes back ~10% over its wall time (five runs with 4 blocks: 926-1,217, SD 112).
-CALIBRATION_BLOCKS = {PLANTED: 12, PLANTED_REFERENCE: 12, PLANTED_ALLOC: 4}
+# 12 (30 workers), for 18% fewer rounds (49 a worker instead of 60). Four full stages (110 workers, three two at a time,
+# one one at a time): planted 1,104 [968, 1,240], 1,066 [939, 1,192], 1,154 [1,033, 1,274], 1,062 [945, 1,178] ns,
+# SD over workers 533-737 (874-1,045 with 4 blocks); the runs scatter as their intervals say (SD 43 ns against 112 for
+# five runs with 4), around a planted cost that comes back ~10% over its wall time (with 4: 926-1,217).
+# Every planted subject gets the same number: a round's figure is the mean of its blocks and a difference is the
+# median over rounds of a ratio, and block times are skewed to the right, so a mean of more blocks has a higher median
+# than a mean of fewer. Measured: the reference timed in 4 blocks a round against every other subject's one made the
+# A/A pair -0.9% on every class, intervals excluding 0 in two full runs of two; the allocating subject at 4 blocks
+# against its reference's 12 came back 3-10% under its expected cost in five full runs (+7-9% with 12 and 12).
+CALIBRATION_BLOCKS = 12
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
 
@@ -338,10 +341,9 @@ def measure(job: dict) -> dict:
         # timed several times a round (their mean the round's figure), the planted cost gets a narrower interval for
         # a few blocks more a round (full runs of 2026-11-27: ±313 ns on 1,000 with one block a round, ±210-258 ns
         # with four in three runs; 2026-11-28, 110 workers: ±154-210 with four, ±116-136 with twelve)
-        calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)  # a number: the same for all three
-        if not isinstance(calibration_blocks, dict):
-            calibration_blocks = dict.fromkeys(CALIBRATION_BLOCKS, calibration_blocks)
-        times_a_round = [calibration_blocks.get(name, 1) for name, _ in keys]
+        calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)
+        times_a_round = [calibration_blocks if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC) else 1
+                         for name, _ in keys]
         order = np.repeat(np.arange(len(calls)), times_a_round)
         per_call, gc_ns, counts, t_s = [], np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), []
         timed = np.zeros(len(calls), dtype=int)  # kept blocks of each subject (a planted one has several a round)
