@@ -24,21 +24,19 @@ def aa_sentence(history: list, runs: list | None = None) -> str:
     """The A/A rate over ``runs`` (the full runs timed as the newest, ``lines.full_runs``), and over every recorded run
     when those are more (quick runs and earlier designs). Without ``runs``: over every recorded run."""
     everything = aa_rate(history)
-    found = aa_rate(runs) if runs else None
     if not everything:
         return ""
+    found = aa_rate(runs) if runs else None
     rate = lambda f: f"{100 * f['different'] / f['cells']:.1f}%"
-    if not found or found["runs"] == everything["runs"]:
-        found = everything
-        return (f" The A/A pair (a second `jsonify_tuple` app) was called different in {found['different']} of "
-                f"{found['cells']} status-class intervals over {plural(found['runs'], 'recorded run')} "
-                f"({rate(found)}; about 5% is what 95% intervals allow; "
-                f"{found['runs_different']} of those runs had at least one).")
+    alone = not found or found["runs"] == everything["runs"]
+    found = everything if alone else found
+    over = (plural(found["runs"], "recorded run") if alone
+            else f"the {plural(found['runs'], 'full run')} timed as this one")
+    rest = ("" if alone else f", and in {everything['different']} of {everything['cells']} over all "
+            f"{plural(everything['runs'], 'recorded run')}, quick runs and earlier designs included ({rate(everything)})")
     return (f" The A/A pair (a second `jsonify_tuple` app) was called different in {found['different']} of "
-            f"{found['cells']} status-class intervals over the {plural(found['runs'], 'full run')} timed as this one "
-            f"({rate(found)}; about 5% is what 95% intervals allow; {found['runs_different']} of those runs had at least "
-            f"one), and in {everything['different']} of {everything['cells']} over all "
-            f"{plural(everything['runs'], 'recorded run')}, quick runs and earlier designs included ({rate(everything)}).")
+            f"{found['cells']} status-class intervals over {over} ({rate(found)}; about 5% is what 95% intervals "
+            f"allow; {found['runs_different']} of those runs had at least one){rest}.")
 
 
 def planted_record(history: list):
@@ -80,7 +78,7 @@ def blocks(r) -> list:
         return []
     runs = lines.full_runs(r)
     head = [Heading(3, "Run to run")]
-    aa = aa_sentence(r.request_history, lines.full_runs(r)) + planted_sentence(r.request_history)
+    aa = aa_sentence(r.request_history, runs) + planted_sentence(r.request_history)
     quick = len(r.request_history) - len(runs)
     if len(runs) < 2:
         return head + [Para(f"{NOT_YET[0].upper() + NOT_YET[1:]}: `request_history.json` holds "
