@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from bench import request_analysis as analysis, young
-from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CLASSES, PLANTED, PLANTED_ALLOC,
-                                  PLANTED_REFERENCE, REFERENCE)
+from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CALLS_PER_BLOCK, CLASSES, PLANTED,
+                                  PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE)
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, number, selected_variants
 from harness.environment import CpuSnapshot, environment, other_work_warnings
@@ -50,7 +50,6 @@ class Config:
     workers: int  # processes
     parallel: int  # processes at a time after the first, each pinned to a CPU of its own (harness.processes.run_workers)
     seconds: float  # timed rounds per worker
-    block_ms: float  # one block of calls lasts about this long
     k: int  # blocks per subject and round, back to back; the fastest counts
     min_rounds: int
     error_every: int  # the error classes join every n-th round (the headline classes every round)
@@ -58,6 +57,7 @@ class Config:
     target_ci_us: tuple  # CI half-width of a difference: (success, created, admin), the 4xx and 5xx classes
     target_planted_pct: float
     target_wall_s: float
+    calls_per_block: int | None = None  # one number for every class (tests); None: request_worker.CALLS_PER_BLOCK
 
 
 # Many short workers: a worker's own estimate narrows with its timed seconds, but each process also moves every
@@ -79,16 +79,16 @@ class Config:
 # the mean shift was -0.27 of a combined SE (SD 1.21); the raise paths came out lower, abort_response's 401 by 2.4 µs
 # (66.0, 68.2 against 69.0, 70.0 µs; -3.4%) and abort_errorhandler's by 0.8 (-2.8%): within their run-to-run range
 # (+55.5..+65.0 µs over 26 full runs), and a server's workers share the machine so too.
-FULL = Config("full", workers=110, parallel=2, seconds=2.3, block_ms=0.3, k=1, min_rounds=20, error_every=3,
+FULL = Config("full", workers=110, parallel=2, seconds=2.3, k=1, min_rounds=20, error_every=3,
               target_ci_us=(0.5, 1.0), target_planted_pct=20, target_wall_s=200)
-QUICK = Config("quick", workers=13, parallel=2, seconds=1.5, block_ms=0.3, k=1, min_rounds=10, error_every=3,
+QUICK = Config("quick", workers=13, parallel=2, seconds=1.5, k=1, min_rounds=10, error_every=3,
                target_ci_us=(1.5, 3.0), target_planted_pct=30, target_wall_s=35)
 
 
 def run_workers(cfg: Config, names: list, gc_mode: str, rng, progress: Progress) -> list:
     """The worker processes, ``cfg.parallel`` at a time after the first, each with its own hash seed."""
     jobs = [{"names": names, "index": index, "seed": int(rng.integers(2**32)), "gc": gc_mode, "seconds": cfg.seconds,
-             "block_ms": cfg.block_ms, "k": cfg.k, "min_rounds": cfg.min_rounds, "error_every": cfg.error_every,
+             "calls_per_block": cfg.calls_per_block, "k": cfg.k, "min_rounds": cfg.min_rounds, "error_every": cfg.error_every,
              "planted_ns": PLANTED_NS}
             for index in range(cfg.workers)]
     return processes.run_workers("bench.request_worker", jobs, rng, progress, "whole-request", prepare=young.shared_young,
@@ -194,7 +194,8 @@ def main() -> int:
                    else "one after another") + "; per worker process the median over rounds of the "
                 "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request, "
                 "over the worker's speed level (at the run's typical speed)",
-        "config": {**asdict(cfg), "planted_ns": PLANTED_NS, "variants": names},
+        "config": {**asdict(cfg), "calls_per_block": cfg.calls_per_block or CALLS_PER_BLOCK, "planted_ns": PLANTED_NS,
+                   "variants": names},
         "results": results, "targets": targets, "warnings": warnings, "young_counts": counts,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "rounds", "per_call_ns",
                                                 "young_count_per_call", "young_count_passes", "gc_ns_total",
@@ -227,7 +228,8 @@ def history_record(found: dict) -> dict:
     cfg = found["config"]
     return {"started": found["started"], "mode": found["mode"], "gc": found["gc"], "git_commit": env.get("git_commit"),
             # how the rounds were timed: runs of another method are not the next run (full_runs in the report keeps
-            # the newest's); "blocks-per-class" since the block length stopped varying within a class (same_per_class)
+            # the newest's); "blocks-per-class" since the block length stopped varying within a class (same_per_class);
+            # kept when it stopped varying between workers too (CALLS_PER_BLOCK: the lengths most workers had chosen)
             "method": f"k{cfg['k']}-errors-every-{cfg.get('error_every', 1)}-blocks-per-class",
             # not part of the method: what a round measures is the same, and two at a time moved the differences by
             # -0.27 combined SEs on average (the raise paths ~3% lower, inside their run-to-run range; FULL's note)

@@ -3,9 +3,8 @@
 A subject is one app's WSGI callable on one status class (``bench.subjects.dispatch_call``: a prepared
 environ, the body read to the end, the iterable closed, as a server does). The classes are ``CLASSES``:
 the contract's ``SCENARIOS`` and its ``ERROR_SCENARIOS`` (400, 404, 405, 500: this stage alone times the
-error paths). Every round runs each subject for one block of about ``block_ms`` of calls (one call when a
-request lasts longer; the same number of calls for every subject of a class, ``same_per_class``), in a new
-shuffled order each round; the error classes join every ``error_every``-th
+error paths). Every round runs each subject for one block of calls, as many for every subject of a class and in every
+worker (``CALLS_PER_BLOCK``), in a new shuffled order each round; the error classes join every ``error_every``-th
 round only (their subjects are half the round; the four classes of ``SCENARIOS`` carry the headline and get the
 rounds). A subject is timed ``k`` blocks back to back per round, the fastest kept; ``k = 1`` is the default:
 on this machine the speed moves within a round, so more rounds beat the fastest of three (the variance of a
@@ -105,6 +104,16 @@ BASE_WAIT_NS = 1000
 # A/A pair -0.9% on every class, intervals excluding 0 in two full runs of two; the allocating subject at 4 blocks
 # against its reference's 12 came back 3-10% under its expected cost in five full runs (+7-9% with 12 and 12).
 CALIBRATION_BLOCKS = 12
+# Calls per block on each class, the same in every worker and run. A block's first call follows another app's and pays
+# for the caches it left, so what a block measures depends on its length: within a class every subject gets the same
+# (``same_per_class`` says what else happened), and between workers too. Sized by the clock (blocks of ~0.3 ms, each
+# worker sizing its own), the length followed the machine's speed when the worker started: in a full run in a slow
+# phase (round noise 11.3%, 2026-11-28) created got 2 calls in 57 workers of 110 and 3 in 52, the 401 and the admin
+# 200 1 or 2 in 24 and 16, and the fewer the calls the noisier the round (the A/A pair's per-round log-ratio SD on
+# created 0.119 with 2 calls, 0.111 with 3; 0.113 against 0.096 in a run at normal speed, where 82 of 110 had 3). These
+# are the lengths most workers chose at normal speed (~0.3 ms of calls; a 500 logs a traceback, ~700 µs).
+CALLS_PER_BLOCK = {"success": 3, "created": 3, "unauthorized": 3, "admin": 3,
+                   "bad_json": 2, "not_found": 3, "method_not_allowed": 3, "server_error": 1}
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
 # "young_passes" may ask for more: they agree to the count, which a test checks)
 
@@ -281,6 +290,11 @@ def same_per_class(keys: list, blocks: list) -> list:
     return [size[cls] for _, cls in keys]
 
 
+def block_lengths(keys: list, calls: int | None = None) -> list:
+    """Calls per block of each subject: its class's ``CALLS_PER_BLOCK``, or ``calls`` for every class (tests)."""
+    return [calls or CALLS_PER_BLOCK[cls] for _, cls in keys]
+
+
 def alloc_cost_ns(seconds: float = 0.05, repeats: int = 5) -> float:
     """What ``ALLOC_OBJECTS`` lists add to a call without their collections (the collector paused): the
     median over ``repeats`` blocks, less the same call with none. The analysis adds the collections' share."""
@@ -331,10 +345,7 @@ def measure(job: dict) -> dict:
     else:
         gc.disable()
     try:
-        own = np.zeros(len(calls), dtype=int)
-        for i in rng.permutation(len(calls)):  # sized in a shuffled order too
-            own[i] = calls_per_block(calls[i], job["block_ms"] * 1e6)
-        blocks = same_per_class(keys, own.tolist())
+        blocks = block_lengths(keys, job.get("calls_per_block"))
         alloc_expected = alloc_cost_ns()
         every = np.array([job.get("error_every", 1) if cls in ERROR_SCENARIOS else 1 for _, cls in keys])
         # the planted subjects share one app, so no layout lottery moves their difference, only each round's noise:

@@ -152,7 +152,7 @@ def test_one_real_worker_records_exact_counts_and_every_subject():
     """A short real worker: every subject answers its class; the counts a request adds to the young
     generation are exact and show abort_response's 401 leaving cyclic garbage that jsonify_tuple does not."""
     job = {"names": ["jsonify_tuple", "abort_response"], "index": 0, "seed": 3, "gc": "on", "seconds": 0.05,
-           "block_ms": 0.05, "k": 1, "min_rounds": 3, "planted_ns": 1000, "young_passes": 2}
+           "calls_per_block": 1, "k": 1, "min_rounds": 3, "planted_ns": 1000, "young_passes": 2}
     found = worker.measure(job)
     keys = [tuple(k) for k in found["keys"]]
     assert set(keys) >= {(n, c) for n in ("jsonify_tuple", "abort_response", worker.AA) for c in CLASSES}
@@ -173,7 +173,7 @@ def test_a_worker_given_the_first_ones_counts_uses_them_and_counts_some_again():
     """Counts are a property of the code (identical in all 40 workers of a full run), so the later workers are given
     the first one's; each counts ``YOUNG_RECHECKED`` subjects of its choosing again, with the same procedure."""
     job = {"names": ["jsonify_tuple", "abort_response"], "index": 0, "seed": 3, "gc": "on", "seconds": 0.05,
-           "block_ms": 0.05, "k": 1, "min_rounds": 3, "planted_ns": 1000}
+           "calls_per_block": 1, "k": 1, "min_rounds": 3, "planted_ns": 1000}
     first = worker.measure(job)
     shared = [x + 1000 for x in first["young_count_per_call"]]  # not what the code counts: the worker must use them
     later = worker.measure({**job, "index": 1, "seed": 4, "young_shared": shared})
@@ -204,19 +204,33 @@ def test_every_subject_of_a_class_gets_the_same_block_length():
     assert worker.same_per_class(keys[:2], [3, 3]) == [3, 3]
 
 
+def test_every_worker_times_each_class_in_blocks_of_its_fixed_length(monkeypatch):
+    """Blocks are not sized by the clock (a slow phase gave created 2 calls in half the workers, 3 in the rest): each
+    class has its number of calls, the same for every subject and in every worker, however fast the calls run."""
+    for per_call in (50_000, 400_000):  # a fast machine and a slow one
+        monkeypatch.setattr(worker, "time_block", lambda call, n, clock=None, ns=per_call: (ns * n, 0, [0, 0, 0]))
+        job = {"names": ["jsonify_tuple", "abort_response"], "index": 0, "seed": 5, "gc": "on", "seconds": 0.0, "k": 1,
+               "min_rounds": 1, "error_every": 1, "planted_ns": 0, "calibration_blocks": 1}
+        found = worker.measure(job)
+        keys = [tuple(k) for k in found["keys"]]
+        assert {cls for _, cls in keys} == set(worker.CALLS_PER_BLOCK) == set(CLASSES)
+        assert found["calls_per_block"] == [worker.CALLS_PER_BLOCK[cls] for _, cls in keys]
+    assert worker.block_lengths(keys, 1) == [1] * len(keys)
+
+
 def test_the_subjects_are_first_called_in_a_shuffled_order(monkeypatch):
     """An app's first call makes its lazy state; in the fixed order of the keys the A/A twin's came last in every
     worker (a layout the twin kept for the worker's life), so the first calls run in a shuffled order."""
     seen = []
     monkeypatch.setattr(worker, "check", lambda name, cls, result: seen.append((name, cls)))
-    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 8, "gc": "on", "seconds": 0.02, "block_ms": 0.05, "k": 1,
+    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 8, "gc": "on", "seconds": 0.02, "calls_per_block": 1, "k": 1,
            "min_rounds": 2, "planted_ns": 0}
     keys = [tuple(k) for k in worker.measure(job)["keys"]]
     assert sorted(seen) == sorted(keys) and seen != keys
 
 
 def test_error_classes_join_every_nth_round_and_count_only_the_requests_they_made():
-    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 4, "gc": "on", "seconds": 0.05, "block_ms": 0.05, "k": 1,
+    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 4, "gc": "on", "seconds": 0.05, "calls_per_block": 1, "k": 1,
            "min_rounds": 6, "error_every": 3, "planted_ns": 1000}
     found = worker.measure(job)
     keys = [tuple(k) for k in found["keys"]]
@@ -298,7 +312,7 @@ def test_the_planted_subjects_are_one_app_that_differs_only_by_what_the_environ_
         assert (line, body, (waits, garbage)) == ("200 OK", dispatch_call(apps["jsonify_tuple"], prepared_environ(SCENARIOS["success"]))()[1], expected)
 
 
-TINY = replace(request.QUICK, mode="test", workers=3, seconds=0.05, block_ms=0.05, k=1, min_rounds=3)
+TINY = replace(request.QUICK, mode="test", workers=3, seconds=0.05, calls_per_block=1, k=1, min_rounds=3)
 
 
 def test_a_tiny_run_writes_its_results_headline_and_history(tmp_path, monkeypatch, capfd):
@@ -372,7 +386,7 @@ def test_young_counts_are_measured_in_a_new_shuffled_order_each_pass():
 def test_the_planted_subjects_are_timed_several_times_a_round_and_their_rows_hold_the_mean():
     """Every kept round times each planted subject ``calibration_blocks`` times (their requests count it) and every
     other subject once; a round's figure is the mean of its blocks, so it is never one block's alone."""
-    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 8, "gc": "on", "seconds": 0.05, "block_ms": 0.05, "k": 1,
+    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 8, "gc": "on", "seconds": 0.05, "calls_per_block": 1, "k": 1,
            "min_rounds": 6, "error_every": 1, "planted_ns": 1000, "calibration_blocks": 3}
     found = worker.measure(job)
     keys = [tuple(k) for k in found["keys"]]
@@ -391,12 +405,12 @@ def test_a_planted_subjects_round_figure_is_the_mean_of_its_blocks_in_that_round
     log, tick = [], iter(range(10**9))
 
     def fake_block(call, n, clock=None):
-        elapsed = 1e6 + 7 * next(tick)  # past the 0.2 ms sizing step: one call a block
+        elapsed = 1e6 + 7 * next(tick)
         log.append((id(call), elapsed / n))
         return elapsed, 0, [0, 0, 0]
 
     monkeypatch.setattr(worker, "time_block", fake_block)
-    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 9, "gc": "on", "seconds": 0.0, "block_ms": 0.05, "k": 1,
+    job = {"names": ["jsonify_tuple"], "index": 0, "seed": 9, "gc": "on", "seconds": 0.0, "calls_per_block": 1, "k": 1,
            "min_rounds": 4, "error_every": 1, "planted_ns": 0, "calibration_blocks": 3}
     found = worker.measure(job)
     per_round = len(found["keys"]) + 3 * 2  # three planted subjects, two blocks more each
