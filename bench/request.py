@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from bench import request_analysis as analysis, young
-from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CALLS_PER_BLOCK, CLASSES, PLANTED,
-                                  PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE)
+from bench.request_worker import (AA, BASE_WAIT_NS, CALIBRATION_CLASS, CALLS_PER_BLOCK, CLASS_BLOCKS, CLASSES,
+                                  PLANTED, PLANTED_ALLOC, PLANTED_REFERENCE, REFERENCE)
 from harness import processes
 from harness.cli import UsageError, entry_point, flag, number, selected_variants
 from harness.environment import CpuSnapshot, environment, other_work_warnings
@@ -194,7 +194,8 @@ def main() -> int:
                    else "one after another") + "; per worker process the median over rounds of the "
                 "ratio to jsonify_tuple in the same round, garbage collections added as their mean per request, "
                 "over the worker's speed level (at the run's typical speed)",
-        "config": {**asdict(cfg), "calls_per_block": cfg.calls_per_block or CALLS_PER_BLOCK, "planted_ns": PLANTED_NS,
+        "config": {**asdict(cfg), "calls_per_block": cfg.calls_per_block or CALLS_PER_BLOCK,
+                   "class_blocks": CLASS_BLOCKS, "planted_ns": PLANTED_NS,
                    "variants": names},
         "results": results, "targets": targets, "warnings": warnings, "young_counts": counts,
         "raw": {"workers": [{k: w[k] for k in ("index", "keys", "calls_per_block", "rounds", "per_call_ns",

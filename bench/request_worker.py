@@ -3,8 +3,9 @@
 A subject is one app's WSGI callable on one status class (``bench.subjects.dispatch_call``: a prepared
 environ, the body read to the end, the iterable closed, as a server does). The classes are ``CLASSES``:
 the contract's ``SCENARIOS`` and its ``ERROR_SCENARIOS`` (400, 404, 405, 500: this stage alone times the
-error paths). Every round runs each subject for one block of calls, as many for every subject of a class and in every
-worker (``CALLS_PER_BLOCK``), in a new shuffled order each round; the error classes join every ``error_every``-th
+error paths). Every round runs each subject for one block of calls (two on created, ``CLASS_BLOCKS``, at separate
+places, their mean the round's figure), as many calls for every subject of a class and in every worker
+(``CALLS_PER_BLOCK``), in a new shuffled order each round; the error classes join every ``error_every``-th
 round only (their subjects are half the round; the four classes of ``SCENARIOS`` carry the headline and get the
 rounds). A subject is timed ``k`` blocks back to back per round, the fastest kept; ``k = 1`` is the default:
 on this machine the speed moves within a round, so more rounds beat the fastest of three (the variance of a
@@ -112,6 +113,16 @@ CALIBRATION_BLOCKS = 12
 # 200 1 or 2 in 24 and 16, and the fewer the calls the noisier the round (the A/A pair's per-round log-ratio SD on
 # created 0.119 with 2 calls, 0.111 with 3; 0.113 against 0.096 in a run at normal speed, where 82 of 110 had 3). These
 # are the lengths most workers chose at normal speed (~0.3 ms of calls; a 500 logs a traceback, ~700 µs).
+# Blocks a round of every subject of a class, 1 where not named (every subject of a class the same: a round's figure
+# is the mean of its blocks, and a mean of more blocks has a higher median, see ``CALIBRATION_BLOCKS``). created's
+# request is the longest of the headline classes and its rounds the noisiest (per-round SD of a subject's log ratio to
+# jsonify_tuple 0.079-0.127 against 0.064-0.111 on the others, 9.8-15.7 µs against 5.9-13); its widest interval was
+# the run's widest against its target in most full runs (±0.37-0.70 µs for a target of 0.5; success ±0.21-0.28, the
+# admin 200 ±0.33-0.47). Two blocks a round give it about 1/sqrt(2) of that for ~15% more time a round (41-42 rounds a
+# worker instead of 46-47). Measured (2026-11-28, two alternating pairs of full stages in a noisy phase): created's
+# widest ±0.48, 0.41 µs against ±0.61, 0.65 with one block; success ±0.31, 0.27 against 0.31, 0.27; the 401 ±0.80,
+# 0.68 against 0.77, 0.62; admin ±0.45, 0.42 against 0.42, 0.48; planted 1 µs 1,088 [903, 1,274], 1,098 [929, 1,267].
+CLASS_BLOCKS = {"created": 2}
 CALLS_PER_BLOCK = {"success": 3, "created": 3, "unauthorized": 3, "admin": 3,
                    "bad_json": 2, "not_found": 3, "method_not_allowed": 3, "server_error": 1}
 YOUNG_PASSES = 1  # kept passes over the count each request adds to the young generation (young_counts; a job's
@@ -353,11 +364,12 @@ def measure(job: dict) -> dict:
         # a few blocks more a round (full runs of 2026-11-27: ±313 ns on 1,000 with one block a round, ±210-258 ns
         # with four in three runs; 2026-11-28, 110 workers: ±154-210 with four, ±116-136 with twelve)
         calibration_blocks = job.get("calibration_blocks", CALIBRATION_BLOCKS)
-        times_a_round = [calibration_blocks if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC) else 1
-                         for name, _ in keys]
+        class_blocks = job.get("class_blocks", CLASS_BLOCKS)
+        times_a_round = [calibration_blocks if name in (PLANTED, PLANTED_REFERENCE, PLANTED_ALLOC)
+                         else class_blocks.get(cls, 1) for name, cls in keys]
         order = np.repeat(np.arange(len(calls)), times_a_round)
         per_call, gc_ns, counts, t_s = [], np.zeros(len(calls)), np.zeros((len(calls), 3), dtype=int), []
-        timed = np.zeros(len(calls), dtype=int)  # kept blocks of each subject (a planted one has several a round)
+        timed = np.zeros(len(calls), dtype=int)  # kept blocks of each subject (several a round: see times_a_round)
         started = time.monotonic()
         deadline = started + job["seconds"]
         r = 0
@@ -396,6 +408,7 @@ def measure(job: dict) -> dict:
             "gc_ns_total": gc_ns.round(0).tolist(),
             "collections": counts.tolist(), "requests": (np.asarray(blocks) * timed * job["k"]).tolist(),
             "alloc_expected_ns": round(alloc_expected, 1), "calibration_blocks": calibration_blocks,
+            "class_blocks": class_blocks,
             "base_wait_ns": BASE_WAIT_NS, "t_s": np.round(t_s, 3).tolist(),
             "process_cpu_s": process_cpu_seconds(os.getpid())}
 

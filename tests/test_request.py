@@ -242,8 +242,8 @@ def test_error_classes_join_every_nth_round_and_count_only_the_requests_they_mad
             assert rounds.tolist() == expected, (name, cls)
         else:
             assert rounds.all(), (name, cls)
-        blocks_a_round = worker.CALIBRATION_BLOCKS if name in (worker.PLANTED, worker.PLANTED_REFERENCE,
-                                                               worker.PLANTED_ALLOC) else 1
+        blocks_a_round = (worker.CALIBRATION_BLOCKS if name in (worker.PLANTED, worker.PLANTED_REFERENCE,
+                                                                worker.PLANTED_ALLOC) else worker.CLASS_BLOCKS.get(cls, 1))
         assert found["requests"][i] == found["calls_per_block"][i] * rounds.sum() * blocks_a_round
 
 
@@ -384,24 +384,25 @@ def test_young_counts_are_measured_in_a_new_shuffled_order_each_pass():
 
 
 def test_the_planted_subjects_are_timed_several_times_a_round_and_their_rows_hold_the_mean():
-    """Every kept round times each planted subject ``calibration_blocks`` times (their requests count it) and every
-    other subject once; a round's figure is the mean of its blocks, so it is never one block's alone."""
+    """Every kept round times each planted subject ``calibration_blocks`` times and every subject of a class
+    ``class_blocks`` names as many times as it says (their requests count it), every other subject once; a round's
+    figure is the mean of its blocks, so it is never one block's alone."""
     job = {"names": ["jsonify_tuple"], "index": 0, "seed": 8, "gc": "on", "seconds": 0.05, "calls_per_block": 1, "k": 1,
-           "min_rounds": 6, "error_every": 1, "planted_ns": 1000, "calibration_blocks": 3}
+           "min_rounds": 6, "error_every": 1, "planted_ns": 1000, "calibration_blocks": 3, "class_blocks": {"admin": 2}}
     found = worker.measure(job)
     keys = [tuple(k) for k in found["keys"]]
-    assert found["calibration_blocks"] == 3
+    assert found["calibration_blocks"] == 3 and found["class_blocks"] == {"admin": 2}
     for i, (name, cls) in enumerate(keys):
-        times_a_round = 3 if name in (worker.PLANTED, worker.PLANTED_REFERENCE, worker.PLANTED_ALLOC) else 1
+        times_a_round = (3 if name in (worker.PLANTED, worker.PLANTED_REFERENCE, worker.PLANTED_ALLOC)
+                         else 2 if cls == "admin" else 1)
         assert found["requests"][i] == found["calls_per_block"][i] * found["rounds"] * times_a_round, (name, cls)
-    once = worker.measure({**job, "calibration_blocks": 1})
-    i = keys.index((worker.PLANTED, worker.CALIBRATION_CLASS))
-    assert once["requests"][i] == once["calls_per_block"][i] * once["rounds"]
+    once = worker.measure({**job, "calibration_blocks": 1, "class_blocks": {}})
+    assert all(n == once["calls_per_block"][i] * once["rounds"] for i, n in enumerate(once["requests"]))
 
 
 def test_a_planted_subjects_round_figure_is_the_mean_of_its_blocks_in_that_round(monkeypatch):
     """With a clock that gives every block its own time, each kept round's row is, subject by subject, the mean of
-    that subject's blocks in the round: three for each planted subject, one for every other."""
+    that subject's blocks in the round: three for each planted subject, two on created, one for every other."""
     log, tick = [], iter(range(10**9))
 
     def fake_block(call, n, clock=None):
@@ -411,14 +412,15 @@ def test_a_planted_subjects_round_figure_is_the_mean_of_its_blocks_in_that_round
 
     monkeypatch.setattr(worker, "time_block", fake_block)
     job = {"names": ["jsonify_tuple"], "index": 0, "seed": 9, "gc": "on", "seconds": 0.0, "calls_per_block": 1, "k": 1,
-           "min_rounds": 4, "error_every": 1, "planted_ns": 0, "calibration_blocks": 3}
+           "min_rounds": 4, "error_every": 1, "planted_ns": 0, "calibration_blocks": 3, "class_blocks": {"created": 2}}
     found = worker.measure(job)
-    per_round = len(found["keys"]) + 3 * 2  # three planted subjects, two blocks more each
+    doubled = sum(cls == "created" for _, cls in found["keys"])  # jsonify_tuple and its A/A twin, a block more each
+    per_round = len(found["keys"]) + 3 * 2 + doubled  # three planted subjects, two blocks more each
     rows = np.asarray(found["per_call_ns"], dtype=float)
     tail = log[-per_round * found["rounds"]:]  # the kept rounds are the last ones timed
     for r, row in enumerate(rows):
         blocks = {}
         for call, ns in tail[r * per_round:(r + 1) * per_round]:
             blocks.setdefault(call, []).append(ns)
-        assert sorted(len(b) for b in blocks.values()) == [1] * (len(found["keys"]) - 3) + [3, 3, 3]
+        assert sorted(len(b) for b in blocks.values()) == [1] * (len(found["keys"]) - 3 - doubled) + [2] * doubled + [3, 3, 3]
         assert sorted(np.round([np.mean(b) for b in blocks.values()], 1)) == sorted(np.round(row, 1).tolist())
