@@ -113,12 +113,33 @@ def record_stage(stage: str, file_name: str, data: dict, headline: dict | None =
     return path
 
 
-def append_history(path: Path | str, record: dict, keep: int = 50) -> Path:
+HISTORY_KEEP = 50  # runs a history file keeps, the newest
+
+
+def history_runs(path: Path | str) -> list:
+    """The runs of the ``{"runs": [...]}`` file at ``path``: [] if it is absent (a corrupt one is reported)."""
+    history = read_optional(Path(path))
+    runs = history.get("runs") if isinstance(history, dict) else None
+    return [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
+
+
+def append_history(path: Path | str, record: dict, keep: int = HISTORY_KEEP) -> Path:
     """Append ``record`` to the ``{"runs": [...]}`` file at ``path``, keeping the last ``keep`` runs
     (a corrupt history is reported and started anew)."""
     path = Path(path)
     with _locked(path):
-        history = read_optional(path)
-        runs = history.get("runs") if isinstance(history, dict) else None
-        runs = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
-        return write_json(path, {"runs": (runs + [record])[-keep:]})
+        return write_json(path, {"runs": (history_runs(path) + [record])[-keep:]})
+
+
+def merged_runs(*histories: list, keep: int = HISTORY_KEEP) -> list:
+    """The runs of several histories of the same file, each run once (the same record in two of them is one
+    run), in the order they started (``started``, or ``date``; stable for records without either), the last
+    ``keep``: a published history and a clone's own runs, without losing either's."""
+    seen, runs = set(), []
+    for run in (r for history in histories for r in history):
+        key = json.dumps(run, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            runs.append(run)
+    runs.sort(key=lambda r: str(r.get("started") or r.get("date") or ""))
+    return runs[-keep:]

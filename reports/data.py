@@ -186,10 +186,13 @@ class Results:
         return [h for h in runs if isinstance(h, dict) and isinstance(h.get("delta_us"), dict)] if isinstance(runs, list) else []
 
     def _plain(self):
-        """pytest-benchmark's figures from this run: its history's last record, unless that is stale."""
+        """pytest-benchmark's figures from this run: the history's record from the stage's start (a published history
+        holds other machines' runs too, newer ones among them), else its last record, unless that is stale."""
         if not self.plain_history:
             return None
-        last = self.plain_history[-1]
+        started = (self.stages.get("pytest-benchmark") or {}).get("started")
+        mine = [r for r in self.plain_history if started and r.get("date") == started]
+        last = (mine or self.plain_history)[-1]
         return None if self._stale("pytest-benchmark", last.get("date")) else last
 
     def _load(self, name: str, raw: dict):

@@ -11,7 +11,8 @@ not published as they are (``summary.json`` and ``conformance.json`` always are)
 CIs and per-worker medians stay, and the file says what was left out), ``request.json`` its workers' per-round
 times (``trimmed_request``), any other one is left out
 and the published summary.json says so (``published.omitted``), as does the report. ``compat/`` (raw captures per Flask release) and locust's CSV
-summaries are copied too; locust's HTML pages are not.
+summaries are copied too; locust's HTML pages are not. The run histories (``HISTORIES``) are published as the union
+of the runs already published and the run's own, each run once, so a fresh clone's first publication keeps the record.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.cli import UsageError, entry_point
-from harness.results import OUT, ROOT, merge_summary, read_json, write_json
+from harness.results import OUT, ROOT, history_runs, merge_summary, merged_runs, read_json, write_json
 from reports.data import FILES, Results
 from reports.render import render
 
@@ -106,6 +107,10 @@ def trimmed_payloads(path: Path) -> dict:
 # large files published without their samples
 TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request, "payloads.json": trimmed_payloads}
 
+# histories of runs: published as the union of the published runs and the run's own (a fresh clone's reports/out
+# holds only its own runs; copying it would drop every run published before)
+HISTORIES = ("request_history.json", "micro_history.json", "pytest_benchmark_history.json")
+
 
 def copy_locust_csv(results: Path, target: Path) -> list:
     """locust's CSV summaries (small); its HTML pages (about 1 MB each, of scripts) are left out."""
@@ -131,6 +136,7 @@ def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = N
     """Copy the raw files and render the report into ``target``; the notes on what was left out."""
     check_full_run(results)
     origin = clean_commit(REPO if repo is None else repo)
+    published_runs = {name: history_runs(target / name) for name in HISTORIES}
     if target.exists():
         if any(target.iterdir()) and not (target / "REPORT.md").exists():
             raise UsageError(f"{target} holds files that are not a published report; not replacing them")
@@ -142,7 +148,12 @@ def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = N
         if not source.exists():
             notes.append(f"{name}: not in {results}")
             continue
-        if source.stat().st_size <= MAX_BYTES or name in ALWAYS:
+        if name in HISTORIES:
+            runs = merged_runs(published_runs[name], history_runs(source))
+            write_json(target / name, {"runs": runs})
+            if len(runs) > len(history_runs(source)):
+                notes.append(f"{name}: {len(runs)} runs, those already published with this run's")
+        elif source.stat().st_size <= MAX_BYTES or name in ALWAYS:
             shutil.copy2(source, target / name)
         elif name in TRIMMED:
             write_json(target / name, TRIMMED[name](source))

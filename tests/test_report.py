@@ -536,6 +536,36 @@ def test_publish_copies_a_full_run_and_trims_a_large_micro_json(tmp_path, confor
         publish_module.publish(folder, tmp_path / "other")
 
 
+def test_publishing_from_a_fresh_clone_keeps_the_runs_already_published(tmp_path, conformance_json, monkeypatch,
+                                                                         clean_repo):
+    """A fresh clone's reports/out holds only its own runs: the published histories become the union, each run
+    once, in the order the runs started, and the report still reads this run's pytest-benchmark record."""
+    monkeypatch.setattr(publish_module, "render", partial(render, charts=False))
+    folder = write_results(tmp_path / "out", conformance_json, load=False, compat=False)
+    target = tmp_path / "published"
+    publish_module.publish(folder, target)
+    before = {name: json.loads((target / name).read_text())["runs"] for name in ("micro_history.json",
+                                                                               "pytest_benchmark_history.json")}
+    assert [len(r) for r in before.values()] == [2, 2]
+    newer = {**history()["runs"][1], "started": "2026-11-29T09:00:00+00:00", "seed": 7}
+    mine = {**plain_record(3), "date": "2026-11-29T09:01:00+00:00"}
+    other = {**plain_record(4), "date": "2026-11-30T09:01:00+00:00"}  # published later, from another machine
+    write_json(target / "pytest_benchmark_history.json", {"runs": before["pytest_benchmark_history.json"] + [other]})
+    write_json(folder / "micro_history.json", {"runs": [newer]})  # a fresh clone: its own run only
+    write_json(folder / "pytest_benchmark_history.json", {"runs": [mine]})
+    merge_summary({"stages": {"pytest-benchmark": {"started": mine["date"]}}}, out=folder)
+    notes = publish_module.publish(folder, target)
+    micro = json.loads((target / "micro_history.json").read_text())["runs"]
+    assert micro == before["micro_history.json"] + [newer]
+    plain = json.loads((target / "pytest_benchmark_history.json").read_text())["runs"]
+    assert plain == before["pytest_benchmark_history.json"] + [mine, other]
+    assert "micro_history.json: 3 runs, those already published with this run's" in notes
+    assert Results(target).plain == mine  # this run's record, not the newest one
+    write_json(folder / "micro_history.json", {"runs": micro})  # a clone whose history already holds them
+    publish_module.publish(folder, target)
+    assert json.loads((target / "micro_history.json").read_text())["runs"] == micro
+
+
 def test_load_json_with_one_shape_and_without_the_run_facts(tmp_path, conformance_json):
     """A load run that finished only its paced shape, in a load.json from before the stage recorded its
     primary shape, unfinished shapes and files: the reader completes them from the shapes."""
