@@ -107,6 +107,9 @@ def trimmed_payloads(path: Path) -> dict:
 # large files published without their samples
 TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request, "payloads.json": trimmed_payloads}
 
+# result files of the targets outside make bench: a fresh clone's reports/out has none of them until they are run
+OTHER_TARGETS = {"compat.json": "make matrix", "load_payloads.json": "make payloads-http", "deploy.json": "make deploy"}
+
 # histories of runs: published as the union of the published runs and the run's own (a fresh clone's reports/out
 # holds only its own runs; copying it would drop every run published before)
 HISTORIES = ("request_history.json", "micro_history.json", "pytest_benchmark_history.json")
@@ -137,6 +140,7 @@ def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = N
     check_full_run(results)
     origin = clean_commit(REPO if repo is None else repo)
     published_runs = {name: history_runs(target / name) for name in HISTORIES}
+    was_published = {name for name in FILES if (target / name).exists()}
     if target.exists():
         if any(target.iterdir()) and not (target / "REPORT.md").exists():
             raise UsageError(f"{target} holds files that are not a published report; not replacing them")
@@ -146,7 +150,11 @@ def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = N
     for name in FILES:
         source = results / name
         if not source.exists():
-            notes.append(f"{name}: not in {results}")
+            if name in was_published:
+                run = f"; `{OTHER_TARGETS[name]}` before `make publish` makes it" if name in OTHER_TARGETS else ""
+                notes.append(f"{name}: published before, not in {results}: no longer published{run}")
+            else:
+                notes.append(f"{name}: not in {results}")
             continue
         if name in HISTORIES:
             runs = merged_runs(published_runs[name], history_runs(source))
@@ -184,7 +192,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     notes = publish(Path(args.results), Path(args.to))
     for note in notes:
-        print(f"  note: {note}")
+        if "no longer published" in note:  # a result the published report had and loses: said where it is seen
+            print(f"warning: {note}", file=sys.stderr)
+        else:
+            print(f"  note: {note}")
     print(f"published {Path(args.to) / 'REPORT.md'} and its data from commit "
           f"{read_json(Path(args.to) / 'summary.json')['published']['commit_short']}; commit {Path(args.to)} to share it")
     return 0

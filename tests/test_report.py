@@ -566,6 +566,22 @@ def test_publishing_from_a_fresh_clone_keeps_the_runs_already_published(tmp_path
     assert json.loads((target / "micro_history.json").read_text())["runs"] == micro
 
 
+def test_publishing_a_run_without_a_published_result_says_it_is_dropped_and_how_to_make_it(
+        tmp_path, conformance_json, monkeypatch, clean_repo, capsys):
+    monkeypatch.setattr(publish_module, "render", partial(render, charts=False))
+    folder = write_results(tmp_path / "out", conformance_json, load=False)
+    target = tmp_path / "published"
+    publish_module.publish(folder, target)
+    assert (target / "compat.json").exists()
+    (folder / "compat.json").unlink()  # a fresh clone: make matrix not run
+    assert publish_module.main(["--results", str(folder), "--to", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert (f"warning: compat.json: published before, not in {folder}: no longer published; `make matrix` before "
+            f"`make publish` makes it") in captured.err
+    assert "compat.json" not in captured.out and not (target / "compat.json").exists()
+    assert f"  note: load.json: not in {folder}" in captured.out  # never published: a note, not a warning
+
+
 def test_load_json_with_one_shape_and_without_the_run_facts(tmp_path, conformance_json):
     """A load run that finished only its paced shape, in a load.json from before the stage recorded its
     primary shape, unfinished shapes and files: the reader completes them from the shapes."""
