@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from harness.cli import UsageError, entry_point, flag, selected_variants
 from harness.processes import stop_group
 from harness.progress import clock, is_terminal
-from harness.results import OUT, SUMMARY, merge_summary, read_optional, write_json
+from harness.results import OUT, PUBLISHED, SUMMARY, merge_summary, read_optional, seed_histories, write_json
 
 HEARTBEAT_S = 30.0
 TIMEOUT_FACTOR = 3.0
@@ -206,6 +206,11 @@ def main() -> int:
     new_summary({"mode": "quick" if quick else "full", "variants": [v.name for v in variants],
                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "stages": [s.name for s in STAGES]})
+    seeded = seed_histories()
+    if seeded:
+        print(f"run histories: {OUT} had none; started from {PUBLISHED}'s ("
+              + ", ".join(f"{name} {runs} runs" for name, runs in seeded.items())
+              + "): this run's report gives the spread over them and this run", flush=True)
     outcomes = {}
     gate_failed = None
     interrupted = False

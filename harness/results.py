@@ -17,7 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("FLASK_IDIOMS_OUT", ROOT / "reports" / "out"))
+PUBLISHED = ROOT / "reports" / "published"  # the committed report and its data (make publish)
 SUMMARY = "summary.json"
+# the histories of runs, one record a run: the between-run spread is read from them
+HISTORIES = ("request_history.json", "micro_history.json", "pytest_benchmark_history.json")
 
 
 class ResultError(Exception):
@@ -129,6 +132,19 @@ def append_history(path: Path | str, record: dict, keep: int = HISTORY_KEEP) -> 
     path = Path(path)
     with _locked(path):
         return write_json(path, {"runs": (history_runs(path) + [record])[-keep:]})
+
+
+def seed_histories(out: Path | None = None, published: Path = PUBLISHED) -> dict:
+    """Start each history that ``out`` does not have from the published one (a fresh clone's first ``make bench``
+    joins the published record, so its report gives the spread over those runs and its own); the runs copied,
+    by file. A history ``out`` already has is left as it is."""
+    folder, copied = Path(out or OUT), {}
+    for name in HISTORIES:
+        runs = history_runs(published / name) if not (folder / name).exists() else []
+        if runs:
+            write_json(folder / name, {"runs": runs})
+            copied[name] = len(runs)
+    return copied
 
 
 def merged_runs(*histories: list, keep: int = HISTORY_KEEP) -> list:

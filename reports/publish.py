@@ -24,11 +24,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.cli import UsageError, entry_point
-from harness.results import OUT, ROOT, history_runs, merge_summary, merged_runs, read_json, write_json
+from harness.results import HISTORIES, OUT, PUBLISHED, ROOT, history_runs, merge_summary, merged_runs, read_json, write_json
 from reports.data import FILES, Results
 from reports.render import render
 
-PUBLISHED = ROOT / "reports" / "published"
 REPO = ROOT  # the work tree whose commit a publication records
 MAX_BYTES = 2 * 1024 * 1024
 ALWAYS = ("summary.json", "conformance.json")  # the report cannot be rendered without them, whatever their size
@@ -110,9 +109,8 @@ TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request, "payloa
 # result files of the targets outside make bench: a fresh clone's reports/out has none of them until they are run
 OTHER_TARGETS = {"compat.json": "make matrix", "load_payloads.json": "make payloads-http", "deploy.json": "make deploy"}
 
-# histories of runs: published as the union of the published runs and the run's own (a fresh clone's reports/out
-# holds only its own runs; copying it would drop every run published before)
-HISTORIES = ("request_history.json", "micro_history.json", "pytest_benchmark_history.json")
+# HISTORIES (the histories of runs) are published as the union of the published runs and the run's own (a
+# reports/out made before make bench seeded it holds only its own runs; copying it would drop the ones published)
 
 
 def copy_locust_csv(results: Path, target: Path) -> list:

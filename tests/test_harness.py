@@ -12,7 +12,7 @@ import pytest
 from harness.cli import UsageError, flag, selected_variants
 from harness.processes import stop_group
 from harness.progress import LIVE_ENV, Progress, is_terminal
-from harness.results import ResultError, merge_summary, read_json, read_optional, write_json
+from harness.results import HISTORIES, ResultError, merge_summary, read_json, read_optional, seed_histories, write_json
 from loadtests.server import HOST, ServerError, listening_socket, serve
 
 
@@ -367,3 +367,16 @@ def test_other_work_is_busy_cpu_beyond_the_runs_own_processes_on_however_many_co
     assert environment.other_work_warnings({**cpu, "busy_fraction": 0.59}, own_cpu_s=95.0) == []  # 0.23 cores: not yet
     (found,) = environment.other_work_warnings({**cpu, "steal_fraction": 0.05}, own_cpu_s=190.0)
     assert found.startswith("steal time was 5.0% of CPU time")
+
+
+def test_histories_absent_from_the_results_start_from_the_published_ones(tmp_path):
+    published, out = tmp_path / "published", tmp_path / "out"
+    runs = [{"started": f"2026-11-2{k}T09:00:00+00:00", "mode": "full"} for k in range(3)]
+    write_json(published / "request_history.json", {"runs": runs})
+    write_json(published / "micro_history.json", {"runs": runs[:1]})
+    write_json(out / "micro_history.json", {"runs": runs[2:]})  # this folder's own: kept as it is
+    assert seed_histories(out, published) == {"request_history.json": 3}
+    assert read_json(out / "request_history.json")["runs"] == runs
+    assert read_json(out / "micro_history.json")["runs"] == runs[2:]
+    assert not (out / "pytest_benchmark_history.json").exists()  # none published: none started
+    assert seed_histories(out, published) == {} and "pytest_benchmark_history.json" in HISTORIES

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import pipeline
-from harness.results import ROOT
+from harness.results import PUBLISHED, ROOT, read_json, write_json
 
 STAND_INS = {
     "ok_stage": "import sys; sys.exit(0)",
@@ -144,6 +144,20 @@ def on_a_terminal(command: list, env: dict, timeout_s: float = 30) -> str:
 
 def stages(folder: Path) -> dict:
     return json.loads((folder / "out" / "summary.json").read_text())["stages"]
+
+
+def test_make_bench_starts_the_run_histories_from_the_published_ones_once(stand_ins):
+    """A fresh clone's first run joins the published record (its report gives the spread over those runs), and
+    a later run appends to its own histories, not to a new copy."""
+    published = read_json(PUBLISHED / "request_history.json")["runs"]
+    out, err = drive().communicate(timeout=60)
+    assert "Traceback" not in err
+    assert f"started from {PUBLISHED}'s (request_history.json {len(published)} runs, micro_history.json" in out
+    assert read_json(stand_ins / "out" / "request_history.json")["runs"] == published
+    write_json(stand_ins / "out" / "request_history.json", {"runs": published[-1:]})  # its own, from now on
+    out, _ = drive().communicate(timeout=60)
+    assert "request_history.json" not in out.split("== stage")[0]
+    assert read_json(stand_ins / "out" / "request_history.json")["runs"] == published[-1:]
 
 
 def test_a_failed_gate_skips_the_timing_but_still_renders_the_report(stand_ins):
