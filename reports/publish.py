@@ -109,9 +109,6 @@ TRIMMED = {"micro.json": trimmed_micro, "request.json": trimmed_request, "payloa
 # result files of the targets outside make bench: a fresh clone's reports/out has none of them until they are run
 OTHER_TARGETS = {"compat.json": "make matrix", "load_payloads.json": "make payloads-http", "deploy.json": "make deploy"}
 
-# HISTORIES (the histories of runs) are published as the union of the published runs and the run's own (a
-# reports/out made before make bench seeded it holds only its own runs; copying it would drop the ones published)
-
 
 def copy_locust_csv(results: Path, target: Path) -> list:
     """locust's CSV summaries (small); its HTML pages (about 1 MB each, of scripts) are left out."""
@@ -154,10 +151,11 @@ def publish(results: Path = OUT, target: Path = PUBLISHED, repo: Path | None = N
             else:
                 notes.append(f"{name}: not in {results}")
             continue
-        if name in HISTORIES:
-            runs = merged_runs(published_runs[name], history_runs(source))
+        if name in HISTORIES:  # the union: a reports/out older than its seeding would drop the published runs
+            own = history_runs(source)
+            runs = merged_runs(published_runs[name], own)
             write_json(target / name, {"runs": runs})
-            if len(runs) > len(history_runs(source)):
+            if len(runs) > len(own):
                 notes.append(f"{name}: {len(runs)} runs, those already published with this run's")
         elif source.stat().st_size <= MAX_BYTES or name in ALWAYS:
             shutil.copy2(source, target / name)
